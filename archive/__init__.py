@@ -1,0 +1,1 @@
+"""archive: object storage of self-describing records, catalog, events, fixity, retention."""

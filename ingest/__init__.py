@@ -1,0 +1,1 @@
+"""ingest: validate incoming bytes, sniff their type, hash, dedup and attach metadata."""

@@ -1,0 +1,360 @@
+"""Open an input document and load its pages one at a time (memory stays bounded).
+
+`inspect()` checks the whole file up front (type, damage, encryption, page
+count, pixel limit, page sizes) so bad input fails before any work is done.
+`load_page()` runs in the worker processes and returns the archival pixels of
+one page, a passthrough stream when the original can be kept byte for byte,
+and, for born-digital PDF pages, the words the PDF already carries.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from sohoa.core.errors import ExitCode, InputError
+from sohoa.ocr.images import EncodedImage, Mode, classify, g4_image
+from sohoa.ocr.sniff import Kind, sniff
+
+Image.MAX_IMAGE_PIXELS = None  # we enforce our own, configurable limit before decoding
+DEFAULT_DPI: Final[int] = 300
+MIN_TRUSTED_DPI: Final[int] = 50
+MIN_PAGE_INCHES: Final[float] = 1.0
+MAX_PAGE_INCHES: Final[float] = 200.0  # PDF/A-1 implementation limit: 14400 units
+PDF_RENDER_DPI: Final[int] = 300
+COVER_TOLERANCE: Final[float] = 0.03
+
+
+@dataclass(slots=True)
+class Document:
+    path: Path
+    kind: Kind
+    page_count: int
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class TextWord:
+    """A word a born-digital page already carries; box in points, origin top-left."""
+
+    text: str
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+
+
+@dataclass(slots=True)
+class SourcePage:
+    pixels: np.ndarray  # RGB or gray uint8 (bilevel as 0/255 gray)
+    mode: Mode
+    dpi: float
+    width_pt: float
+    height_pt: float
+    passthrough: EncodedImage | None = None
+    words: list[TextWord] | None = None  # set for born-digital pages: no OCR needed
+    warnings: list[str] = field(default_factory=list)
+
+
+def _check_page_size(path: Path, width_in: float, height_in: float, where: str) -> None:
+    small, large = min(width_in, height_in), max(width_in, height_in)
+    if small < MIN_PAGE_INCHES or large > MAX_PAGE_INCHES:
+        raise InputError(
+            f"{path}: absurd page size {width_in:.2f} x {height_in:.2f} in {where} "
+            f"(allowed {MIN_PAGE_INCHES:g} to {MAX_PAGE_INCHES:g} inches)",
+            ExitCode.BAD_PAGE_SIZE,
+        )
+
+
+def _check_pixels(path: Path, width: int, height: int, limit: int, where: str) -> None:
+    if width * height > limit:
+        raise InputError(
+            f"{path}: {where} is {width} x {height} = {width * height / 1e6:.0f} megapixels, "
+            f"above the limit of {limit / 1e6:.0f} (SOHOA_MAX_PIXELS)",
+            ExitCode.TOO_LARGE,
+        )
+
+
+# ---------------------------------------------------------------- images
+
+
+def _image_dpi(image: Image.Image) -> tuple[float, str | None]:
+    dpi = image.info.get("dpi")
+    try:
+        value = float(dpi[0]) if dpi else 0.0
+    except (TypeError, ValueError, IndexError):
+        value = 0.0
+    if value < MIN_TRUSTED_DPI:
+        return DEFAULT_DPI, f"no usable resolution in the file: assumed {DEFAULT_DPI} dpi"
+    return value, None
+
+
+def _open_image(path: Path) -> Image.Image:
+    try:
+        return Image.open(path)
+    except UnidentifiedImageError:
+        raise InputError(f"{path}: damaged image (cannot read its header)", ExitCode.DAMAGED) from None
+    except OSError as exc:
+        raise InputError(f"{path}: damaged image ({exc})", ExitCode.DAMAGED) from None
+
+
+def _inspect_image(path: Path, kind: Kind, max_pixels: int) -> Document:
+    image = _open_image(path)
+    notes: list[str] = []
+    frames = getattr(image, "n_frames", 1)
+    for index in range(frames):
+        image.seek(index)
+        width, height = image.size
+        _check_pixels(path, width, height, max_pixels, f"page {index + 1}")
+        dpi, note = _image_dpi(image)
+        if note and note not in notes:
+            notes.append(note)
+        if dpi < 200:
+            notes.append(f"page {index + 1} is {dpi:.0f} dpi, below the archival 200 dpi")
+        _check_page_size(path, width / dpi, height / dpi, f"page {index + 1}")
+    return Document(path, kind, frames, notes)
+
+
+def _to_pixels(image: Image.Image) -> np.ndarray:
+    """Flatten transparency on white paper and reduce to RGB, gray or 0/255 gray."""
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(paper, rgba).convert("RGB")
+    elif image.mode == "1":
+        image = image.convert("L")
+    elif image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        array = np.asarray(image, dtype=np.float64)
+        peak = array.max() or 1.0
+        return (array * (255.0 / peak)).astype(np.uint8)
+    elif image.mode not in ("L", "RGB"):
+        image = image.convert("RGB")  # P, CMYK (Adobe inversion handled by Pillow), YCbCr, LAB
+    pixels = np.asarray(image)
+    if pixels.ndim == 3 and np.array_equal(pixels[..., 0], pixels[..., 1]) and np.array_equal(
+        pixels[..., 1], pixels[..., 2]
+    ):
+        pixels = np.ascontiguousarray(pixels[..., 0])  # colour file, gray content
+    return pixels
+
+
+def _load_image_page(path: Path, index: int) -> SourcePage:
+    image = _open_image(path)
+    image.seek(index)
+    dpi, note = _image_dpi(image)
+    notes = [note] if note else []
+    passthrough = None
+    exif_turn = image.getexif().get(0x0112, 1) if image.format == "JPEG" else 1
+    if image.format == "JPEG" and image.mode in ("L", "RGB") and exif_turn == 1:
+        passthrough = EncodedImage(
+            data=path.read_bytes(), filter="DCTDecode",
+            colorspace="DeviceRGB" if image.mode == "RGB" else "DeviceGray",
+            bits=8, width=image.width, height=image.height, passthrough=True,
+        )
+    try:
+        if exif_turn != 1:
+            image = ImageOps.exif_transpose(image)
+        pixels = _to_pixels(image)
+    except OSError as exc:
+        raise InputError(f"{path}: damaged or truncated image ({exc})", ExitCode.DAMAGED) from None
+    height, width = pixels.shape[:2]
+    return SourcePage(
+        pixels=pixels, mode=classify(pixels), dpi=dpi,
+        width_pt=width * 72 / dpi, height_pt=height * 72 / dpi,
+        passthrough=passthrough, warnings=notes,
+    )
+
+
+# ---------------------------------------------------------------- PDF
+
+
+def _open_pikepdf(path: Path):
+    import pikepdf
+
+    tail = path.read_bytes()[-4096:] if path.stat().st_size > 4096 else path.read_bytes()
+    if b"%%EOF" not in tail:
+        raise InputError(f"{path}: truncated PDF (no end-of-file marker)", ExitCode.DAMAGED)
+    try:
+        return pikepdf.open(path)
+    except pikepdf.PasswordError:
+        raise InputError(f"{path}: encrypted PDF (password protected)", ExitCode.ENCRYPTED) from None
+    except pikepdf.PdfError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else "unreadable"
+        raise InputError(f"{path}: damaged PDF ({first})", ExitCode.DAMAGED) from None
+
+
+def _page_box(page) -> tuple[float, float]:
+    box = [float(v) for v in page.mediabox]
+    user_unit = float(page.obj.get("/UserUnit", 1))
+    width, height = abs(box[2] - box[0]) * user_unit, abs(box[3] - box[1]) * user_unit
+    if int(page.obj.get("/Rotate", 0)) % 180:
+        width, height = height, width
+    return width, height
+
+
+def _inspect_pdf(path: Path, max_pixels: int) -> Document:
+    pdf = _open_pikepdf(path)
+    with pdf:
+        if pdf.is_encrypted:
+            raise InputError(f"{path}: encrypted PDF", ExitCode.ENCRYPTED)
+        try:
+            count = len(pdf.pages)
+        except Exception:  # qpdf raises on a broken page tree
+            raise InputError(f"{path}: damaged PDF (broken page tree)", ExitCode.DAMAGED) from None
+        if count == 0:
+            raise InputError(f"{path}: PDF has no pages", ExitCode.NO_PAGES)
+        for index, page in enumerate(pdf.pages):
+            width, height = _page_box(page)
+            _check_page_size(path, width / 72, height / 72, f"page {index + 1}")
+            _check_pixels(
+                path, int(width / 72 * PDF_RENDER_DPI), int(height / 72 * PDF_RENDER_DPI),
+                max_pixels, f"page {index + 1} at {PDF_RENDER_DPI} dpi",
+            )
+            for name, image in page.images.items():
+                _check_pixels(
+                    path, int(image.get("/Width", 0)), int(image.get("/Height", 0)),
+                    max_pixels, f"image {name} on page {index + 1}",
+                )
+    return Document(path, "pdf", count)
+
+
+@lru_cache(maxsize=2)
+def _pdf_handles(path: str):
+    """Per-process cache: each worker opens the document once, not once per page."""
+    import pdfplumber
+    import pikepdf
+    import pypdfium2
+
+    return pikepdf.open(path), pdfplumber.open(path), pypdfium2.PdfDocument(path)
+
+
+def _text_words(plumber_page) -> list[TextWord]:
+    words = plumber_page.extract_words(keep_blank_chars=False, use_text_flow=True)
+    return [
+        TextWord(w["text"], float(w["x0"]), float(w["top"]), float(w["x1"]), float(w["bottom"]))
+        for w in words
+        if w["text"].strip()
+    ]
+
+
+def _full_page_image(pike_page, plumber_page, width: float, height: float):
+    """The page's single image XObject if it exactly covers the page, else None."""
+    import pikepdf
+
+    if int(pike_page.obj.get("/Rotate", 0)) % 360 or len(plumber_page.images) != 1:
+        return None
+    placed = plumber_page.images[0]
+    covers = (
+        abs(placed["x0"]) <= width * COVER_TOLERANCE
+        and abs(placed["top"]) <= height * COVER_TOLERANCE
+        and abs(placed["x1"] - width) <= width * COVER_TOLERANCE
+        and abs(placed["bottom"] - height) <= height * COVER_TOLERANCE
+    )
+    images = list(pike_page.images.values())
+    if not covers or len(images) != 1:
+        return None
+    # pdfplumber's box is upright even for a flipped placement: insist on a plain scale matrix.
+    for operands, operator in pikepdf.parse_content_stream(pike_page):
+        if str(operator) == "cm":
+            a, b, c, d = (float(v) for v in operands[:4])
+            if abs(b) > 1e-6 or abs(c) > 1e-6 or a <= 0 or d <= 0:
+                return None
+    return images[0]
+
+
+def _passthrough_stream(stream) -> EncodedImage | None:
+    """Keep a scanned page's JPEG or G4 bytes as they are when the PDF/A rules allow it."""
+    import pikepdf
+
+    filters = stream.get("/Filter")
+    if isinstance(filters, pikepdf.Array):
+        filters = filters[0] if len(filters) == 1 else None
+    space = stream.get("/ColorSpace")
+    if isinstance(space, pikepdf.Array) and str(space[0]) == "/ICCBased":
+        space = {1: pikepdf.Name.DeviceGray, 3: pikepdf.Name.DeviceRGB}.get(int(space[1].get("/N", 0)))
+    width, height = int(stream.Width), int(stream.Height)
+    bits = int(stream.get("/BitsPerComponent", 8))
+    if stream.get("/Decode") is not None or stream.get("/SMask") is not None:
+        return None
+    if filters == pikepdf.Name.DCTDecode and bits == 8 and space in (
+        pikepdf.Name.DeviceRGB, pikepdf.Name.DeviceGray
+    ):
+        return EncodedImage(
+            data=stream.read_raw_bytes(), filter="DCTDecode", colorspace=str(space)[1:],
+            bits=8, width=width, height=height, passthrough=True,
+        )
+    if filters == pikepdf.Name.CCITTFaxDecode:
+        parms = stream.get("/DecodeParms")
+        if isinstance(parms, pikepdf.Array):
+            parms = parms[0]
+        if parms is not None and int(parms.get("/K", 0)) < 0 and not parms.get("/EncodedByteAlign"):
+            encoded = g4_image(stream.read_raw_bytes(), width, height, bool(parms.get("/BlackIs1", False)))
+            encoded.passthrough = True
+            return encoded
+    return None
+
+
+def _load_pdf_page(path: Path, index: int) -> SourcePage:
+    import pikepdf
+
+    pike, plumber, pdfium = _pdf_handles(str(path))
+    pike_page, plumber_page = pike.pages[index], plumber.pages[index]
+    width_pt, height_pt = _page_box(pike_page)
+    words = _text_words(plumber_page)
+    if words:  # born-digital: keep its text, render it for the archival image
+        dpi: float = PDF_RENDER_DPI
+        pixels = _render(pdfium, index, dpi)
+        return SourcePage(pixels, classify(pixels), dpi, width_pt, height_pt, words=words)
+
+    image = _full_page_image(pike_page, plumber_page, width_pt, height_pt)
+    if image is not None:
+        dpi = int(image.Width) * 72 / width_pt
+        encoded = _passthrough_stream(image)
+        try:
+            pil = pikepdf.PdfImage(image).as_pil_image()
+        except Exception:  # a codec pikepdf lacks (JBIG2 without jbig2dec): let pdfium draw it
+            pil, encoded = None, None
+        if pil is not None:
+            pixels = _to_pixels(pil)
+            mode = "bilevel" if encoded and encoded.bits == 1 else classify(pixels)
+            return SourcePage(pixels, mode, dpi, width_pt, height_pt, passthrough=encoded)
+        dpi = min(max(dpi, 200), 600)
+    else:
+        dpi = PDF_RENDER_DPI
+    pixels = _render(pdfium, index, dpi)
+    return SourcePage(pixels, classify(pixels), dpi, width_pt, height_pt)
+
+
+def _render(pdfium, index: int, dpi: float) -> np.ndarray:
+    bitmap = pdfium[index].render(scale=dpi / 72, rev_byteorder=True)
+    pixels = bitmap.to_numpy()[..., :3]
+    if np.array_equal(pixels[..., 0], pixels[..., 1]) and np.array_equal(pixels[..., 1], pixels[..., 2]):
+        return np.ascontiguousarray(pixels[..., 0])
+    return np.ascontiguousarray(pixels)
+
+
+# ---------------------------------------------------------------- entry points
+
+
+def inspect(path: Path, max_pixels: int) -> Document:
+    kind = sniff(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if kind == "pdf":
+            return _inspect_pdf(path, max_pixels)
+        return _inspect_image(path, kind, max_pixels)
+
+
+def load_page(path: Path, kind: Kind, index: int) -> SourcePage:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if kind == "pdf":
+            return _load_pdf_page(path, index)
+        return _load_image_page(path, index)
+
+

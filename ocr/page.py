@@ -1,0 +1,165 @@
+"""One page through the OCR stages: load → orient/preprocess → recognise → place → encode.
+
+Runs inside a worker process; everything it returns is compressed (image
+stream bytes and word positions), so the parent never holds raw pages.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from sohoa.ocr import images, inputs, preprocess
+from sohoa.ocr.images import EncodedImage
+from sohoa.ocr.pdfa import image_matrix
+from sohoa.ocr.report import PageReport
+from sohoa.ocr.tesseract import Recognizer, Word
+from sohoa.ocr.textlayer import PlacedWord
+from sohoa.ocr.sniff import Kind
+
+
+@dataclass(slots=True)
+class PageTask:
+    path: Path
+    kind: Kind
+    index: int
+
+
+@dataclass(slots=True)
+class PageOutcome:
+    width_pt: float  # upright page size
+    height_pt: float
+    image: EncodedImage
+    image_cm: list[float]
+    words: list[PlacedWord]
+    text: str
+    report: PageReport
+    word_boxes: list[dict] = field(default_factory=list)  # for text sidecars and the archive
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.seconds[stage] = round(self.seconds.get(stage, 0.0) + now - self._last, 4)
+        self._last = now
+
+
+def process_page(task: PageTask, recognizer: Recognizer) -> PageOutcome:
+    clock = _Clock()
+    page = inputs.load_page(task.path, task.kind, task.index)
+    clock.lap("load")
+    report = PageReport(
+        number=task.index + 1, mode=page.mode, source_dpi=round(page.dpi, 2),
+        width_pt=round(page.width_pt, 2), height_pt=round(page.height_pt, 2),
+        warnings=list(page.warnings),
+    )
+    if page.words is not None:
+        return _born_digital(page, report, clock)
+
+    prepared = preprocess.prepare(page.pixels, int(round(page.dpi)), osd=recognizer.detect_orientation)
+    report.rotation, report.rotation_certain = prepared.rotation, prepared.rotation_certain
+    report.skew_deg, report.blank = prepared.skew, prepared.blank
+    clock.lap("preprocess")
+
+    words: list[Word] = []
+    text = ""
+    if not prepared.blank:
+        words, text = recognizer.recognize(prepared.image, prepared.dpi)
+        report.ocr = True
+        clock.lap("ocr")
+    report.text_source = "ocr" if report.ocr else "none"
+    report.words = len(words)
+    report.characters = sum(len(w.text) for w in words)
+    if words:
+        report.confidence = round(float(np.mean([w.confidence for w in words])), 2)
+
+    width_pt, height_pt = page.width_pt, page.height_pt
+    if prepared.rotation in (90, 270):
+        width_pt, height_pt = height_pt, width_pt
+    placed, boxes = _place_ocr_words(words, prepared, page.dpi, height_pt)
+    encoded = page.passthrough or images.encode(page.pixels, page.mode)
+    _describe_image(report, encoded)
+    clock.lap("encode")
+    report.seconds = clock.seconds
+    return PageOutcome(
+        width_pt, height_pt, encoded,
+        image_matrix(prepared.rotation, page.width_pt, page.height_pt),
+        placed, text.strip(), report, boxes,
+    )
+
+
+def _describe_image(report: PageReport, encoded: EncodedImage) -> None:
+    kind = {"DCTDecode": "JPEG", "CCITTFaxDecode": "CCITT G4"}.get(encoded.filter, encoded.filter)
+    report.image = f"{kind} {encoded.colorspace[6:].lower()}" + (" passthrough" if encoded.passthrough else "")
+    report.image_bytes = len(encoded.data)
+
+
+def _place_ocr_words(
+    words: list[Word], prepared: preprocess.Prepared, source_dpi: float, height_pt: float
+) -> tuple[list[PlacedWord], list[dict]]:
+    """Map words from the OCR image back onto the upright page, in points."""
+    to_upright = prepared.to_upright
+    px_to_pt = 72.0 / source_dpi
+    ocr_to_pt = 72.0 / prepared.dpi
+    placed: list[PlacedWord] = []
+    boxes: list[dict] = []
+    for i, word in enumerate(words):
+        nxt = words[i + 1] if i + 1 < len(words) else None
+        same_line = nxt is not None and nxt.line_no == word.line_no and nxt.x0 > word.x0
+        text = word.text + (" " if same_line else "")
+        span = (nxt.x0 - word.x0) if same_line else (word.x1 - word.x0)
+        x, y = to_upright @ np.array([word.x0, word.baseline, 1.0])
+        size = max(1.0, (word.line_bottom - word.line_top) * ocr_to_pt)
+        placed.append(PlacedWord(
+            text=text, x=float(x) * px_to_pt, y=height_pt - float(y) * px_to_pt,
+            width=max(span, 1) * ocr_to_pt, size=round(size, 2), angle=prepared.skew,
+        ))
+        (bx0, by0), (bx1, by1) = (to_upright @ np.array([[word.x0, word.y0, 1.0], [word.x1, word.y1, 1.0]]).T).T
+        boxes.append({
+            "text": word.text, "line": word.line_no, "confidence": round(word.confidence, 1),
+            "box_pt": [round(v, 2) for v in (bx0 * px_to_pt, by0 * px_to_pt, bx1 * px_to_pt, by1 * px_to_pt)],
+        })
+    return placed, boxes
+
+
+def _born_digital(page: inputs.SourcePage, report: PageReport, clock: _Clock) -> PageOutcome:
+    """Keep the text the PDF already has; only the archival image is made."""
+    words = page.words or []
+    placed: list[PlacedWord] = []
+    boxes: list[dict] = []
+    lines: list[list[str]] = []
+    last_bottom = None
+    for i, word in enumerate(words):
+        nxt = words[i + 1] if i + 1 < len(words) else None
+        same_line = nxt is not None and abs(nxt.bottom - word.bottom) < 2 and nxt.x0 > word.x0
+        if last_bottom is None or abs(word.bottom - last_bottom) >= 2:
+            lines.append([])
+        lines[-1].append(word.text)
+        last_bottom = word.bottom
+        size = max(1.0, word.bottom - word.top)
+        placed.append(PlacedWord(
+            text=word.text + (" " if same_line else ""),
+            x=word.x0, y=page.height_pt - word.bottom + 0.2 * size,
+            width=max((nxt.x0 if same_line else word.x1) - word.x0, 0.5), size=round(size, 2),
+        ))
+        boxes.append({"text": word.text, "line": len(lines) - 1, "confidence": 100.0,
+                      "box_pt": [round(v, 2) for v in (word.x0, word.top, word.x1, word.bottom)]})
+    report.text_source = "pdf"
+    report.words = len(words)
+    report.characters = sum(len(w.text) for w in words)
+    encoded = images.encode(page.pixels, page.mode)
+    _describe_image(report, encoded)
+    clock.lap("encode")
+    report.seconds = clock.seconds
+    text = "\n".join(" ".join(line) for line in lines)
+    return PageOutcome(
+        page.width_pt, page.height_pt, encoded, image_matrix(0, page.width_pt, page.height_pt),
+        placed, text, report, boxes,
+    )

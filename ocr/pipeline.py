@@ -1,0 +1,177 @@
+"""`sohoa ocr`: one input file → one validated PDF/A record file.
+
+The pipeline is an ordered list of stages:
+
+1. inspect   — sniff the bytes, refuse bad input before any work (inputs.inspect)
+2. pages     — per page, in parallel worker processes (page.process_page):
+               load → orient/deskew/clean (OpenCV) → Tesseract → place words → encode image
+3. assemble  — pages appended in input order into a PDF/A builder (pdfa.PdfABuilder)
+4. save      — written to a temporary file beside the output
+5. validate  — structural checks always, PDFBox Preflight on request
+6. publish   — atomic rename: the output exists only if valid
+
+At most `2 × jobs` pages are in flight, so a 300-page file never holds 300
+decoded pages in memory.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Callable, Iterator, Literal
+
+import sohoa
+from sohoa.core.errors import ExitCode, OutputInvalid, SohoaError
+from sohoa.core.settings import Settings, get_settings
+from sohoa.ocr import inputs, tesseract, validate
+from sohoa.ocr.page import PageOutcome, PageTask, process_page
+from sohoa.ocr.pdfa import Level, PdfABuilder
+from sohoa.ocr.report import FileReport, ValidationReport
+
+Validator = Literal["structural", "preflight", "none"]
+
+
+@dataclass(slots=True)
+class OcrOptions:
+    pdfa: Level = "2b"
+    lang: str = "vie"
+    jobs: int = 1
+    validate: Validator = "structural"
+    title: str = ""
+    tessdata: Path | None = None
+    max_pixels: int = 250_000_000
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None, **overrides) -> "OcrOptions":
+        settings = settings or get_settings()
+        base = cls(lang=settings.ocr_lang, jobs=settings.jobs, tessdata=settings.tessdata_dir,
+                   max_pixels=settings.max_pixels)
+        for key, value in overrides.items():
+            if value is not None:
+                setattr(base, key, value)
+        return base
+
+
+@dataclass(slots=True)
+class OcrResult:
+    report: FileReport
+    texts: list[str] = field(default_factory=list)  # per page, NFC
+    word_boxes: list[list[dict]] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- worker side
+
+_RECOGNIZER: tesseract.Recognizer | None = None
+
+
+def _init_worker(lang: str, tessdata: Path | None) -> None:
+    global _RECOGNIZER
+    _RECOGNIZER = tesseract.Recognizer(lang, tessdata)
+
+
+def _run_task(task: PageTask) -> PageOutcome:
+    assert _RECOGNIZER is not None
+    return process_page(task, _RECOGNIZER)
+
+
+# ---------------------------------------------------------------- parent side
+
+
+def _outcomes(tasks: list[PageTask], options: OcrOptions) -> Iterator[PageOutcome]:
+    """Page outcomes in input order; parallel when there is more than one page and core."""
+    jobs = max(1, min(options.jobs, len(tasks)))
+    if jobs == 1:
+        recognizer = tesseract.Recognizer(options.lang, options.tessdata)
+        for task in tasks:
+            yield process_page(task, recognizer)
+        return
+    # One Tesseract thread per process: the processes already fill the cores.
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    with ProcessPoolExecutor(
+        max_workers=jobs, mp_context=get_context("fork"),
+        initializer=_init_worker, initargs=(options.lang, options.tessdata),
+    ) as pool:
+        pending: deque[Future[PageOutcome]] = deque()
+        queue = iter(tasks)
+        for task in queue:
+            pending.append(pool.submit(_run_task, task))
+            if len(pending) >= 2 * jobs:
+                break
+        while pending:
+            outcome = pending.popleft().result()
+            nxt = next(queue, None)
+            if nxt is not None:
+                pending.append(pool.submit(_run_task, nxt))
+            yield outcome
+
+
+def run(
+    input_path: Path,
+    output_path: Path,
+    options: OcrOptions,
+    progress: Callable[[int, int], None] | None = None,
+) -> OcrResult:
+    started = time.perf_counter()
+    tesseract.check_language(options.lang, options.tessdata)
+    document = inputs.inspect(input_path, options.max_pixels)  # stage 1
+    report = FileReport(
+        input=str(input_path), input_type=document.kind, output=str(output_path),
+        pdfa=f"PDF/A-{options.pdfa.upper()}", language=options.lang,
+        tesseract=tesseract.version(), sohoa=sohoa.__version__,
+        page_count=document.page_count, warnings=list(document.warnings),
+    )
+    result = OcrResult(report)
+    builder = PdfABuilder(options.pdfa, title=options.title or input_path.stem)
+    tasks = [PageTask(input_path, document.kind, i) for i in range(document.page_count)]
+    for done, outcome in enumerate(_outcomes(tasks, options), start=1):  # stages 2-3
+        builder.add_page(outcome.width_pt, outcome.height_pt, outcome.image, outcome.image_cm, outcome.words)
+        report.pages.append(outcome.report)
+        result.texts.append(outcome.text)
+        result.word_boxes.append(outcome.word_boxes)
+        for stage, seconds in outcome.report.seconds.items():
+            report.stage_seconds[stage] = round(report.stage_seconds.get(stage, 0.0) + seconds, 4)
+        if progress:
+            progress(done, document.page_count)
+
+    partial = _partial_path(output_path)
+    try:
+        t = time.perf_counter()
+        builder.save(partial)  # stage 4
+        report.stage_seconds["save"] = round(time.perf_counter() - t, 4)
+        t = time.perf_counter()
+        _validate(partial, options, report)  # stage 5
+        report.stage_seconds["validate"] = round(time.perf_counter() - t, 4)
+        os.replace(partial, output_path)  # stage 6
+    except OSError as exc:
+        raise SohoaError(f"{output_path}: cannot write output ({exc.strerror})", ExitCode.OUTPUT_ERROR) from None
+    finally:
+        partial.unlink(missing_ok=True)
+    report.output_bytes = output_path.stat().st_size
+    report.bytes_per_page = round(report.output_bytes / max(1, document.page_count), 1)
+    report.seconds = round(time.perf_counter() - started, 3)
+    return result
+
+
+def _partial_path(output_path: Path) -> Path:
+    if not output_path.parent.is_dir():
+        raise SohoaError(f"{output_path}: output folder does not exist", ExitCode.OUTPUT_ERROR)
+    return output_path.with_name(f".{output_path.name}.{os.getpid()}.partial")
+
+
+def _validate(path: Path, options: OcrOptions, report: FileReport) -> None:
+    checks = []
+    if options.validate != "none":
+        checks.append(validate.structural(path, options.pdfa))
+    if options.validate == "preflight":
+        if options.pdfa != "1b":
+            raise SohoaError("PDFBox Preflight validates PDF/A-1b only: use --pdfa 1b", ExitCode.USAGE)
+        checks.append(validate.preflight(path))
+    for check in checks:
+        report.validation.append(ValidationReport(validator=check.validator, valid=check.valid, errors=check.errors))
+        if not check.valid:
+            raise OutputInvalid(f"{check.validator}: output is not valid PDF/A: {'; '.join(check.errors[:3])}")
