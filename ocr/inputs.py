@@ -215,7 +215,7 @@ def _inspect_pdf(path: Path, max_pixels: int) -> Document:
                 path, int(width / 72 * PDF_RENDER_DPI), int(height / 72 * PDF_RENDER_DPI),
                 max_pixels, f"page {index + 1} at {PDF_RENDER_DPI} dpi",
             )
-            for name, image in page.images.items():
+            for name, image in page.get_images().items():
                 _check_pixels(
                     path, int(image.get("/Width", 0)), int(image.get("/Height", 0)),
                     max_pixels, f"image {name} on page {index + 1}",
@@ -255,7 +255,7 @@ def _full_page_image(pike_page, plumber_page, width: float, height: float):
         and abs(placed["x1"] - width) <= width * COVER_TOLERANCE
         and abs(placed["bottom"] - height) <= height * COVER_TOLERANCE
     )
-    images = list(pike_page.images.values())
+    images = list(pike_page.get_images(recursive=False).values())
     if not covers or len(images) != 1:
         return None
     # pdfplumber's box is upright even for a flipped placement: insist on a plain scale matrix.

@@ -6,6 +6,7 @@ stream bytes and word positions), so the parent never holds raw pages.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,7 +59,7 @@ def process_page(task: PageTask, recognizer: Recognizer) -> PageOutcome:
     report = PageReport(
         number=task.index + 1, mode=page.mode, source_dpi=round(page.dpi, 2),
         width_pt=round(page.width_pt, 2), height_pt=round(page.height_pt, 2),
-        warnings=list(page.warnings),
+        warnings=list(page.warnings), worker=os.getpid(),
     )
     if page.words is not None:
         return _born_digital(page, report, clock)
@@ -83,14 +84,14 @@ def process_page(task: PageTask, recognizer: Recognizer) -> PageOutcome:
     width_pt, height_pt = page.width_pt, page.height_pt
     if prepared.rotation in (90, 270):
         width_pt, height_pt = height_pt, width_pt
-    placed, boxes = _place_ocr_words(words, prepared, page.dpi, height_pt)
+    placed, boxes = _place_ocr_words(words, prepared, height_pt)
     encoded = page.passthrough or images.encode(page.pixels, page.mode)
     _describe_image(report, encoded)
     clock.lap("encode")
     report.seconds = clock.seconds
     return PageOutcome(
         width_pt, height_pt, encoded,
-        image_matrix(prepared.rotation, page.width_pt, page.height_pt),
+        image_matrix(prepared.rotation, page.width_pt, page.height_pt, prepared.skew),
         placed, text.strip(), report, boxes,
     )
 
@@ -102,29 +103,29 @@ def _describe_image(report: PageReport, encoded: EncodedImage) -> None:
 
 
 def _place_ocr_words(
-    words: list[Word], prepared: preprocess.Prepared, source_dpi: float, height_pt: float
+    words: list[Word], prepared: preprocess.Prepared, height_pt: float
 ) -> tuple[list[PlacedWord], list[dict]]:
-    """Map words from the OCR image back onto the upright page, in points."""
-    to_upright = prepared.to_upright
-    px_to_pt = 72.0 / source_dpi
-    ocr_to_pt = 72.0 / prepared.dpi
+    """Map words from the OCR image onto the page, in points.
+
+    The page shows the image straightened (see pdfa.image_matrix), exactly as
+    the OCR image is, so only the scale differs: words stay horizontal and
+    text extraction reads them in order.
+    """
+    to_pt = 72.0 / prepared.dpi
     placed: list[PlacedWord] = []
     boxes: list[dict] = []
     for i, word in enumerate(words):
         nxt = words[i + 1] if i + 1 < len(words) else None
         same_line = nxt is not None and nxt.line_no == word.line_no and nxt.x0 > word.x0
-        text = word.text + (" " if same_line else "")
         span = (nxt.x0 - word.x0) if same_line else (word.x1 - word.x0)
-        x, y = to_upright @ np.array([word.x0, word.baseline, 1.0])
-        size = max(1.0, (word.line_bottom - word.line_top) * ocr_to_pt)
         placed.append(PlacedWord(
-            text=text, x=float(x) * px_to_pt, y=height_pt - float(y) * px_to_pt,
-            width=max(span, 1) * ocr_to_pt, size=round(size, 2), angle=prepared.skew,
+            text=word.text + (" " if same_line else ""),
+            x=word.x0 * to_pt, y=height_pt - word.baseline * to_pt,
+            width=max(span, 1) * to_pt, size=round(max(1.0, (word.line_bottom - word.line_top) * to_pt), 2),
         ))
-        (bx0, by0), (bx1, by1) = (to_upright @ np.array([[word.x0, word.y0, 1.0], [word.x1, word.y1, 1.0]]).T).T
         boxes.append({
             "text": word.text, "line": word.line_no, "confidence": round(word.confidence, 1),
-            "box_pt": [round(v, 2) for v in (bx0 * px_to_pt, by0 * px_to_pt, bx1 * px_to_pt, by1 * px_to_pt)],
+            "box_pt": [round(v * to_pt, 2) for v in (word.x0, word.y0, word.x1, word.y1)],
         })
     return placed, boxes
 

@@ -8,6 +8,7 @@ document info agree, as both PDF/A levels demand.
 
 from __future__ import annotations
 
+import math
 import os
 from datetime import datetime, timezone
 from pathlib import Path
@@ -38,20 +39,40 @@ def srgb_profile() -> bytes:
     raise MissingDependency("sRGB ICC profile not found: install libgs-common (make install)")
 
 
-def image_matrix(rotation: int, width_pt: float, height_pt: float) -> list[float]:
-    """`cm` operands drawing an unrotated image so it shows turned `rotation` degrees clockwise.
+def image_matrix(rotation: int, width_pt: float, height_pt: float, skew: float = 0.0) -> list[float]:
+    """`cm` operands that show the image upright and straight.
 
-    width_pt/height_pt are the image's own (unrotated) size. Drawing the
-    original stream turned, instead of re-encoding turned pixels, keeps
-    JPEG and G4 originals byte for byte.
+    width_pt/height_pt are the image's own (unrotated) size; the image is
+    turned `rotation` degrees clockwise, then `skew` degrees clockwise about
+    the page centre. Turning the drawing instead of the pixels keeps JPEG and
+    G4 originals byte for byte, and a straight page gets a straight text layer.
     """
     w, h = width_pt, height_pt
-    return {
+    orient = {
         0: [w, 0, 0, h, 0, 0],
         90: [0, -w, h, 0, 0, w],
         180: [-w, 0, 0, -h, w, h],
         270: [0, w, -h, 0, h, 0],
     }[rotation % 360]
+    if not skew:
+        return orient
+    page_w, page_h = (h, w) if rotation % 180 else (w, h)
+    cx, cy = page_w / 2, page_h / 2
+    phi = math.radians(-skew)  # PDF space is y-up: clockwise is a negative angle
+    cos, sin = math.cos(phi), math.sin(phi)
+    turn = [cos, sin, -sin, cos, cx - cx * cos + cy * sin, cy - cx * sin - cy * cos]
+    return _concat(orient, turn)
+
+
+def _concat(first: list[float], then: list[float]) -> list[float]:
+    """PDF matrix product: apply `first`, then `then` (row-vector convention)."""
+    a1, b1, c1, d1, e1, f1 = first
+    a2, b2, c2, d2, e2, f2 = then
+    return [
+        a1 * a2 + b1 * c2, a1 * b2 + b1 * d2,
+        c1 * a2 + d1 * c2, c1 * b2 + d1 * d2,
+        e1 * a2 + f1 * c2 + e2, e1 * b2 + f1 * d2 + f2,
+    ]
 
 
 def xmp_packet(title: str, language: str, level: str, when: datetime) -> bytes:

@@ -8,7 +8,7 @@ so it costs milliseconds, not seconds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final
 
 import cv2
@@ -18,12 +18,13 @@ ANALYSIS_DPI: Final[int] = 150
 OCR_MIN_DPI: Final[int] = 300  # Tesseract's LSTM wants x-heights near 300 dpi sizes
 MAX_SKEW_DEG: Final[float] = 5.0
 BLANK_INK_RATIO: Final[float] = 0.0008  # share of ink pixels under which a page is blank
-ORIENTATION_MARGIN: Final[float] = 1.12  # ascender/descender ratio needed to decide 0 vs 180
+ORIENTATION_MARGIN: Final[float] = 1.12
+INK_MAX_LEVEL: Final[int] = 200  # normalised gray above this is paper, whatever Otsu says  # ascender/descender ratio needed to decide 0 vs 180
 
 
 @dataclass(slots=True)
 class Prepared:
-    """The OCR image and how it relates to the upright page image."""
+    """The OCR image: the page upright, straightened and scaled to `dpi`."""
 
     image: np.ndarray  # uint8, 0 = ink, 255 = paper; upright, deskewed, maybe upscaled
     dpi: int  # resolution of `image`
@@ -32,7 +33,6 @@ class Prepared:
     skew: float  # degrees the content was rotated counter-clockwise on the paper
     blank: bool
     ink_ratio: float
-    to_upright: np.ndarray = field(repr=False)  # 2x3 affine: OCR image px -> upright page px
 
 
 def ocr_gray(pixels: np.ndarray) -> np.ndarray:
@@ -61,8 +61,12 @@ def normalise(gray: np.ndarray, background_small: np.ndarray) -> np.ndarray:
 
 
 def binarise(norm: np.ndarray) -> np.ndarray:
-    """Otsu on the normalised image: uneven light is gone, so one threshold fits the page."""
-    _, binary = cv2.threshold(norm, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    """Otsu on the normalised image: uneven light is gone, so one threshold fits the page.
+
+    Capped at INK_MAX_LEVEL: on a blank page Otsu would split paper noise.
+    """
+    otsu, _ = cv2.threshold(norm, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    _, binary = cv2.threshold(norm, min(otsu, INK_MAX_LEVEL), 255, cv2.THRESH_BINARY)
     return binary
 
 
@@ -209,5 +213,4 @@ def prepare(pixels: np.ndarray, dpi: int, osd=None) -> Prepared:
         skew=skew,
         blank=blank,
         ink_ratio=round(ink_ratio, 5),
-        to_upright=cv2.invertAffineTransform(forward),
     )

@@ -23,6 +23,7 @@ class PageReport(BaseModel):
     image: str = ""  # how the archival image is stored
     image_bytes: int = 0
     seconds: dict[str, float] = Field(default_factory=dict)
+    worker: int = 0  # process id that handled the page
     warnings: list[str] = Field(default_factory=list)
 
 

@@ -97,7 +97,7 @@ def structural(path: Path, level: str) -> Validation:
                     k in f.FontDescriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")
                 ) for f in fonts):
                     errors.append(f"page {number}: font {name} not embedded")
-            for name, image in page.images.items():
+            for name, image in page.get_images().items():
                 if level == "1b" and "/SMask" in image:
                     errors.append(f"page {number}: image {name} has transparency (SMask)")
                 if "/Interpolate" in image and bool(image.Interpolate):
