@@ -1,7 +1,8 @@
 """OpenCV preprocessing of the OCR copy of a page (never of the stored page image).
 
 Order: stamp-suppressing gray → illumination normalisation → orientation →
-deskew → (upscale of low-dpi scans) → adaptive binarisation → despeckle.
+deskew → (upscale of low-dpi scans) → binarisation → despeckle → the gray
+strokes kept where the cleaned binary has ink, everything else white.
 Analysis (orientation, skew, blank) runs on a small copy at `ANALYSIS_DPI`
 so it costs milliseconds, not seconds.
 """
@@ -26,7 +27,7 @@ INK_MAX_LEVEL: Final[int] = 200  # normalised gray above this is paper, whatever
 class Prepared:
     """The OCR image: the page upright, straightened and scaled to `dpi`."""
 
-    image: np.ndarray  # uint8, 0 = ink, 255 = paper; upright, deskewed, maybe upscaled
+    image: np.ndarray  # uint8 gray, paper pure white; upright, deskewed, maybe upscaled
     dpi: int  # resolution of `image`
     rotation: int  # clockwise degrees applied to the source to make it upright
     rotation_certain: bool
@@ -204,9 +205,15 @@ def prepare(pixels: np.ndarray, dpi: int, osd=None) -> Prepared:
             borderMode=cv2.BORDER_CONSTANT, borderValue=255,
         )
     ocr_dpi = int(round(dpi * scale))
-    binary = despeckle(binarise(np.ascontiguousarray(norm)), ocr_dpi)
+    norm = np.ascontiguousarray(norm)
+    ink = cv2.bitwise_not(despeckle(binarise(norm), ocr_dpi))
+    # Tesseract's LSTM reads gray better than hard black/white: keep the gray
+    # strokes (anti-aliasing, thin photocopied serifs) and whiten only the
+    # paper, specks and edge blobs.
+    near_ink = cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5)))
+    ocr_image = np.where(near_ink > 0, norm, np.uint8(255))
     return Prepared(
-        image=binary,
+        image=ocr_image,
         dpi=ocr_dpi,
         rotation=rotation,
         rotation_certain=certain,

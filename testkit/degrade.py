@@ -86,6 +86,11 @@ def _seal_text(doc: DocText) -> str:
 
 def _yellow_seal(rng: np.random.Generator, doc: DocText, gray: Image.Image,
                  boxes: list[LineBox], dpi: int) -> Image.Image:
+    """Yellowed paper, red seal over the last body lines, blue signature, uneven light.
+
+    Relies on the page ending with a signature role and the signer's name,
+    as every `document_text` page does.
+    """
     cov = fx.coverage(gray)
     shape = cov.shape
     lum = fx.paper(rng, shape, 1.0, grain=0.012, mottle=0.02)
@@ -102,7 +107,9 @@ def _yellow_seal(rng: np.random.Generator, doc: DocText, gray: Image.Image,
     cx = min(role.x0 - 0.1 * radius, max(b.x1 for b in above) - 0.5 * radius)
     cx = float(np.clip(cx, radius, shape[1] - radius))
     cy = float(role.y0 - 0.25 * radius)
-    seal = fx.seal_density(rng, radius, _seal_text(doc), bold_font_path("DejaVuSans"))
+    # Seals are cut in a plain sans capital face whatever the body font is.
+    seal_font = "DejaVuSans" if "DejaVuSans" in FONTS else pick_font(0)
+    seal = fx.seal_density(rng, radius, _seal_text(doc), bold_font_path(seal_font))
     opacity = rng.uniform(0.75, 0.9)
     fx.multiply_ink(rgb, seal * opacity, (200, 30, 45),
                     round(cy - seal.shape[0] / 2), round(cx - seal.shape[1] / 2))

@@ -56,7 +56,7 @@ def compose(paper_map: FloatArray, ink: FloatArray | float, cov: FloatArray) -> 
 
 
 def to_color(gray_map: FloatArray, tint: tuple[float, float, float]) -> FloatArray:
-    """Turn a gray map into RGB by scaling each channel (tint in 0..1 per channel)."""
+    """Turn a gray map into RGB by multiplying it by one factor per channel."""
     return np.stack([gray_map * t for t in tint], axis=-1)
 
 
@@ -112,7 +112,9 @@ def multiply_ink(rgb: FloatArray, density: FloatArray, color: tuple[int, int, in
 # --------------------------------------------------------------------------
 
 
-def _star(cx: float, cy: float, r_out: float, angle: float = -math.pi / 2) -> list[tuple[float, float]]:
+def _star(cx: float, cy: float, r_out: float) -> list[tuple[float, float]]:
+    """Vertices of a five-pointed star, point up."""
+    angle = -math.pi / 2
     points = []
     for k in range(10):
         r = r_out if k % 2 == 0 else r_out * 0.382  # golden-ratio inner radius

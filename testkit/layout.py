@@ -31,6 +31,7 @@ LINE_SPACING = 1.5  # line pitch as a multiple of the point size
 TITLE_SCALE = 1.3
 SIGNATURE_GAP = 3.0  # body line pitches left blank for the hand signature
 SIGNATURE_CENTRE = 0.73  # centre of the signature column, as a share of the text width
+SIGNATURE_WIDTH = 0.45  # widest signature line, as a share of the text width
 
 _DATE_LINE = re.compile(r", ngày \d{1,2} tháng \d{1,2} năm \d{4}$")
 
@@ -62,9 +63,7 @@ def line_styles(doc: DocText) -> list[LineStyle]:
     styles: list[LineStyle] = []
     after_title = after_role = False
     for i, line in enumerate(doc.lines):
-        if line == MOTTO:
-            style = LineStyle("center", bold=True)
-        elif line == MOTTO_SUB:
+        if line in (MOTTO, MOTTO_SUB):
             style = LineStyle("center", bold=True)
         elif line == doc.title:
             style = LineStyle("center", bold=True, scale=TITLE_SCALE, space_before=0.8)
@@ -120,7 +119,7 @@ def render_layout(
         widest = max(
             (
                 _font(font, s.bold, round(base_px * s.scale * g)).getlength(line)
-                / (0.45 if s.align == "signature" else 1.0)
+                / (SIGNATURE_WIDTH if s.align == "signature" else 1.0)
                 for line, s in zip(doc.lines, styles)
             ),
             default=0.0,
@@ -156,7 +155,9 @@ def render_layout(
         # Fonts without a bold file get a one-pixel stroke as fake bold.
         stroke = 1 if style.bold and not has_true_bold(font) else 0
         draw.text((x, baseline), line, font=f, fill=0, anchor="ls", stroke_width=stroke)
-        x0, y0, x1, y1 = draw.textbbox((x, baseline), line, font=f, anchor="ls", stroke_width=stroke)
+        x0, y0, x1, y1 = draw.textbbox(
+            (x, baseline), line, font=f, anchor="ls", stroke_width=stroke
+        )
         boxes.append(LineBox(i, line, int(x0), int(y0), int(x1), int(y1)))
         y += pitch
     image.info["dpi"] = (dpi, dpi)

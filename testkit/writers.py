@@ -27,6 +27,7 @@ from .layout import (
     MARGIN_RIGHT_MM,
     MARGIN_TOP_MM,
     SIGNATURE_CENTRE,
+    SIGNATURE_WIDTH,
     line_styles,
 )
 from .vietnamese import DocText
@@ -226,7 +227,8 @@ def _text_pdf(docs: list[DocText], font: str, point_size: float = 12) -> bytes:
         widest = 0.0
         for line, s in zip(doc.lines, styles):
             pdf.set_font("Doc", "B" if s.bold else "", point_size * s.scale)
-            widest = max(widest, pdf.get_string_width(line) / (0.45 if s.align == "signature" else 1))
+            share = SIGNATURE_WIDTH if s.align == "signature" else 1.0
+            widest = max(widest, pdf.get_string_width(line) / share)
         g = min(1.0, text_w / widest if widest else 1.0, text_h / tall if tall else 1.0)
         y = MARGIN_TOP_MM
         for line, s in zip(doc.lines, styles):
