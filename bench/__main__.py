@@ -1,0 +1,60 @@
+"""`make bench`: run every benchmark and print the tables (also saved under bench/out/)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from sohoa.bench import ocr_bench
+
+OUT = Path(__file__).resolve().parent / "out"
+
+
+def _markdown(rows: list[dict]) -> str:
+    headers = list(rows[0])
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(str(row[h]) for h in headers) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def print_ocr(result: dict, console: Console) -> None:
+    table = Table(title=f"OCR: {result['corpus']['pages']} pages, {result['corpus']['files']} files, "
+                        f"{result['cores']} cores, 2 files in flight per tool")
+    for header in result["rows"][0]:
+        table.add_column(header, justify="left" if header == "tool" else "right")
+    for row in result["rows"]:
+        table.add_row(*(str(v) for v in row.values()))
+    console.print(table)
+    r = result["ratios"]
+    console.print(
+        f"ratios: sohoa wall / tesseract floor = {r['sohoa_wall_vs_tesseract']} (target ≤ 1.3); "
+        f"sohoa pages/min ÷ OCRmyPDF = {r['sohoa_speed_vs_ocrmypdf']} (target ≥ 3); "
+        f"sohoa bytes/page ÷ OCRmyPDF = {r['sohoa_bytes_vs_ocrmypdf']} (target ≤ 1)"
+    )
+    console.print(f"versions: {result['versions']}")
+    for tool, failures in result["failures"].items():
+        console.print(f"[red]{tool} failures:[/red] " + "; ".join(failures[:5]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m sohoa.bench")
+    parser.add_argument("--only", choices=["ocr"], default=None)
+    parser.add_argument("--ocr-pages", type=int, default=24)
+    args = parser.parse_args()
+    console = Console(width=160)
+    OUT.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    ocr = ocr_bench.run(OUT / "ocr-work", pages=args.ocr_pages)
+    (OUT / "ocr.json").write_text(json.dumps(ocr, indent=2, ensure_ascii=False), encoding="utf-8")
+    (OUT / "ocr.md").write_text(_markdown(ocr["rows"]) + "\n", encoding="utf-8")
+    print_ocr(ocr, console)
+    console.print(f"bench done in {time.perf_counter() - started:.0f} s; results in {OUT}")
+
+
+if __name__ == "__main__":
+    main()
