@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -101,6 +101,9 @@ def run() -> None:
 
 
 def main() -> None:
+    # Decoder libraries (pdfminer, pikepdf) log warnings about sloppy PDFs; the
+    # report carries what matters, stderr stays one line per error.
+    logging.basicConfig(level=logging.ERROR, format="sohoa: %(name)s: %(message)s")
     try:
         app.main(standalone_mode=False, prog_name="sohoa")
     except SohoaError as exc:

@@ -61,6 +61,10 @@ class SohoaError(Exception):
         if exit_code is not None:
             self.exit_code = exit_code
 
+    def __reduce__(self):
+        # Keep the exit code when the error crosses from a worker process to the parent.
+        return (self.__class__, (self.message, self.exit_code))
+
     @property
     def message(self) -> str:
         return str(self.args[0]) if self.args else self.exit_code.name

@@ -9,6 +9,7 @@ and, for born-digital PDF pages, the words the PDF already carries.
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -88,9 +89,9 @@ def _image_dpi(image: Image.Image) -> tuple[float, str | None]:
     dpi = image.info.get("dpi")
     try:
         value = float(dpi[0]) if dpi else 0.0
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, ZeroDivisionError):
         value = 0.0
-    if value < MIN_TRUSTED_DPI:
+    if not math.isfinite(value) or value < MIN_TRUSTED_DPI:
         return DEFAULT_DPI, f"no usable resolution in the file: assumed {DEFAULT_DPI} dpi"
     return value, None
 
@@ -312,6 +313,8 @@ def _load_pdf_page(path: Path, index: int) -> SourcePage:
         return SourcePage(pixels, classify(pixels), dpi, width_pt, height_pt, words=words)
 
     image = _full_page_image(pike_page, plumber_page, width_pt, height_pt)
+    if image is not None and int(image.Width) * 72 / width_pt < MIN_TRUSTED_DPI:
+        image = None  # a thumbnail stretched over the page: render the page instead
     if image is not None:
         dpi = int(image.Width) * 72 / width_pt
         encoded = _passthrough_stream(image)
@@ -341,20 +344,35 @@ def _render(pdfium, index: int, dpi: float) -> np.ndarray:
 # ---------------------------------------------------------------- entry points
 
 
+def _damaged(path: Path, where: str, exc: Exception) -> InputError:
+    detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+    return InputError(f"{path}: damaged {where} ({detail})", ExitCode.DAMAGED)
+
+
 def inspect(path: Path, max_pixels: int) -> Document:
     kind = sniff(path)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if kind == "pdf":
-            return _inspect_pdf(path, max_pixels)
-        return _inspect_image(path, kind, max_pixels)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if kind == "pdf":
+                return _inspect_pdf(path, max_pixels)
+            return _inspect_image(path, kind, max_pixels)
+    except InputError:
+        raise
+    except Exception as exc:  # any decoder failure on input bytes means a damaged file
+        raise _damaged(path, "file", exc) from None
 
 
 def load_page(path: Path, kind: Kind, index: int) -> SourcePage:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if kind == "pdf":
-            return _load_pdf_page(path, index)
-        return _load_image_page(path, index)
-
-
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            page = _load_pdf_page(path, index) if kind == "pdf" else _load_image_page(path, index)
+    except InputError:
+        raise
+    except Exception as exc:  # decoders (Pillow, qpdf, pdfium, pdfminer) on bad bytes
+        raise _damaged(path, f"page {index + 1}", exc) from None
+    height, width = page.pixels.shape[:2]
+    if width < 1 or height < 1 or page.dpi <= 0:
+        raise InputError(f"{path}: page {index + 1} has no pixels", ExitCode.DAMAGED)
+    return page

@@ -100,7 +100,10 @@ class Recognizer:
         api.SetSourceResolution(int(dpi))
         api.Recognize()
         words = list(self._iter_words())
-        text = unicodedata.normalize("NFC", api.GetUTF8Text() or "")
+        try:
+            text = unicodedata.normalize("NFC", api.GetUTF8Text() or "")
+        except RuntimeError:  # tesserocr's way of saying "no text on this page" (drawings, lines)
+            text = ""
         api.Clear()
         return words, text
 
@@ -117,7 +120,10 @@ class Recognizer:
                 line_no += 1
                 line_box = iterator.BoundingBox(ril.TEXTLINE) or line_box
                 baseline = iterator.Baseline(ril.TEXTLINE)
-            text = iterator.GetUTF8Text(ril.WORD)
+            try:
+                text = iterator.GetUTF8Text(ril.WORD)
+            except RuntimeError:  # an empty "word" (a ruled line, a box): nothing to place
+                text = ""
             box = iterator.BoundingBox(ril.WORD)
             if text and text.strip() and box:
                 x0, y0, x1, y1 = box
