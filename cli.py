@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Optional
@@ -43,6 +44,11 @@ def ocr(input: Path, output: Path, pdfa: str, lang: Optional[str], jobs: Optiona
     """
     from sohoa.ocr.pipeline import OcrOptions, run
 
+    from sohoa.ocr.pipeline import check_output_path
+
+    for extra in (json_report, sidecar):  # refuse before the OCR work, not after it
+        if extra is not None and extra != Path("-"):
+            check_output_path(extra)
     options = OcrOptions.from_settings(pdfa=pdfa, lang=lang, jobs=jobs, validate=validate, title=title)
 
     def progress(done: int, total: int) -> None:
@@ -50,13 +56,17 @@ def ocr(input: Path, output: Path, pdfa: str, lang: Optional[str], jobs: Optiona
             print(f"\rsohoa ocr: page {done}/{total}", end="" if done < total else "\n", file=sys.stderr)
 
     result = run(input, output, options, progress=progress)
-    if sidecar:
-        sidecar.write_text("\f".join(result.texts) + "\n", encoding="utf-8")
     report_json = result.report.model_dump_json(indent=2)
+    try:
+        if sidecar:
+            sidecar.write_text("\f".join(result.texts) + "\n", encoding="utf-8")
+        if json_report and json_report != Path("-"):
+            json_report.write_text(report_json + "\n", encoding="utf-8")
+    except OSError as exc:
+        output.unlink(missing_ok=True)  # all outputs or none
+        raise SohoaError(f"{exc.filename}: cannot write ({exc.strerror})", ExitCode.OUTPUT_ERROR) from None
     if json_report == Path("-"):
         print(report_json)
-    elif json_report:
-        json_report.write_text(report_json + "\n", encoding="utf-8")
     if not quiet and json_report != Path("-"):
         r = result.report
         print(f"{output}: {r.page_count} page(s), {r.pdfa}, {r.output_bytes} bytes, {r.seconds:.1f} s")
@@ -100,17 +110,26 @@ def run() -> None:
           "use `sohoa ocr INPUT OUTPUT.pdf` meanwhile.")
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     # Decoder libraries (pdfminer, pikepdf) log warnings about sloppy PDFs; the
     # report carries what matters, stderr stays one line per error.
     logging.basicConfig(level=logging.ERROR, format="sohoa: %(name)s: %(message)s")
+    for stream in (sys.stdout, sys.stderr):
+        stream.reconfigure(errors="backslashreplace")  # odd bytes in file names never crash a print
+    # SIGTERM (a service stop) unwinds like Ctrl-C, so `finally` removes partial files.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         app.main(standalone_mode=False, prog_name="sohoa")
     except SohoaError as exc:
         print(f"sohoa: error: {exc.message}", file=sys.stderr)
         sys.exit(int(exc.exit_code))
     except click.ClickException as exc:
-        exc.show()
+        hint = f" (see {exc.ctx.command_path} --help)" if isinstance(exc, click.UsageError) and exc.ctx else ""
+        print(f"sohoa: error: {' '.join(exc.format_message().split())}{hint}", file=sys.stderr)
         sys.exit(ExitCode.USAGE if isinstance(exc, click.UsageError) else exc.exit_code)
     except (KeyboardInterrupt, click.exceptions.Abort):
         print("sohoa: interrupted", file=sys.stderr)
@@ -118,7 +137,9 @@ def main() -> None:
     except Exception as exc:  # a bug: one line for the user, the traceback on request
         if os.environ.get("SOHOA_DEBUG"):
             raise
-        print(f"sohoa: internal error: {type(exc).__name__}: {exc} (set SOHOA_DEBUG=1 for details)", file=sys.stderr)
+        detail = (str(exc).strip().splitlines() or [""])[0][:200]
+        print(f"sohoa: internal error: {type(exc).__name__}: {detail} (set SOHOA_DEBUG=1 for details)",
+              file=sys.stderr)
         sys.exit(ExitCode.INTERNAL)
 
 

@@ -29,6 +29,7 @@ MIN_TRUSTED_DPI: Final[int] = 50
 MIN_PAGE_INCHES: Final[float] = 1.0
 MAX_PAGE_INCHES: Final[float] = 200.0  # PDF/A-1 implementation limit: 14400 units
 PDF_RENDER_DPI: Final[int] = 300
+CAMERA_DEFAULT_MAX_INCHES: Final[float] = 17.0
 COVER_TOLERANCE: Final[float] = 0.03
 
 
@@ -38,6 +39,7 @@ class Document:
     kind: Kind
     page_count: int
     warnings: list[str] = field(default_factory=list)
+    frames: list[int] | None = None  # image frame of each page (None: page i is frame i)
 
 
 @dataclass(slots=True)
@@ -85,15 +87,32 @@ def _check_pixels(path: Path, width: int, height: int, limit: int, where: str) -
 # ---------------------------------------------------------------- images
 
 
-def _image_dpi(image: Image.Image) -> tuple[float, str | None]:
+def _image_dpi(image: Image.Image) -> tuple[float, float, str | None]:
+    """(x dpi, y dpi, warning). Missing, absurd or camera-default values become 300 dpi."""
     dpi = image.info.get("dpi")
     try:
-        value = float(dpi[0]) if dpi else 0.0
+        x, y = (float(dpi[0]), float(dpi[1])) if dpi else (0.0, 0.0)
     except (TypeError, ValueError, IndexError, ZeroDivisionError):
-        value = 0.0
-    if not math.isfinite(value) or value < MIN_TRUSTED_DPI:
-        return DEFAULT_DPI, f"no usable resolution in the file: assumed {DEFAULT_DPI} dpi"
-    return value, None
+        x = y = 0.0
+    if not (math.isfinite(x) and math.isfinite(y)) or min(x, y) < MIN_TRUSTED_DPI:
+        return DEFAULT_DPI, DEFAULT_DPI, f"no usable resolution in the file: assumed {DEFAULT_DPI} dpi"
+    # Cameras and screenshots write 72/96 dpi whatever they show; paper is not 40 inches wide.
+    if max(x, y) in (72.0, 96.0) and max(image.size) / min(x, y) > CAMERA_DEFAULT_MAX_INCHES:
+        return DEFAULT_DPI, DEFAULT_DPI, f"{x:g} dpi is a camera default: assumed {DEFAULT_DPI} dpi"
+    return x, y, None
+
+
+def _frames(image: Image.Image) -> list[int]:
+    """Frames that are pages: not an MPO preview, APNG animation or TIFF thumbnail."""
+    if image.format in ("MPO", "PNG"):
+        return [0]
+    pages = []
+    for index in range(getattr(image, "n_frames", 1)):
+        image.seek(index)
+        if image.format == "TIFF" and int(image.tag_v2.get(254, 0)) & 1:
+            continue  # NewSubfileType bit 0: a reduced-resolution copy of another page
+        pages.append(index)
+    return pages or [0]
 
 
 def _open_image(path: Path) -> Image.Image:
@@ -108,18 +127,20 @@ def _open_image(path: Path) -> Image.Image:
 def _inspect_image(path: Path, kind: Kind, max_pixels: int) -> Document:
     image = _open_image(path)
     notes: list[str] = []
-    frames = getattr(image, "n_frames", 1)
-    for index in range(frames):
+    frames = _frames(image)
+    for number, index in enumerate(frames, start=1):
         image.seek(index)
         width, height = image.size
-        _check_pixels(path, width, height, max_pixels, f"page {index + 1}")
-        dpi, note = _image_dpi(image)
+        if width < 1 or height < 1:
+            raise InputError(f"{path}: page {number} has no pixels", ExitCode.DAMAGED)
+        _check_pixels(path, width, height, max_pixels, f"page {number}")
+        dpi_x, dpi_y, note = _image_dpi(image)
         if note and note not in notes:
             notes.append(note)
-        if dpi < 200:
-            notes.append(f"page {index + 1} is {dpi:.0f} dpi, below the archival 200 dpi")
-        _check_page_size(path, width / dpi, height / dpi, f"page {index + 1}")
-    return Document(path, kind, frames, notes)
+        if min(dpi_x, dpi_y) < 200:
+            notes.append(f"page {number} is {min(dpi_x, dpi_y):.0f} dpi, below the archival 200 dpi")
+        _check_page_size(path, width / dpi_x, height / dpi_y, f"page {number}")
+    return Document(path, kind, len(frames), notes, frames)
 
 
 def _to_pixels(image: Image.Image) -> np.ndarray:
@@ -132,8 +153,14 @@ def _to_pixels(image: Image.Image) -> np.ndarray:
         image = image.convert("L")
     elif image.mode in ("I;16", "I;16B", "I;16L", "I"):
         array = np.asarray(image, dtype=np.float64)
-        peak = array.max() or 1.0
-        return (array * (255.0 / peak)).astype(np.uint8)
+        bits = 16
+        tags = getattr(image, "tag_v2", {})
+        if tags.get(258):
+            bits = int(tags[258][0] if isinstance(tags[258], tuple) else tags[258])
+        array = np.clip(array * (255.0 / (2 ** min(bits, 32) - 1)), 0, 255).astype(np.uint8)
+        if tags.get(262) == 0:  # WhiteIsZero, which Pillow does not apply to 16-bit data
+            array = 255 - array
+        return array
     elif image.mode not in ("L", "RGB"):
         image = image.convert("RGB")  # P, CMYK (Adobe inversion handled by Pillow), YCbCr, LAB
     pixels = np.asarray(image)
@@ -144,14 +171,15 @@ def _to_pixels(image: Image.Image) -> np.ndarray:
     return pixels
 
 
-def _load_image_page(path: Path, index: int) -> SourcePage:
+def _load_image_page(path: Path, frame: int) -> SourcePage:
     image = _open_image(path)
-    image.seek(index)
-    dpi, note = _image_dpi(image)
+    image.seek(frame)
+    dpi_x, dpi_y, note = _image_dpi(image)
     notes = [note] if note else []
     passthrough = None
-    exif_turn = image.getexif().get(0x0112, 1) if image.format == "JPEG" else 1
-    if image.format == "JPEG" and image.mode in ("L", "RGB") and exif_turn == 1:
+    is_jpeg = image.format in ("JPEG", "MPO")
+    exif_turn = image.getexif().get(0x0112, 1) if is_jpeg else 1
+    if image.format == "JPEG" and image.mode in ("L", "RGB") and exif_turn == 1 and dpi_x == dpi_y:
         passthrough = EncodedImage(
             data=path.read_bytes(), filter="DCTDecode",
             colorspace="DeviceRGB" if image.mode == "RGB" else "DeviceGray",
@@ -160,13 +188,21 @@ def _load_image_page(path: Path, index: int) -> SourcePage:
     try:
         if exif_turn != 1:
             image = ImageOps.exif_transpose(image)
+            if exif_turn in (5, 6, 7, 8):
+                dpi_x, dpi_y = dpi_y, dpi_x
         pixels = _to_pixels(image)
     except OSError as exc:
         raise InputError(f"{path}: damaged or truncated image ({exc})", ExitCode.DAMAGED) from None
+    if abs(dpi_x - dpi_y) > 0.01 * dpi_x:  # fax-style 204 x 98 dpi: make pixels square
+        import cv2
+
+        height, width = pixels.shape[:2]
+        pixels = cv2.resize(pixels, (width, max(1, round(height * dpi_x / dpi_y))),
+                            interpolation=cv2.INTER_CUBIC)
     height, width = pixels.shape[:2]
     return SourcePage(
-        pixels=pixels, mode=classify(pixels), dpi=dpi,
-        width_pt=width * 72 / dpi, height_pt=height * 72 / dpi,
+        pixels=pixels, mode=classify(pixels), dpi=dpi_x,
+        width_pt=width * 72 / dpi_x, height_pt=height * 72 / dpi_x,
         passthrough=passthrough, warnings=notes,
     )
 
@@ -177,10 +213,13 @@ def _load_image_page(path: Path, index: int) -> SourcePage:
 def _open_pikepdf(path: Path):
     import pikepdf
 
-    tail = path.read_bytes()[-4096:] if path.stat().st_size > 4096 else path.read_bytes()
+    with path.open("rb") as handle:
+        handle.seek(max(0, path.stat().st_size - (1 << 20)))
+        tail = handle.read()
     if b"%%EOF" not in tail:
         raise InputError(f"{path}: truncated PDF (no end-of-file marker)", ExitCode.DAMAGED)
     try:
+        # A PDF with only an owner password (print/copy restrictions) opens as is: we only read it.
         return pikepdf.open(path)
     except pikepdf.PasswordError:
         raise InputError(f"{path}: encrypted PDF (password protected)", ExitCode.ENCRYPTED) from None
@@ -189,20 +228,48 @@ def _open_pikepdf(path: Path):
         raise InputError(f"{path}: damaged PDF ({first})", ExitCode.DAMAGED) from None
 
 
+def _rotation(page) -> int:
+    """/Rotate as 0/90/180/270; anything else is invalid and means 0, as viewers do."""
+    try:
+        value = int(page.obj.get("/Rotate", 0))
+    except (TypeError, ValueError):
+        return 0
+    return value % 360 if value % 90 == 0 else 0
+
+
+def _plain_geometry(page) -> bool:
+    """Unrotated, CropBox equal to MediaBox, no UserUnit: page space is what the viewer shows."""
+    return (
+        _rotation(page) == 0
+        and [float(v) for v in page.cropbox] == [float(v) for v in page.mediabox]
+        and float(page.obj.get("/UserUnit", 1)) == 1
+    )
+
+
 def _page_box(page) -> tuple[float, float]:
-    box = [float(v) for v in page.mediabox]
+    """Visible page size in points (CropBox, UserUnit and /Rotate applied)."""
+    box = [float(v) for v in page.cropbox]
     user_unit = float(page.obj.get("/UserUnit", 1))
     width, height = abs(box[2] - box[0]) * user_unit, abs(box[3] - box[1]) * user_unit
-    if int(page.obj.get("/Rotate", 0)) % 180:
+    if _rotation(page) % 180:
         width, height = height, width
     return width, height
 
 
+def _content_streams(page):
+    import pikepdf
+
+    contents = page.obj.get("/Contents")
+    if contents is None:
+        return []
+    return list(contents) if isinstance(contents, pikepdf.Array) else [contents]
+
+
 def _inspect_pdf(path: Path, max_pixels: int) -> Document:
+    import pikepdf
+
     pdf = _open_pikepdf(path)
     with pdf:
-        if pdf.is_encrypted:
-            raise InputError(f"{path}: encrypted PDF", ExitCode.ENCRYPTED)
         try:
             count = len(pdf.pages)
         except Exception:  # qpdf raises on a broken page tree
@@ -216,7 +283,16 @@ def _inspect_pdf(path: Path, max_pixels: int) -> Document:
                 path, int(width / 72 * PDF_RENDER_DPI), int(height / 72 * PDF_RENDER_DPI),
                 max_pixels, f"page {index + 1} at {PDF_RENDER_DPI} dpi",
             )
+            try:  # a content stream that does not decode would silently render as a blank page
+                for stream in _content_streams(page):
+                    stream.read_bytes()
+            except pikepdf.PdfError as exc:
+                raise InputError(f"{path}: damaged page {index + 1} ({str(exc).splitlines()[0]})",
+                                 ExitCode.DAMAGED) from None
             for name, image in page.get_images().items():
+                if int(image.get("/Width", 0)) <= 0 or int(image.get("/Height", 0)) <= 0:
+                    raise InputError(f"{path}: damaged image {name} on page {index + 1} (no size)",
+                                     ExitCode.DAMAGED)
                 _check_pixels(
                     path, int(image.get("/Width", 0)), int(image.get("/Height", 0)),
                     max_pixels, f"image {name} on page {index + 1}",
@@ -226,12 +302,28 @@ def _inspect_pdf(path: Path, max_pixels: int) -> Document:
 
 @lru_cache(maxsize=2)
 def _pdf_handles(path: str):
-    """Per-process cache: each worker opens the document once, not once per page."""
+    """Per-process cache: each worker opens the document once, not once per page.
+
+    When pdfplumber's page list disagrees with qpdf's (a sloppy page tree),
+    all three libraries read a copy qpdf has normalised, so page n is page n.
+    """
+    import tempfile
+
     import pdfplumber
     import pikepdf
     import pypdfium2
 
-    return pikepdf.open(path), pdfplumber.open(path), pypdfium2.PdfDocument(path)
+    pike = pikepdf.open(path)
+    plumber = pdfplumber.open(path)
+    if len(plumber.pages) != len(pike.pages):
+        plumber.close()
+        normalised = tempfile.NamedTemporaryFile(prefix="sohoa-", suffix=".pdf", delete=False)
+        pike.save(normalised.name)
+        normalised.close()
+        path = normalised.name
+        pike, plumber = pikepdf.open(path), pdfplumber.open(path)
+        Path(path).unlink()  # the open handles keep reading it; nothing is left behind
+    return pike, plumber, pypdfium2.PdfDocument(path)
 
 
 def _text_words(plumber_page) -> list[TextWord]:
@@ -247,7 +339,7 @@ def _full_page_image(pike_page, plumber_page, width: float, height: float):
     """The page's single image XObject if it exactly covers the page, else None."""
     import pikepdf
 
-    if int(pike_page.obj.get("/Rotate", 0)) % 360 or len(plumber_page.images) != 1:
+    if len(plumber_page.images) != 1:
         return None
     placed = plumber_page.images[0]
     covers = (
@@ -305,32 +397,49 @@ def _load_pdf_page(path: Path, index: int) -> SourcePage:
 
     pike, plumber, pdfium = _pdf_handles(str(path))
     pike_page, plumber_page = pike.pages[index], plumber.pages[index]
-    width_pt, height_pt = _page_box(pike_page)
-    words = _text_words(plumber_page)
-    if words:  # born-digital: keep its text, render it for the archival image
-        dpi: float = PDF_RENDER_DPI
-        pixels = _render(pdfium, index, dpi)
-        return SourcePage(pixels, classify(pixels), dpi, width_pt, height_pt, words=words)
+    plain = _plain_geometry(pike_page)
+    # pdfium counts characters in milliseconds; pdfplumber is only asked when there are some.
+    has_text = pdfium[index].get_textpage().count_chars() > 0
+    if has_text and plain:  # born-digital: keep its text, render it for the archival image
+        words = _text_words(plumber_page)
+        if words:
+            pixels = _render(pdfium, index, PDF_RENDER_DPI)
+            return _rendered(pixels, PDF_RENDER_DPI, words=words)
+    # Rotated or cropped text pages are rendered as pdfium shows them and OCR'd.
 
-    image = _full_page_image(pike_page, plumber_page, width_pt, height_pt)
+    width_pt, height_pt = _page_box(pike_page)
+    image = _full_page_image(pike_page, plumber_page, width_pt, height_pt) if plain and not has_text else None
     if image is not None and int(image.Width) * 72 / width_pt < MIN_TRUSTED_DPI:
         image = None  # a thumbnail stretched over the page: render the page instead
+    dpi: float = PDF_RENDER_DPI
     if image is not None:
         dpi = int(image.Width) * 72 / width_pt
         encoded = _passthrough_stream(image)
-        try:
-            pil = pikepdf.PdfImage(image).as_pil_image()
-        except Exception:  # a codec pikepdf lacks (JBIG2 without jbig2dec): let pdfium draw it
-            pil, encoded = None, None
+        pil = None
+        # pikepdf ignores /Decode on JPEG streams: let pdfium draw those.
+        if image.get("/Decode") is None or image.get("/Filter") not in (
+            pikepdf.Name.DCTDecode, pikepdf.Name.JPXDecode
+        ):
+            try:
+                pil = pikepdf.PdfImage(image).as_pil_image()
+            except Exception:  # a codec pikepdf lacks (JBIG2 without jbig2dec): pdfium draws it
+                pil = None
         if pil is not None:
             pixels = _to_pixels(pil)
             mode = "bilevel" if encoded and encoded.bits == 1 else classify(pixels)
             return SourcePage(pixels, mode, dpi, width_pt, height_pt, passthrough=encoded)
         dpi = min(max(dpi, 200), 600)
-    else:
-        dpi = PDF_RENDER_DPI
-    pixels = _render(pdfium, index, dpi)
-    return SourcePage(pixels, classify(pixels), dpi, width_pt, height_pt)
+        pixels = _render(pdfium, index, dpi)
+        if pixels.min() == pixels.max():  # the page's only image did not decode anywhere
+            raise InputError(f"{path}: damaged image on page {index + 1}", ExitCode.DAMAGED)
+        return _rendered(pixels, dpi)
+    return _rendered(_render(pdfium, index, dpi), dpi)
+
+
+def _rendered(pixels: np.ndarray, dpi: float, words: list[TextWord] | None = None) -> SourcePage:
+    """A page as pdfium drew it: its size is the drawing's, so nothing is stretched."""
+    height, width = pixels.shape[:2]
+    return SourcePage(pixels, classify(pixels), dpi, width * 72 / dpi, height * 72 / dpi, words=words)
 
 
 def _render(pdfium, index: int, dpi: float) -> np.ndarray:
@@ -363,11 +472,15 @@ def inspect(path: Path, max_pixels: int) -> Document:
         raise _damaged(path, "file", exc) from None
 
 
-def load_page(path: Path, kind: Kind, index: int) -> SourcePage:
+def load_page(path: Path, kind: Kind, index: int, frame: int | None = None) -> SourcePage:
+    """Page `index` (0-based); for images `frame` is its frame in the file."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            page = _load_pdf_page(path, index) if kind == "pdf" else _load_image_page(path, index)
+            if kind == "pdf":
+                page = _load_pdf_page(path, index)
+            else:
+                page = _load_image_page(path, index if frame is None else frame)
     except InputError:
         raise
     except Exception as exc:  # decoders (Pillow, qpdf, pdfium, pdfminer) on bad bytes

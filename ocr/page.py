@@ -27,6 +27,7 @@ class PageTask:
     path: Path
     kind: Kind
     index: int
+    frame: int | None = None  # image frame holding this page (multi-frame images)
 
 
 @dataclass(slots=True)
@@ -54,7 +55,7 @@ class _Clock:
 
 def process_page(task: PageTask, recognizer: Recognizer) -> PageOutcome:
     clock = _Clock()
-    page = inputs.load_page(task.path, task.kind, task.index)
+    page = inputs.load_page(task.path, task.kind, task.index, task.frame)
     clock.lap("load")
     report = PageReport(
         number=task.index + 1, mode=page.mode, source_dpi=round(page.dpi, 2),
@@ -81,6 +82,11 @@ def process_page(task: PageTask, recognizer: Recognizer) -> PageOutcome:
     if words:
         report.confidence = round(float(np.mean([w.confidence for w in words])), 2)
 
+    if not words and (prepared.rotation or prepared.skew):
+        # No text read: nothing proves the turn was right, so the page stays as scanned.
+        report.warnings.append(f"no text found: rotation {prepared.rotation} and skew {prepared.skew} not applied")
+        prepared.rotation, prepared.skew = 0, 0.0
+        report.rotation, report.skew_deg, report.rotation_certain = 0, 0.0, False
     width_pt, height_pt = page.width_pt, page.height_pt
     if prepared.rotation in (90, 270):
         width_pt, height_pt = height_pt, width_pt

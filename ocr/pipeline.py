@@ -17,6 +17,7 @@ decoded pages in memory.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -117,17 +118,19 @@ def run(
     progress: Callable[[int, int], None] | None = None,
 ) -> OcrResult:
     started = time.perf_counter()
+    check_output_path(output_path, input_path)
     tesseract.check_language(options.lang, options.tessdata)
     document = inputs.inspect(input_path, options.max_pixels)  # stage 1
     report = FileReport(
-        input=str(input_path), input_type=document.kind, output=str(output_path),
+        input=printable(str(input_path)), input_type=document.kind, output=printable(str(output_path)),
         pdfa=f"PDF/A-{options.pdfa.upper()}", language=options.lang,
         tesseract=tesseract.version(), sohoa=sohoa.__version__,
         page_count=document.page_count, warnings=list(document.warnings),
     )
     result = OcrResult(report)
-    builder = PdfABuilder(options.pdfa, title=options.title or input_path.stem)
-    tasks = [PageTask(input_path, document.kind, i) for i in range(document.page_count)]
+    builder = PdfABuilder(options.pdfa, title=printable(options.title or input_path.stem))
+    frames = document.frames or list(range(document.page_count))
+    tasks = [PageTask(input_path, document.kind, i, frames[i]) for i in range(document.page_count)]
     for done, outcome in enumerate(_outcomes(tasks, options), start=1):  # stages 2-3
         builder.add_page(outcome.width_pt, outcome.height_pt, outcome.image, outcome.image_cm, outcome.words)
         report.pages.append(outcome.report)
@@ -148,7 +151,8 @@ def run(
         report.stage_seconds["validate"] = round(time.perf_counter() - t, 4)
         os.replace(partial, output_path)  # stage 6
     except OSError as exc:
-        raise SohoaError(f"{output_path}: cannot write output ({exc.strerror})", ExitCode.OUTPUT_ERROR) from None
+        raise SohoaError(f"{printable(str(output_path))}: cannot write output ({exc.strerror})",
+                         ExitCode.OUTPUT_ERROR) from None
     finally:
         partial.unlink(missing_ok=True)
     report.output_bytes = output_path.stat().st_size
@@ -157,10 +161,33 @@ def run(
     return result
 
 
-def _partial_path(output_path: Path) -> Path:
+def check_output_path(output_path: Path, input_path: Path | None = None) -> None:
+    """Refuse before any work: a missing folder, a directory, or the input itself."""
+    if output_path.is_dir():
+        raise SohoaError(f"{printable(str(output_path))}: is a directory", ExitCode.OUTPUT_ERROR)
     if not output_path.parent.is_dir():
-        raise SohoaError(f"{output_path}: output folder does not exist", ExitCode.OUTPUT_ERROR)
-    return output_path.with_name(f".{output_path.name}.{os.getpid()}.partial")
+        raise SohoaError(f"{printable(str(output_path))}: output folder does not exist", ExitCode.OUTPUT_ERROR)
+    if input_path is not None and output_path.exists():
+        try:
+            same = output_path.samefile(input_path)
+        except OSError:
+            same = False
+        if same:
+            raise SohoaError(f"{printable(str(output_path))}: would overwrite the input", ExitCode.USAGE)
+
+
+def printable(text: str) -> str:
+    """Text safe for XMP, JSON and a terminal: undecodable bytes and control characters replaced."""
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return _UNPRINTABLE.sub("\ufffd", text)
+
+
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+
+
+def _partial_path(output_path: Path) -> Path:
+    # An ASCII name: the final name may hold bytes a library cannot encode.
+    return output_path.parent / f".sohoa-{os.getpid()}-{time.monotonic_ns()}.partial"
 
 
 def _validate(path: Path, options: OcrOptions, report: FileReport) -> None:

@@ -20,6 +20,8 @@ OCR_MIN_DPI: Final[int] = 300  # Tesseract's LSTM wants x-heights near 300 dpi s
 MAX_SKEW_DEG: Final[float] = 5.0
 BLANK_INK_RATIO: Final[float] = 0.0008  # share of ink pixels under which a page is blank
 ORIENTATION_MARGIN: Final[float] = 1.12
+MIN_TEXT_LINES: Final[int] = 3  # fewer lines are no evidence of orientation
+MAX_OCR_PIXELS: Final[int] = 60_000_000  # caps the upscaled OCR copy (memory per worker)
 INK_MAX_LEVEL: Final[int] = 200  # normalised gray above this is paper, whatever Otsu says  # ascender/descender ratio needed to decide 0 vs 180
 
 
@@ -91,17 +93,18 @@ def despeckle(binary: np.ndarray, dpi: int) -> np.ndarray:
     return cleaned
 
 
-def _ascender_ratio(ink: np.ndarray) -> float:
-    """Ink above the x-height band ÷ ink below the baseline, summed over text lines.
+def _ascender_ratio(ink: np.ndarray) -> tuple[float, int]:
+    """(ink above the x-height band ÷ ink below the baseline, number of text lines).
 
     Upright Latin text, and Vietnamese even more with its stacked tone marks,
     carries more ink above the core band than below it; upside down it flips.
     """
     rows = ink.sum(axis=1, dtype=np.float64)
     if rows.max() <= 0:
-        return 1.0
+        return 1.0, 0
     in_line = rows > 0.05 * rows.max()
     above = below = 1.0
+    lines = 0
     start = None
     for i, flag in enumerate(np.append(in_line, False)):
         if flag and start is None:
@@ -112,8 +115,9 @@ def _ascender_ratio(ink: np.ndarray) -> float:
                 core = np.nonzero(line >= 0.5 * line.max())[0]
                 above += line[: core[0]].sum()
                 below += line[core[-1] + 1 :].sum()
+                lines += 1
             start = None
-    return above / below
+    return above / below, lines
 
 
 def _skew_search(ink: np.ndarray, max_deg: float) -> tuple[float, float]:
@@ -163,8 +167,8 @@ def detect_orientation_and_skew(ink_small: np.ndarray) -> tuple[int, bool, float
     turned = np.ascontiguousarray(np.rot90(ink_small, -1))  # clockwise 90
     skew_v, sharp_v = _skew_search(turned, MAX_SKEW_DEG)
     base, skew, upright = (90, skew_v, turned) if sharp_v > sharp_h else (0, skew_h, ink_small)
-    ratio = _ascender_ratio(rotate_small(upright, -skew) if skew else upright)
-    certain = ratio >= ORIENTATION_MARGIN or ratio <= 1 / ORIENTATION_MARGIN
+    ratio, lines = _ascender_ratio(rotate_small(upright, -skew) if skew else upright)
+    certain = lines >= MIN_TEXT_LINES and (ratio >= ORIENTATION_MARGIN or ratio <= 1 / ORIENTATION_MARGIN)
     return (base if ratio >= 1 else (base + 180) % 360), certain, skew
 
 
@@ -190,11 +194,16 @@ def prepare(pixels: np.ndarray, dpi: int, osd=None) -> Prepared:
             if (osd_rotation - rotation) % 180:  # OSD disagrees on the axis: skew is unknown
                 skew = 0.0
             rotation, certain = osd_rotation, True
+    if not certain:  # no evidence: leave the page as it was scanned
+        if rotation % 180:
+            skew = 0.0  # measured along the other axis
+        rotation = 0
     turns = -rotation // 90  # np.rot90 turns counter-clockwise
 
     norm = np.rot90(normalise(gray, bg_small), turns)
     upright_h, upright_w = norm.shape
     scale = max(1.0, OCR_MIN_DPI / dpi) if dpi < OCR_MIN_DPI * 0.9 else 1.0
+    scale = max(1.0, min(scale, (MAX_OCR_PIXELS / (upright_w * upright_h)) ** 0.5))
     out_w, out_h = int(round(upright_w * scale)), int(round(upright_h * scale))
     # One affine: scale, then rotate by -skew around the centre (straightens the lines).
     forward = cv2.getRotationMatrix2D((out_w / 2, out_h / 2), -skew, 1.0)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Final
 
 import pikepdf
+from lxml import etree
 
 from sohoa.core.errors import MissingDependency
 
@@ -61,10 +62,14 @@ def preflight_version() -> str:
 
 def preflight(path: Path, timeout: float = 300) -> Validation:
     """Run PDFBox Preflight (PDF/A-1b). Exit 0 means valid."""
-    result = subprocess.run(
-        ["java", "-cp", preflight_classpath(), PREFLIGHT_CLASS, str(path)],
-        capture_output=True, text=True, timeout=timeout,
-    )
+    try:
+        result = subprocess.run(
+            ["java", "-cp", preflight_classpath(), PREFLIGHT_CLASS, str(path)],
+            capture_output=True, text=True, timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        return Validation(f"PDFBox Preflight {preflight_version()}", False,
+                          [f"validator did not finish in {timeout:.0f} s"])
     lines = [line.strip() for line in (result.stdout + result.stderr).splitlines() if line.strip()]
     errors = [line for line in lines if not line.startswith(("The file", "SLF4J", "WARNING"))]
     return Validation(f"PDFBox Preflight {preflight_version()}", result.returncode == 0,
@@ -80,6 +85,10 @@ def structural(path: Path, level: str) -> Validation:
             errors.append(f"PDF version {pdf.pdf_version} above {expected_version}")
         if pdf.is_encrypted:
             errors.append("encrypted")
+        try:
+            etree.fromstring(pdf.Root.Metadata.read_bytes())
+        except (etree.XMLSyntaxError, AttributeError, KeyError) as exc:
+            errors.append(f"XMP metadata is not well-formed XML ({exc})")
         meta = pdf.open_metadata()
         if meta.get("pdfaid:part") != level[0] or meta.get("pdfaid:conformance") != "B":
             errors.append(f"XMP pdfaid is not part {level[0]} conformance B")
