@@ -92,6 +92,17 @@ def _font(name: str, bold: bool, size_px: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, size=max(size_px, 4))
 
 
+def align_x(align: str, left: float, right: float, signature_centre: float, width: float) -> float:
+    """Left edge of a line of `width` for an alignment; shared by the raster and PDF writers."""
+    if align == "center":
+        return left + (right - left - width) / 2
+    if align == "right":
+        return right - width
+    if align == "signature":
+        return signature_centre - width / 2
+    return float(left)
+
+
 def mm_to_px(mm: float, dpi: int) -> int:
     return round(mm / 25.4 * dpi)
 
@@ -144,14 +155,7 @@ def render_layout(
         ascent, descent = f.getmetrics()
         baseline = y + (pitch - (ascent + descent)) / 2 + ascent
         w = f.getlength(line)
-        if style.align == "center":
-            x = left + (text_w - w) / 2
-        elif style.align == "right":
-            x = right - w
-        elif style.align == "signature":
-            x = sig_centre - w / 2
-        else:
-            x = float(left)
+        x = align_x(style.align, left, right, sig_centre, w)
         # Fonts without a bold file get a one-pixel stroke as fake bold.
         stroke = 1 if style.bold and not has_true_bold(font) else 0
         draw.text((x, baseline), line, font=f, fill=0, anchor="ls", stroke_width=stroke)

@@ -21,6 +21,7 @@ from PIL import Image, TiffImagePlugin
 from .degrade import Scan
 from .fonts import bold_font_path, font_path
 from .layout import (
+    align_x,
     LINE_SPACING,
     MARGIN_BOTTOM_MM,
     MARGIN_LEFT_MM,
@@ -236,14 +237,7 @@ def _text_pdf(docs: list[DocText], font: str, point_size: float = 12) -> bytes:
             y += s.space_before * pitch_mm * g
             pitch = pitch_mm * s.scale * g
             w = pdf.get_string_width(line)
-            if s.align == "center":
-                x = left + (text_w - w) / 2
-            elif s.align == "right":
-                x = right - w
-            elif s.align == "signature":
-                x = left + SIGNATURE_CENTRE * text_w - w / 2
-            else:
-                x = left
+            x = align_x(s.align, left, right, left + SIGNATURE_CENTRE * text_w, w)
             # text() takes the baseline; put it ~70 % down the line pitch.
             pdf.text(x, y + pitch * 0.7, line)
             y += pitch
