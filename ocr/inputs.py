@@ -335,29 +335,49 @@ def _text_words(plumber_page) -> list[TextWord]:
     ]
 
 
-def _full_page_image(pike_page, plumber_page, width: float, height: float):
-    """The page's single image XObject if it exactly covers the page, else None."""
+def _full_page_image(pike_page, width: float, height: float):
+    """The page's single image XObject if it is drawn unrotated over the whole page, else None.
+
+    Follows the graphics state (q/Q/cm) to the one `Do`; pages without exactly
+    one image return at once, so vector-heavy pages cost nothing here.
+    """
     import pikepdf
 
-    if len(plumber_page.images) != 1:
+    images = pike_page.get_images(recursive=False)
+    if len(images) != 1:
         return None
-    placed = plumber_page.images[0]
+    (name, image), = images.items()
+    box = [float(v) for v in pike_page.mediabox]
+    stack: list[list[float]] = []
+    ctm = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0]
+    placed = None
+    for operands, operator in pikepdf.parse_content_stream(pike_page, "q Q cm Do"):
+        op = str(operator)
+        if op == "q":
+            stack.append(ctm)
+        elif op == "Q":
+            ctm = stack.pop() if stack else ctm
+        elif op == "cm":
+            a, b, c, d, e, f = (float(v) for v in operands)
+            ctm = [
+                a * ctm[0] + b * ctm[2], a * ctm[1] + b * ctm[3],
+                c * ctm[0] + d * ctm[2], c * ctm[1] + d * ctm[3],
+                e * ctm[0] + f * ctm[2] + ctm[4], e * ctm[1] + f * ctm[3] + ctm[5],
+            ]
+        elif op == "Do":
+            if placed is not None or str(operands[0]) != name:
+                return None  # drawn twice, or a form XObject: not a plain scan
+            placed = ctm
+    if placed is None:
+        return None
+    a, b, c, d, e, f = placed
+    tol_w, tol_h = width * COVER_TOLERANCE, height * COVER_TOLERANCE
     covers = (
-        abs(placed["x0"]) <= width * COVER_TOLERANCE
-        and abs(placed["top"]) <= height * COVER_TOLERANCE
-        and abs(placed["x1"] - width) <= width * COVER_TOLERANCE
-        and abs(placed["bottom"] - height) <= height * COVER_TOLERANCE
+        abs(b) < 1e-6 and abs(c) < 1e-6
+        and abs(e - box[0]) <= tol_w and abs(f - box[1]) <= tol_h
+        and abs(a - width) <= tol_w and abs(d - height) <= tol_h
     )
-    images = list(pike_page.get_images(recursive=False).values())
-    if not covers or len(images) != 1:
-        return None
-    # pdfplumber's box is upright even for a flipped placement: insist on a plain scale matrix.
-    for operands, operator in pikepdf.parse_content_stream(pike_page):
-        if str(operator) == "cm":
-            a, b, c, d = (float(v) for v in operands[:4])
-            if abs(b) > 1e-6 or abs(c) > 1e-6 or a <= 0 or d <= 0:
-                return None
-    return images[0]
+    return image if covers else None
 
 
 def _passthrough_stream(stream) -> EncodedImage | None:
@@ -408,7 +428,7 @@ def _load_pdf_page(path: Path, index: int) -> SourcePage:
     # Rotated or cropped text pages are rendered as pdfium shows them and OCR'd.
 
     width_pt, height_pt = _page_box(pike_page)
-    image = _full_page_image(pike_page, plumber_page, width_pt, height_pt) if plain and not has_text else None
+    image = _full_page_image(pike_page, width_pt, height_pt) if plain and not has_text else None
     if image is not None and int(image.Width) * 72 / width_pt < MIN_TRUSTED_DPI:
         image = None  # a thumbnail stretched over the page: render the page instead
     dpi: float = PDF_RENDER_DPI
