@@ -110,6 +110,16 @@ def run() -> None:
           "use `sohoa ocr INPUT OUTPUT.pdf` meanwhile.")
 
 
+def _register_archive_commands() -> None:
+    from sohoa import archive_cli
+
+    for command in archive_cli.COMMANDS:
+        app.add_command(command)
+
+
+_register_archive_commands()
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 

@@ -28,6 +28,8 @@ class ExitCode(IntEnum):
     OUTPUT_ERROR = 13  # the output cannot be written
     INVALID_CODE = 14  # a dossier/agency/ID/retention code fails validation
     INTERNAL = 15  # unexpected error (a bug)
+    FIXITY_FAILED = 16  # stored objects missing or altered
+    NOT_FOUND = 17  # no record with that id or code
     INTERRUPTED = 130
 
 
@@ -47,6 +49,8 @@ EXIT_CODE_DOCS: Final[dict[ExitCode, str]] = {
     ExitCode.OUTPUT_ERROR: "output cannot be written",
     ExitCode.INVALID_CODE: "invalid code (dossier, agency, ID, retention)",
     ExitCode.INTERNAL: "internal error",
+    ExitCode.FIXITY_FAILED: "fixity check found missing or altered objects",
+    ExitCode.NOT_FOUND: "no such record",
     ExitCode.INTERRUPTED: "interrupted",
 }
 

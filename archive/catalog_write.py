@@ -1,0 +1,60 @@
+"""Put a stored record (metadata, objects, events) into the catalog; link dossiers."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from sohoa.archive.catalog import Catalog, Dossier, EventRow, Record, StoredObjectRow
+from sohoa.archive.records import record_prefix
+from sohoa.core.records import Event, Kind, ObjectInfo, RecordMetadata
+
+
+def event_row(event: Event) -> EventRow:
+    return EventRow(record_id=event.record_id, action=event.action, at=event.at, agent=event.agent,
+                    tool=event.tool, tool_version=event.tool_version, outcome=event.outcome,
+                    detail=event.detail)
+
+
+def ensure_dossier(session: Session, meta: RecordMetadata) -> None:
+    """A record may name a dossier the registry has not sent yet: keep a bare row to link later."""
+    if meta.dossier_code and session.get(Dossier, meta.dossier_code) is None:
+        session.add(Dossier(code=meta.dossier_code, agency_code=meta.agency_code,
+                            procedure_code=meta.procedure_code, in_registry=False))
+
+
+def add_record(catalog: Catalog, meta: RecordMetadata, objects: dict[str, ObjectInfo],
+               events: list[Event]) -> None:
+    with catalog.session() as session, session.begin():
+        insert_record(session, meta, objects, events)
+
+
+def insert_record(session: Session, meta: RecordMetadata, objects: dict[str, ObjectInfo],
+                  events: list[Event]) -> None:
+    ensure_dossier(session, meta)
+    record = Record(
+        id=meta.record_id, code=meta.record_code, kind=meta.kind.value, agency_code=meta.agency_code,
+        dossier_code=meta.dossier_code, procedure_code=meta.procedure_code,
+        doc_type_code=meta.doc_type_code, owner_id=meta.owner_id, title=meta.title,
+        issued_on=meta.issued_on, valid_until=meta.valid_until, retention_code=meta.retention_code,
+        page_count=meta.page_count, original_sha256=meta.original_sha256, prefix=record_prefix(meta),
+        created_at=meta.created_at, metadata_json=json.loads(meta.model_dump_json()),
+    )
+    record.objects = [StoredObjectRow(name=name, key=info.key, sha256=info.sha256, size=info.size)
+                      for name, info in objects.items()]
+    session.add(record)
+    session.add_all(event_row(event) for event in events)
+
+
+def next_result_number(catalog: Catalog, dossier_code: str) -> int:
+    with catalog.session() as session:
+        count = session.scalar(select(func.count()).select_from(Record).where(
+            Record.dossier_code == dossier_code, Record.kind == Kind.result.value))
+    return int(count or 0) + 1
+
+
+def add_event(catalog: Catalog, event: Event) -> None:
+    with catalog.session() as session, session.begin():
+        session.add(event_row(event))

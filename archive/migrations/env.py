@@ -1,0 +1,10 @@
+"""Alembic environment: runs on the connection handed over by sohoa.archive.catalog.migrate."""
+
+from alembic import context
+
+from sohoa.archive.catalog import Base
+
+connection = context.config.attributes["connection"]
+context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+with context.begin_transaction():
+    context.run_migrations()

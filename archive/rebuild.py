@@ -1,0 +1,31 @@
+"""`sohoa rebuild-catalog`: the catalog is derived; rebuild it from the record folders alone."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete
+
+from sohoa.archive import catalog_write, records
+from sohoa.archive.backends import Archive
+from sohoa.archive.catalog import Dossier, EventRow, Record, StoredObjectRow
+
+
+def rebuild(archive: Archive) -> tuple[int, list[str]]:
+    """(records restored, folders skipped with the reason). Existing catalog rows are replaced."""
+    skipped: list[str] = []
+    restored = 0
+    with archive.catalog.session() as session, session.begin():
+        for table in (EventRow, StoredObjectRow, Record, Dossier):
+            session.execute(delete(table))
+        for key in archive.store.list():
+            if not key.endswith("/metadata.json") or "/events/" in key:
+                continue
+            try:
+                meta, objects = records.read_record_document(archive.store, key)
+                events = records.read_events(archive.store, meta)
+            except Exception as exc:  # noqa: BLE001 - one unreadable folder must not stop the rebuild
+                skipped.append(f"{key}: {type(exc).__name__}: {exc}")
+                continue
+            catalog_write.insert_record(session, meta, objects, events)
+            session.flush()
+            restored += 1
+    return restored, skipped

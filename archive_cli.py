@@ -1,0 +1,207 @@
+"""`sohoa ingest | fixity | rebuild-catalog | show | get | export`: the archive commands."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Optional
+
+import click
+
+from sohoa.core.errors import ExitCode, SohoaError
+
+PathArg = click.Path(path_type=Path)
+
+
+def _archive():
+    from sohoa.archive.backends import open_archive
+
+    return open_archive()
+
+
+def _record(archive, id_or_code: str):
+    record = archive.catalog.record(id_or_code)
+    if record is None:
+        raise SohoaError(f"no record {id_or_code!r}", ExitCode.NOT_FOUND)
+    return record
+
+
+def _date(value: Optional[str]) -> Optional[date]:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise SohoaError(f"invalid date {value!r}: expected YYYY-MM-DD", ExitCode.USAGE) from None
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=PathArg)
+@click.option("--agency", help="Agency code (QCVN 102), e.g. 000.00.12.H36.")
+@click.option("--dossier", help="Dossier code <agency>-YYMMDD-NNNN.")
+@click.option("--procedure", help="Procedure code from the national procedure database.")
+@click.option("--kind", type=click.Choice(["component", "result"]), default="component", show_default=True)
+@click.option("--doc-type", help="Document-type code (mã loại giấy tờ / kết quả).")
+@click.option("--owner-id", help="Owner: 12-digit CCCD or tax code.")
+@click.option("--title", help="Document name.")
+@click.option("--number", "number_symbol", help="Number and symbol (số, ký hiệu).")
+@click.option("--issued-on", help="Issue date YYYY-MM-DD.")
+@click.option("--issuer", "issuing_agency", help="Issuing agency.")
+@click.option("--summary", help="Summary (trích yếu).")
+@click.option("--valid-until", help="Validity end YYYY-MM-DD.")
+@click.option("--retention", default="06", show_default=True, help="Retention code 01 (permanent) .. 07.")
+@click.option("--by", "scanned_by", help="Scanning staff member.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file on stdout.")
+def ingest(files, agency, dossier, procedure, kind, doc_type, owner_id, title, number_symbol, issued_on,
+           issuing_agency, summary, valid_until, retention, scanned_by, as_json) -> None:
+    """Create one verified record per FILE (synchronously) and print its id and code."""
+    from sohoa.ingest.stage import IngestFields, Quarantined, ingest_file
+    from sohoa.ocr.pipeline import OcrOptions
+
+    fields = IngestFields(
+        agency=agency, dossier=dossier, procedure=procedure, kind=kind, doc_type=doc_type,
+        owner_id=owner_id, title=title, number_symbol=number_symbol, issued_on=_date(issued_on),
+        issuing_agency=issuing_agency, summary=summary, valid_until=_date(valid_until),
+        retention=retention, scanned_by=scanned_by,
+    ).validated()
+    archive = _archive()
+    options = OcrOptions.from_settings()
+    failure = 0
+    for path in files:
+        result = ingest_file(path, fields, archive, options, agent=scanned_by or "sohoa ingest")
+        if as_json:
+            print(json.dumps({k: str(v) if isinstance(v, Path) else v
+                              for k, v in dataclasses.asdict(result).items()}, ensure_ascii=False))
+        elif isinstance(result, Quarantined):
+            print(f"{path}: not stored: {result.reason}", file=sys.stderr)
+        else:
+            print(f"{path}: {result.status} {result.record_id} {result.code}")
+        if isinstance(result, Quarantined) and not failure:
+            failure = result.exit_code
+    if failure:
+        sys.exit(failure)
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True)
+def fixity(as_json: bool) -> None:
+    """Re-read every object, compare SHA-256 with the catalog; exit 16 if anything is missing or altered."""
+    from sohoa.archive.fixity import check
+
+    report = check(_archive())
+    if as_json:
+        print(json.dumps(dataclasses.asdict(report), ensure_ascii=False, indent=2))
+    else:
+        print(f"fixity: {report.records} records, {report.objects} objects, {report.bytes} bytes, "
+              f"{len(report.problems)} problems")
+        for problem in report.problems:
+            print(f"  {problem.problem}: {problem.key} (record {problem.record_id})")
+    if not report.ok:
+        sys.exit(ExitCode.FIXITY_FAILED)
+
+
+@click.command("rebuild-catalog")
+def rebuild_catalog() -> None:
+    """Rebuild the catalog database from object storage alone."""
+    from sohoa.archive.rebuild import rebuild
+
+    restored, skipped = rebuild(_archive())
+    print(f"rebuild-catalog: {restored} records restored, {len(skipped)} folders skipped")
+    for line in skipped:
+        print(f"  skipped {line}", file=sys.stderr)
+
+
+@click.command()
+@click.argument("record_id")
+@click.option("--json", "as_json", is_flag=True)
+def show(record_id: str, as_json: bool) -> None:
+    """Show a record: metadata, objects with their SHA-256, events."""
+    from sqlalchemy import select
+
+    from sohoa.archive.catalog import EventRow
+
+    archive = _archive()
+    record = _record(archive, record_id)
+    with archive.catalog.session() as session:
+        events = session.scalars(select(EventRow).where(EventRow.record_id == record.id)
+                                 .order_by(EventRow.at, EventRow.id)).all()
+    document = {
+        "metadata": record.metadata_json,
+        "objects": {o.name: {"key": o.key, "sha256": o.sha256, "size": o.size} for o in record.objects},
+        "events": [{"action": e.action, "at": e.at.isoformat(), "agent": e.agent, "tool": e.tool,
+                    "tool_version": e.tool_version, "outcome": e.outcome, "detail": e.detail} for e in events],
+    }
+    if as_json:
+        print(json.dumps(document, ensure_ascii=False, indent=2, default=str))
+        return
+    for key, value in record.metadata_json.items():
+        if value not in (None, ""):
+            print(f"{key:16} {value}")
+    print("objects:")
+    for name, info in document["objects"].items():
+        print(f"  {name:14} {info['size']:>10}  sha256 {info['sha256']}")
+    print("events:")
+    for e in document["events"]:
+        print(f"  {e['at']}  {e['action']:15} {e['outcome']:8} {e['agent']} / {e['tool']} {e['tool_version']}")
+
+
+@click.command()
+@click.argument("record_id")
+@click.option("--out", required=True, type=PathArg, help="File to write.")
+@click.option("--original", is_flag=True, help="The original bytes instead of the PDF/A.")
+def get(record_id: str, out: Path, original: bool) -> None:
+    """Download a record's PDF/A (or original), verified against the stored SHA-256."""
+    import hashlib
+
+    archive = _archive()
+    record = _record(archive, record_id)
+    wanted = "original" if original else "pdfa.pdf"
+    obj = next(o for o in record.objects if o.name == wanted)
+    partial = out.with_name(f".{out.name}.partial")
+    digest = hashlib.sha256()
+    try:
+        with archive.store.open(obj.key) as source, partial.open("wb") as sink:
+            while chunk := source.read(1 << 20):
+                digest.update(chunk)
+                sink.write(chunk)
+        if digest.hexdigest() != obj.sha256:
+            raise SohoaError(f"{obj.key}: stored bytes do not match their SHA-256 (run sohoa fixity)",
+                             ExitCode.FIXITY_FAILED)
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)
+    print(f"{out}: {obj.size} bytes, sha256 verified")
+
+
+@click.command()
+@click.argument("record_id", required=False)
+@click.option("--dossier", help="Export every record of this dossier instead.")
+@click.option("--out", required=True, type=PathArg, help="Bag directory to create.")
+def export(record_id: Optional[str], dossier: Optional[str], out: Path) -> None:
+    """Write a BagIt bag (manifest-sha256, bag-info) of a record or a whole dossier."""
+    from sqlalchemy import select
+
+    from sohoa.archive.catalog import Record
+    from sohoa.archive.export import export_bag
+
+    archive = _archive()
+    if bool(record_id) == bool(dossier):
+        raise SohoaError("give either a RECORD_ID or --dossier CODE", ExitCode.USAGE)
+    if record_id:
+        chosen = [_record(archive, record_id)]
+    else:
+        with archive.catalog.session() as session:
+            chosen = session.scalars(select(Record).where(Record.dossier_code == dossier)).all()
+            for record in chosen:
+                record.objects  # load while the session is open
+        if not chosen:
+            raise SohoaError(f"no records in dossier {dossier!r}", ExitCode.NOT_FOUND)
+    export_bag(archive, list(chosen), out)
+    print(f"{out}: bag of {len(chosen)} record(s)")
+
+
+COMMANDS = [ingest, fixity, rebuild_catalog, show, get, export]

@@ -1,0 +1,111 @@
+"""Records: the metadata of one digitised paper document, its codes and its events.
+
+A record is stored as a self-describing folder of objects (see archive/records.py),
+so everything here serialises to JSON and back without the catalog.
+
+Codes:
+- record id: ``R`` + the first 24 hex digits of the original's SHA-256. The same
+  bytes always give the same id, so ingest is idempotent (a retried task finds
+  its record instead of making a second one).
+- component code: ``<agency code>-TP-<first 10 hex of SHA-256, upper case>``,
+  stable and unique for the same reason; result code: ``<dossier code>-KQ<n>``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from enum import Enum
+from typing import Final
+
+from pydantic import BaseModel, Field, field_validator
+
+from sohoa.core import codes
+
+SCHEMA_VERSION: Final[int] = 1
+UNASSIGNED_AGENCY: Final[str] = "000.00.00.000"
+
+
+class Kind(str, Enum):
+    component = "component"  # thành phần hồ sơ
+    result = "result"  # kết quả giải quyết TTHC
+
+
+def record_id_for(sha256: str) -> str:
+    return "R" + sha256[:24].lower()
+
+
+def component_code(agency: str, sha256: str) -> str:
+    return f"{agency}-TP-{sha256[:10].upper()}"
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+class ObjectInfo(BaseModel):
+    key: str
+    sha256: str
+    size: int
+
+
+class RecordMetadata(BaseModel):
+    """TT 01/2023/TT-VPCP Điều 9 fields plus what the archive needs to rebuild itself."""
+
+    schema_version: int = SCHEMA_VERSION
+    record_id: str
+    record_code: str
+    kind: Kind = Kind.component
+    agency_code: str = UNASSIGNED_AGENCY
+    dossier_code: str | None = None
+    procedure_code: str | None = None
+    doc_type_code: str | None = None  # mã loại giấy tờ / loại kết quả
+    owner_id: str | None = None  # CCCD or MST
+    title: str | None = None  # tên loại / trích yếu ngắn
+    number_symbol: str | None = None  # số, ký hiệu
+    issued_on: date | None = None
+    issuing_agency: str | None = None
+    summary: str | None = None  # trích yếu
+    valid_until: date | None = None
+    validity_scope: str | None = None
+    retention_code: str = "06"
+    page_count: int = 0
+    language: str = "vi"
+    scanned_by: str | None = None
+    original_name: str = ""
+    original_sha256: str
+    original_size: int
+    media_type: str = ""
+    created_at: datetime = Field(default_factory=now_utc)
+
+    @field_validator("agency_code")
+    @classmethod
+    def _agency(cls, value: str) -> str:
+        return codes.agency_code(value)
+
+    @field_validator("dossier_code")
+    @classmethod
+    def _dossier(cls, value: str | None) -> str | None:
+        return codes.dossier_code(value) if value else None
+
+    @field_validator("owner_id")
+    @classmethod
+    def _owner(cls, value: str | None) -> str | None:
+        return codes.owner_id(value) if value else None
+
+    @field_validator("retention_code")
+    @classmethod
+    def _retention(cls, value: str) -> str:
+        return codes.retention_code(value)
+
+
+class Event(BaseModel):
+    """One action on a record (Archivematica-style PREMIS-lite): who, when, with what, outcome."""
+
+    record_id: str
+    action: str  # ingested | ocr | validated | stored | indexed | fixity-checked | reused | linked
+    at: datetime = Field(default_factory=now_utc)
+    agent: str = "sohoa"
+    tool: str = ""
+    tool_version: str = ""
+    outcome: str = "success"  # success | failure
+    detail: str = ""
