@@ -1,0 +1,277 @@
+"""LocalStore: the object store in a plain directory (the embedded default, `file:///dir`).
+
+Layout: the object under key `a/b/c.pdf` is the file `<root>/a/b/c.pdf`, the same layout as in
+the S3 bucket. What S3 keeps as object metadata and object lock lives in a JSON sidecar,
+`<root>/.sohoa/meta/a/b/c.pdf.json` (sha256, size, user metadata, retain_until, legal_hold). The
+sidecar tree starts with '.', a segment that keys may never have, so it can't collide with a key.
+
+Writes are atomic and write-once: bytes go to a temporary file in the target's own directory,
+are fsynced, made read-only (0o444) and verified by reading them back; then `os.link` publishes
+them. `link`, unlike `rename`, fails when the name exists, so of two concurrent writers exactly one
+wins. The sidecar is written after the link by the winner only; a crash between the two leaves an
+object without a sidecar, which `stat` reports as an `IntegrityError` (the bytes are kept).
+
+Retention here is an emulation that `delete` honours: anybody with write access to the directory
+can still remove files. Real enforcement needs the S3 backend with object lock.
+"""
+
+from __future__ import annotations
+
+import builtins
+import errno
+import hashlib
+import json
+import os
+import secrets
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+from sohoa.archive.storage import (
+    IntegrityError,
+    ObjectExists,
+    ObjectMissing,
+    RetentionError,
+    StorageError,
+    StoredObject,
+    check_key,
+    check_metadata,
+    check_prefix,
+    check_retain_until,
+    check_sha256,
+    iter_chunks,
+    sha256_stream,
+    under_retention,
+)
+
+META_DIR = ".sohoa/meta"
+
+
+class LocalStore:
+    """Write-once object store in a directory (see the module docstring for the layout)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).absolute()
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(f"{self.root}: cannot create the store ({exc.strerror})") from None
+
+    def describe(self) -> str:
+        return f"local directory {self.root}"
+
+    # --- paths ------------------------------------------------------------------------------
+
+    def _path(self, key: str) -> Path:
+        return self.root / check_key(key)
+
+    def _sidecar(self, key: str) -> Path:
+        return self.root / META_DIR / (key + ".json")
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def put(
+        self,
+        key: str,
+        data: bytes | BinaryIO,
+        *,
+        retain_until: datetime | None = None,
+        legal_hold: bool = False,
+        metadata: dict[str, str] | None = None,
+    ) -> StoredObject:
+        target = self._path(key)
+        meta = check_metadata(metadata)
+        until = check_retain_until(retain_until)
+        if target.exists() or target.is_symlink():
+            raise ObjectExists(f"{key}: already stored (objects are write-once)")
+        if target.parent != self.root and target.parent.is_file():
+            raise StorageError(f"{key}: a parent of this key is an object in the local store")
+        tmp = target.parent / f".{target.name}.{secrets.token_hex(8)}.tmp"
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            digest, size = self._write_temp(tmp, data)
+            self._verify_temp(tmp, key, digest)
+            record = {
+                "sha256": digest,
+                "size": size,
+                "retain_until": until.isoformat() if until else None,
+                "legal_hold": bool(legal_hold),
+                "metadata": meta,
+            }
+            self._publish(tmp, target, key)
+            self._write_sidecar(key, record)
+        except OSError as exc:
+            raise StorageError(f"{key}: cannot write to {self.root} ({exc.strerror})") from None
+        finally:
+            tmp.unlink(missing_ok=True)
+        return StoredObject(key, size, digest, until, bool(legal_hold), meta)
+
+    def _write_temp(self, tmp: Path, data: bytes | BinaryIO) -> tuple[str, int]:
+        """Stream `data` into `tmp`, hashing each chunk as it is written."""
+        digest = hashlib.sha256()
+        size = 0
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            with os.fdopen(fd, "wb", buffering=0) as out:
+                for chunk in iter_chunks(data):
+                    digest.update(chunk)
+                    size += len(chunk)
+                    view = memoryview(chunk)
+                    while view:  # raw writes may be partial
+                        view = view[out.write(view) :]
+                os.fsync(out.fileno())
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        os.chmod(tmp, 0o444)  # read-only before anyone can see it under its key
+        return digest.hexdigest(), size
+
+    @staticmethod
+    def _verify_temp(tmp: Path, key: str, expected: str) -> None:
+        # Read back what the filesystem now holds: catches a bad disk, a full disk that
+        # truncated silently, or an input that changed while it was being read.
+        with builtins.open(tmp, "rb") as reader:
+            actual = sha256_stream(reader)
+        if actual != expected:
+            raise IntegrityError(f"{key}: read-back SHA-256 {actual} differs from written {expected}")
+
+    def _publish(self, tmp: Path, target: Path, key: str) -> None:
+        try:
+            os.link(tmp, target)  # atomic, and never replaces an existing name
+        except FileExistsError:
+            raise ObjectExists(f"{key}: already stored (objects are write-once)") from None
+        _fsync_dir(target.parent)
+
+    def _write_sidecar(self, key: str, record: dict) -> None:
+        sidecar = self._sidecar(key)
+        sidecar.parent.mkdir(parents=True, exist_ok=True)
+        tmp = sidecar.parent / f".{sidecar.name}.{secrets.token_hex(8)}.tmp"
+        try:
+            with builtins.open(tmp, "x", encoding="utf-8") as out:
+                json.dump(record, out, sort_keys=True)
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(tmp, 0o444)
+            # Only the writer that won the link gets here, so replacing is safe: an older sidecar
+            # at this name can only be a leftover whose object was deleted.
+            os.replace(tmp, sidecar)
+            _fsync_dir(sidecar.parent)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def open(self, key: str) -> BinaryIO:
+        path = self._path(key)
+        try:
+            return builtins.open(path, "rb")
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise ObjectMissing(f"{key}: no such object in {self.describe()}") from None
+        except OSError as exc:
+            raise StorageError(f"{key}: cannot read ({exc.strerror})") from None
+
+    def get(self, key: str) -> bytes:
+        with self.open(key) as reader:
+            return reader.read()
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def stat(self, key: str) -> StoredObject:
+        path = self._path(key)
+        try:
+            size = path.stat().st_size
+        except (FileNotFoundError, NotADirectoryError):
+            raise ObjectMissing(f"{key}: no such object in {self.describe()}") from None
+        if not path.is_file():
+            raise ObjectMissing(f"{key}: no such object in {self.describe()}")
+        record = self._read_sidecar(key)
+        if record is None:
+            raise IntegrityError(f"{key}: its metadata sidecar is missing (interrupted write?)")
+        until = record.get("retain_until")
+        return StoredObject(
+            key=key,
+            size=size,  # what is on disk now, as S3 reports the stored size
+            sha256=check_sha256(record.get("sha256"), key),
+            retain_until=datetime.fromisoformat(until) if until else None,
+            legal_hold=bool(record.get("legal_hold")),
+            metadata=dict(record.get("metadata") or {}),
+        )
+
+    def _read_sidecar(self, key: str) -> dict | None:
+        try:
+            record = json.loads(self._sidecar(key).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            raise IntegrityError(f"{key}: unreadable metadata sidecar ({exc})") from None
+        if not isinstance(record, dict):
+            raise IntegrityError(f"{key}: malformed metadata sidecar")
+        return record
+
+    def sha256_of(self, key: str) -> str:
+        with self.open(key) as reader:
+            return sha256_stream(reader)
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        prefix = check_prefix(prefix)
+        folder, _, partial = prefix.rpartition("/")
+        base = self.root / folder if folder else self.root
+        keys: list[str] = []
+        for dirpath, dirnames, filenames in os.walk(base):
+            rel = Path(dirpath).relative_to(self.root).as_posix()
+            rel = "" if rel == "." else rel + "/"
+            # Dot names are internal (sidecars, temporary files), never keys.
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            if dirpath == str(base):
+                dirnames[:] = [d for d in dirnames if d.startswith(partial)]
+            for name in filenames:
+                candidate = rel + name
+                if name.startswith(".") or not candidate.startswith(prefix):
+                    continue
+                if _valid_key(candidate):
+                    keys.append(candidate)
+        # Python orders str by code point, which is the UTF-8 byte order S3 lists in.
+        return iter(sorted(keys))
+
+    # --- deleting ---------------------------------------------------------------------------
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        if not path.is_file():
+            raise ObjectMissing(f"{key}: no such object in {self.describe()}")
+        record = self._read_sidecar(key) or {}
+        until = record.get("retain_until")
+        reason = under_retention(
+            datetime.fromisoformat(until) if until else None, bool(record.get("legal_hold"))
+        )
+        if reason:
+            raise RetentionError(f"{key}: cannot delete, the object is under {reason}")
+        try:
+            # The object first: a crash between the two leaves only a harmless stale sidecar.
+            path.unlink()
+            _fsync_dir(path.parent)
+            self._sidecar(key).unlink(missing_ok=True)
+        except OSError as exc:
+            raise StorageError(f"{key}: cannot delete ({exc.strerror})") from None
+
+
+def _valid_key(name: str) -> bool:
+    try:
+        check_key(name)
+        name.encode("utf-8")  # undecodable file names come back with surrogates
+    except (StorageError, UnicodeEncodeError):
+        return False
+    return True
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a directory entry change (link, rename, unlink) durable."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno != errno.EINVAL:  # some filesystems cannot fsync directories
+            raise
+    finally:
+        os.close(fd)
