@@ -82,7 +82,7 @@ class LocalStore:
         target = self._path(key)
         meta = check_metadata(metadata)
         until = check_retain_until(retain_until)
-        if target.exists() or target.is_symlink():
+        if self.exists(key):  # cheap early refusal; os.link below is what makes it race-free
             raise ObjectExists(f"{key}: already stored (objects are write-once)")
         if target.parent != self.root and target.parent.is_file():
             raise StorageError(f"{key}: a parent of this key is an object in the local store")
@@ -133,9 +133,13 @@ class LocalStore:
         with builtins.open(tmp, "rb") as reader:
             actual = sha256_stream(reader)
         if actual != expected:
-            raise IntegrityError(f"{key}: read-back SHA-256 {actual} differs from written {expected}")
+            raise IntegrityError(
+                f"{key}: read-back SHA-256 {actual} differs from written {expected}"
+            )
 
     def _publish(self, tmp: Path, target: Path, key: str) -> None:
+        if target.is_dir():  # S3 allows keys 'a' and 'a/b' side by side; a filesystem cannot
+            raise StorageError(f"{key}: other keys live under this name in the local store")
         try:
             os.link(tmp, target)  # atomic, and never replaces an existing name
         except FileExistsError:

@@ -18,11 +18,11 @@ The contract, in short:
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import BinaryIO, Final, Iterator, Mapping, Protocol, runtime_checkable
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -258,12 +258,6 @@ def sha256_stream(reader: BinaryIO) -> str:
     return digest.hexdigest()
 
 
-def retain_until_from_epoch(seconds: float | None) -> datetime | None:
-    if seconds is None or not math.isfinite(seconds):
-        return None
-    return datetime.fromtimestamp(seconds, timezone.utc)
-
-
 # --- selection by URL -----------------------------------------------------------------------
 
 
@@ -274,9 +268,9 @@ def open_store(url: str) -> ObjectStore:
     (secure defaults to true; KEY and SECRET are percent-decoded; `region=` is optional).
     """
     parts = urlsplit(url)
+    # Backends are imported on demand: the embedded default need not load the S3 SDK.
     if parts.scheme == "file":
         from sohoa.archive.local_store import LocalStore
-        from pathlib import Path
 
         if parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
             raise StorageError("invalid storage URL: use file:///absolute/dir", ExitCode.USAGE)
@@ -289,8 +283,14 @@ def open_store(url: str) -> ObjectStore:
         try:
             port = parts.port
         except ValueError:
-            port = None
-        if not parts.hostname or not bucket or "/" in bucket or parts.username is None:
+            port = -1
+        if (
+            not parts.hostname
+            or not bucket
+            or "/" in bucket
+            or parts.username is None
+            or port == -1
+        ):
             raise StorageError(
                 "invalid storage URL: use s3://KEY:SECRET@host:port/bucket[?secure=false]",
                 ExitCode.USAGE,

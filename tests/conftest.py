@@ -66,3 +66,7 @@ def ocr_kind(workdir):
         return cache[kind]
 
     return get
+
+
+# One real SeaweedFS S3 server for the whole session, shared by every suite that needs S3.
+from storage_fixtures import seaweedfs_endpoint  # noqa: E402,F401  (a pytest fixture)

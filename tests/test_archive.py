@@ -16,6 +16,7 @@ from sohoa.core.errors import ExitCode
 from sohoa.testkit import scans
 
 from conftest import run_sohoa
+from storage_fixtures import new_bucket
 
 AGENCY = "000.00.12.H36"
 DOSSIER = "000.00.12.H36-240115-0001"
@@ -29,14 +30,14 @@ def scan_files(tmp_path_factory) -> list[Path]:
             for i in range(3)]
 
 
-@pytest.fixture(scope="module", params=["local"])  # "s3" joins with the SeaweedFS fixture
+@pytest.fixture(scope="module", params=["local", "s3"])
 def env(request, tmp_path_factory):
     """Environment for `sohoa` with a fresh data dir and the chosen object store."""
     data = tmp_path_factory.mktemp(f"data-{request.param}")
     environ = dict(os.environ, SOHOA_DATA_DIR=str(data), SOHOA_JOBS="1")
     if request.param == "s3":
-        server = request.getfixturevalue("s3_server")
-        environ["SOHOA_STORAGE_URL"] = server.url(f"records-{data.name.lower().replace('_', '-')}")
+        endpoint = request.getfixturevalue("seaweedfs_endpoint")
+        environ["SOHOA_STORAGE_URL"] = endpoint.url(new_bucket())
     return environ
 
 
@@ -191,3 +192,33 @@ def test_fixity_detects_altered_and_missing_objects_on_disk(tmp_path, scan_files
     assert problems == {objects["text.txt"]["key"]: "altered", objects["words.json"]["key"]: "missing"}
     events = show(environ, record["record_id"])["events"]
     assert events[-1]["action"] == "fixity-checked" and events[-1]["outcome"] == "failure"
+
+
+def test_fixity_detects_a_new_version_written_behind_sohoas_back_on_s3(tmp_path, scan_files, seaweedfs_endpoint):
+    import io
+
+    bucket = new_bucket()
+    environ = dict(os.environ, SOHOA_DATA_DIR=str(tmp_path / "data"), SOHOA_JOBS="1",
+                   SOHOA_STORAGE_URL=seaweedfs_endpoint.url(bucket))
+    record = ingest(environ, scan_files[1])
+    key = show(environ, record["record_id"])["objects"]["text.txt"]["key"]
+    forged = b"van ban gia mao\n"
+    seaweedfs_endpoint.client().put_object(bucket, key, io.BytesIO(forged), len(forged))
+    proc = sohoa(environ, "fixity", "--json")
+    assert proc.returncode == ExitCode.FIXITY_FAILED
+    assert [(p["key"], p["problem"]) for p in json.loads(proc.stdout)["problems"]] == [(key, "altered")]
+
+
+def test_unreachable_storage_is_a_clear_error_and_nothing_is_catalogued(tmp_path, scan_files):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environ = dict(os.environ, SOHOA_DATA_DIR=str(tmp_path / "data"), SOHOA_JOBS="1",
+                   SOHOA_STORAGE_URL=f"s3://key:secret1234@127.0.0.1:{port}/records?secure=false")
+    proc = sohoa(environ, "ingest", scan_files[2])
+    assert proc.returncode == ExitCode.OUTPUT_ERROR, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "unreachable" in proc.stderr and "secret1234" not in proc.stderr
+    with sqlite3.connect(tmp_path / "data" / "catalog.db") as db:
+        assert db.execute("select count(*) from records").fetchone() == (0,)
