@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from sohoa.bench import ocr_bench
+from sohoa.bench import archive_bench, ocr_bench
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -41,18 +41,34 @@ def print_ocr(result: dict, console: Console) -> None:
         console.print(f"[red]{tool} failures:[/red] " + "; ".join(failures[:5]))
 
 
+def print_rows(title: str, rows: list[dict], console: Console) -> None:
+    table = Table(title=title)
+    for header in rows[0]:
+        table.add_column(header, justify="right")
+    for row in rows:
+        table.add_row(*(str(v) for v in row.values()))
+    console.print(table)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m sohoa.bench")
-    parser.add_argument("--only", choices=["ocr"], default=None)
+    parser.add_argument("--only", choices=["ocr", "archive"], default=None)
     parser.add_argument("--ocr-pages", type=int, default=24)
     args = parser.parse_args()
     console = Console(width=160)
     OUT.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    ocr = ocr_bench.run(OUT / "ocr-work", pages=args.ocr_pages)
-    (OUT / "ocr.json").write_text(json.dumps(ocr, indent=2, ensure_ascii=False), encoding="utf-8")
-    (OUT / "ocr.md").write_text(_markdown(ocr["rows"]) + "\n", encoding="utf-8")
-    print_ocr(ocr, console)
+    if args.only in (None, "ocr"):
+        ocr = ocr_bench.run(OUT / "ocr-work", pages=args.ocr_pages)
+        (OUT / "ocr.json").write_text(json.dumps(ocr, indent=2, ensure_ascii=False), encoding="utf-8")
+        (OUT / "ocr.md").write_text(_markdown(ocr["rows"]) + "\n", encoding="utf-8")
+        print_ocr(ocr, console)
+    if args.only in (None, "archive"):
+        archive = archive_bench.run()
+        (OUT / "archive.json").write_text(json.dumps(archive, indent=2), encoding="utf-8")
+        (OUT / "archive.md").write_text(_markdown(archive["rows"]) + "\n", encoding="utf-8")
+        print_rows("Archive: ingest of born-digital records, fixity", archive["rows"], console)
+        console.print(archive["note"])
     console.print(f"bench done in {time.perf_counter() - started:.0f} s; results in {OUT}")
 
 

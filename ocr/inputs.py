@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Final
 
@@ -300,8 +299,29 @@ def _inspect_pdf(path: Path, max_pixels: int) -> Document:
     return Document(path, "pdf", count)
 
 
-@lru_cache(maxsize=2)
+_HANDLES: dict[str, tuple] = {}
+
+
 def _pdf_handles(path: str):
+    """Per-process cache of the open document (pikepdf, pdfplumber, pdfium); see release()."""
+    if path not in _HANDLES:
+        release()  # one document at a time per process
+        _HANDLES[path] = _open_pdf_handles(path)
+    return _HANDLES[path]
+
+
+def release() -> None:
+    """Close the cached document handles (call when a file is done)."""
+    for pike, plumber, pdfium in _HANDLES.values():
+        for handle in (plumber, pdfium, pike):
+            try:
+                handle.close()
+            except Exception:  # noqa: BLE001 - closing is best effort
+                pass
+    _HANDLES.clear()
+
+
+def _open_pdf_handles(path: str):
     """Per-process cache: each worker opens the document once, not once per page.
 
     When pdfplumber's page list disagrees with qpdf's (a sloppy page tree),

@@ -88,8 +88,11 @@ def _outcomes(tasks: list[PageTask], options: OcrOptions) -> Iterator[PageOutcom
     jobs = max(1, min(options.jobs, len(tasks)))
     if jobs == 1:
         recognizer = tesseract.Recognizer(options.lang, options.tessdata)
-        for task in tasks:
-            yield process_page(task, recognizer)
+        try:
+            for task in tasks:
+                yield process_page(task, recognizer)
+        finally:
+            inputs.release()
         return
     # One Tesseract thread per process: the processes already fill the cores.
     os.environ["OMP_THREAD_LIMIT"] = "1"

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from s3server import S3Endpoint, seaweedfs
+from sohoa.testkit.s3server import S3Endpoint, seaweedfs
 from sohoa.archive.storage import ObjectStore, open_store
 
 __all__ = ["store", "store_url", "new_bucket"]  # seaweedfs_endpoint: registered by conftest

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from minio.error import S3Error
-from s3server import seaweedfs
+from sohoa.testkit.s3server import seaweedfs
 from sohoa.archive.local_store import META_DIR, LocalStore
 from sohoa.archive.s3_store import S3Store
 from sohoa.archive.storage import (
@@ -483,7 +483,7 @@ def _assert_one_line_unavailable(exc: BaseException, secret: str) -> None:
 
 
 def test_unreachable_s3_port_is_a_one_line_storage_unavailable():
-    from s3server import free_ports
+    from sohoa.testkit.s3server import free_ports
 
     port = free_ports(1)[0]  # nothing listens there
     store = open_store(f"s3://key:TOPSECRET@127.0.0.1:{port}/bucket?secure=false")
