@@ -1,0 +1,67 @@
+"""A throwaway PostgreSQL cluster on loopback for tests and benchmarks (Debian's postgresql)."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+
+def _bin(name: str) -> str:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    if not found:
+        raise RuntimeError("PostgreSQL server not installed: apt-get install postgresql (make test does)")
+    return found[-1]
+
+
+def _as_postgres(argv: list[str]) -> list[str]:
+    # The server refuses to run as root; Debian's package creates the postgres user.
+    return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def postgresql() -> Iterator[str]:
+    """Yields a SQLAlchemy URL of an empty database; the cluster is removed afterwards.
+
+    The cluster lives in its own folder under the system temp dir: the server's
+    user must be able to reach it, which pytest's private temp dirs do not allow.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="sohoa-pg-"))
+    data, sockets = folder / "data", folder / "sockets"
+    sockets.mkdir(exist_ok=True)
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres")
+        shutil.chown(sockets, "postgres")
+    port = _free_port()
+    subprocess.run(_as_postgres([_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
+                                 "-E", "UTF8", "--locale=C.UTF-8"]), check=True, capture_output=True)
+    subprocess.run(_as_postgres([
+        _bin("pg_ctl"), "-D", str(data), "-l", str(folder / "server.log"), "-w", "start",
+        "-o", f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off",
+    ]), check=True, capture_output=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            probe = subprocess.run(_as_postgres([_bin("pg_isready"), "-h", "127.0.0.1", "-p", str(port)]),
+                                   capture_output=True)
+            if probe.returncode == 0:
+                break
+            time.sleep(0.2)
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(_as_postgres([_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
+                       capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
