@@ -222,3 +222,32 @@ def test_unreachable_storage_is_a_clear_error_and_nothing_is_catalogued(tmp_path
     assert proc.stderr.count("\n") == 1 and "unreachable" in proc.stderr and "secret1234" not in proc.stderr
     with sqlite3.connect(tmp_path / "data" / "catalog.db") as db:
         assert db.execute("select count(*) from records").fetchone() == (0,)
+
+
+def test_retry_after_an_interrupted_ingest_completes_the_record(tmp_path, scan_files):
+    """An earlier attempt died after writing some objects (no metadata.json): the retry adopts them."""
+    import hashlib
+
+    from sohoa.archive.backends import open_archive
+    from sohoa.archive.records import record_prefix
+    from sohoa.core.records import RecordMetadata, record_id_for
+    from sohoa.core.settings import Settings
+    from sohoa.ingest.stage import IngestFields, Stored, ingest_file
+    from sohoa.ocr.pipeline import OcrOptions
+
+    archive = open_archive(Settings(data_dir=tmp_path / "data"))
+    source = scan_files[2]
+    sha = hashlib.sha256(source.read_bytes()).hexdigest()
+    probe = RecordMetadata(record_id=record_id_for(sha), record_code="x", original_sha256=sha,
+                           original_size=source.stat().st_size)
+    prefix = record_prefix(probe)
+    archive.store.put(f"{prefix}/original", source.read_bytes())
+    archive.store.put(f"{prefix}/text.txt", b"ket qua lan truoc\n")  # a different, older text
+    assert not archive.store.exists(f"{prefix}/metadata.json")
+
+    result = ingest_file(source, IngestFields().validated(), archive, OcrOptions(jobs=1))
+    assert isinstance(result, Stored) and result.record_id == probe.record_id
+    record = archive.catalog.record(result.record_id)
+    stored = {o.name: o for o in record.objects}
+    assert stored["text.txt"].sha256 == archive.store.sha256_of(f"{prefix}/text.txt")
+    assert archive.store.exists(f"{prefix}/metadata.json")
