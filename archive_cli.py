@@ -68,11 +68,14 @@ def ingest(files, agency, dossier, procedure, kind, doc_type, owner_id, title, n
         issuing_agency=issuing_agency, summary=summary, valid_until=_date(valid_until),
         retention=retention, scanned_by=scanned_by,
     ).validated()
+    from sohoa.search.backends import open_configured_index
+
     archive = _archive()
+    index = open_configured_index()
     options = OcrOptions.from_settings()
     failure = 0
     for path in files:
-        result = ingest_file(path, fields, archive, options, agent=scanned_by or "sohoa ingest")
+        result = ingest_file(path, fields, archive, options, agent=scanned_by or "sohoa ingest", index=index)
         if as_json:
             print(json.dumps({k: str(v) if isinstance(v, Path) else v
                               for k, v in dataclasses.asdict(result).items()}, ensure_ascii=False))

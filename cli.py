@@ -111,9 +111,9 @@ def run() -> None:
 
 
 def _register_archive_commands() -> None:
-    from sohoa import archive_cli
+    from sohoa import archive_cli, search_cli
 
-    for command in archive_cli.COMMANDS:
+    for command in archive_cli.COMMANDS + search_cli.COMMANDS:
         app.add_command(command)
 
 

@@ -105,7 +105,7 @@ def sha256_file(path: Path) -> tuple[str, int]:
 
 
 def ingest_file(path: Path, fields: IngestFields, archive: Archive, options: OcrOptions,
-                agent: str = "sohoa") -> IngestResult:
+                agent: str = "sohoa", index=None) -> IngestResult:
     """Expected failures come back as Quarantined; storage and catalog outages raise (retry-safe)."""
     try:
         kind = sniff(path)  # stage: identify
@@ -139,6 +139,10 @@ def ingest_file(path: Path, fields: IngestFields, archive: Archive, options: Ocr
         events.append(_stored_event(record_id, agent, archive))
         objects = write_record(archive.store, meta, path, pdfa, result.texts, result.word_boxes, events)  # stage: store
     catalog_write.add_record(archive.catalog, meta, objects, events)  # stage: catalog
+    if index is not None:  # stage: index (derived; `sohoa reindex` rebuilds it)
+        from sohoa.search.service import index_record
+
+        index_record(archive, index, record_id, agent)
     return Stored(path, record_id, meta.record_code, report.page_count)
 
 

@@ -1,0 +1,74 @@
+"""Indexing records and querying them: the Python API the CLI (and the web layer) call."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from datetime import date
+
+from sqlalchemy import select
+
+import sohoa
+from sohoa.archive import catalog_write
+from sohoa.archive.backends import Archive
+from sohoa.archive.catalog import Agency, Record
+from sohoa.core.records import Event
+from sohoa.search.backends import document
+from sohoa.search.model import Hit, SearchIndex, SearchQuery, SearchResult
+
+
+def index_record(archive: Archive, index: SearchIndex, record_id: str, agent: str = "sohoa") -> None:
+    record = archive.catalog.record(record_id)
+    if record is None:
+        return
+    text_key = next(o.key for o in record.objects if o.name == "text.txt")
+    index.index([document(record.metadata_json, archive.store.get(text_key).decode("utf-8"))])
+    catalog_write.add_event(archive.catalog, Event(
+        record_id=record_id, action="indexed", agent=agent, tool=index.describe(),
+        tool_version=sohoa.__version__))
+
+
+def reindex(archive: Archive, index: SearchIndex, batch: int = 200) -> int:
+    """Rebuild the whole index from the catalog and storage (the index is derived)."""
+    index.recreate()
+    total = 0
+    with archive.catalog.session() as session:
+        rows = session.execute(select(Record.metadata_json, Record.prefix)).all()
+    pending = []
+    for metadata, prefix in rows:
+        pending.append(document(metadata, archive.store.get(f"{prefix}/text.txt").decode("utf-8")))
+        if len(pending) >= batch:
+            total += index.index(pending)
+            pending = []
+    if pending:
+        total += index.index(pending)
+    return total
+
+
+def subordinate_agencies(archive: Archive, code: str) -> list[str]:
+    """The agency and every agency below it in the hierarchy."""
+    with archive.catalog.session() as session:
+        children: dict[str | None, list[str]] = {}
+        for agency_code, parent in session.execute(select(Agency.code, Agency.parent_code)):
+            children.setdefault(parent, []).append(agency_code)
+    found, stack = [], [code]
+    while stack:
+        current = stack.pop()
+        if current not in found:
+            found.append(current)
+            stack.extend(children.get(current, []))
+    return found
+
+
+def search(archive: Archive, index: SearchIndex, query: SearchQuery, agency: str | None = None) -> SearchResult:
+    if agency:
+        query = query.model_copy(update={"agencies": subordinate_agencies(archive, agency)})
+    return index.search(query)
+
+
+def kho(index: SearchIndex, owner_id: str, today: date | None = None) -> "OrderedDict[str, list[Hit]]":
+    """The owner's valid digitised documents, newest first, grouped by document type."""
+    result = index.search(SearchQuery(owner_id=owner_id, valid_on=today or date.today(), sort="date", size=200))
+    groups: OrderedDict[str, list[Hit]] = OrderedDict()
+    for hit in result.hits:
+        groups.setdefault(hit.doc_type_code or "(chưa phân loại)", []).append(hit)
+    return groups

@@ -1,0 +1,97 @@
+"""`sohoa search | kho | reindex`: find what is already digitised."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from typing import Optional
+
+import click
+
+from sohoa.archive_cli import _archive, _date
+from sohoa.core import codes
+
+
+def _index():
+    from sohoa.search.backends import open_configured_index
+
+    return open_configured_index()
+
+
+@click.command()
+@click.argument("query", required=False, default="")
+@click.option("--agency", help="Agency code; includes its subordinate agencies.")
+@click.option("--procedure", help="Procedure code.")
+@click.option("--doc-type", help="Document-type code.")
+@click.option("--kind", type=click.Choice(["component", "result"]))
+@click.option("--owner-id", help="Owner CCCD or tax code (exact).")
+@click.option("--dossier", help="Dossier code (exact).")
+@click.option("--from", "issued_from", help="Issued on or after YYYY-MM-DD.")
+@click.option("--to", "issued_to", help="Issued on or before YYYY-MM-DD.")
+@click.option("--valid-only", is_flag=True, help="Only documents not expired today.")
+@click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True)
+@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--size", type=click.IntRange(1, 200), default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def search(query, agency, procedure, doc_type, kind, owner_id, dossier, issued_from, issued_to, valid_only,
+           sort, page, size, as_json) -> None:
+    """Search records by any word (diacritics optional), ID, name, codes and filters."""
+    from sohoa.search import service
+    from sohoa.search.model import SearchQuery
+
+    request = SearchQuery(
+        text=query, procedure_code=procedure, doc_type_code=doc_type, kind=kind,
+        owner_id=codes.owner_id(owner_id) if owner_id else None,
+        dossier_code=codes.dossier_code(dossier) if dossier else None,
+        issued_from=_date(issued_from), issued_to=_date(issued_to),
+        valid_on=date.today() if valid_only else None, sort=sort, page=page, size=size,
+    )
+    result = service.search(_archive(), _index(), request,
+                            agency=codes.agency_code(agency) if agency else None)
+    if as_json:
+        print(result.model_dump_json(indent=2))
+        return
+    print(f"{result.total} kết quả (results)")
+    for number, hit in enumerate(result.hits, start=(page - 1) * size + 1):
+        print(f"{number:3}. {hit.record_code}  {hit.title or ''}  [{hit.doc_type_code or '-'}]"
+              f"  {hit.owner_id or ''}  {hit.record_id}")
+        if hit.snippet:
+            print("     " + re.sub(r"</?mark>", "*", hit.snippet))
+    for field, counts in result.facets.items():
+        if counts:
+            print(f"{field}: " + ", ".join(f"{k} ({v})" for k, v in counts.items()))
+
+
+@click.command()
+@click.argument("owner_id")
+@click.option("--json", "as_json", is_flag=True)
+def kho(owner_id: str, as_json: bool) -> None:
+    """The owner's Kho: every valid digitised document of a person or organisation."""
+    from sohoa.search.service import kho as owner_kho
+
+    groups = owner_kho(_index(), codes.owner_id(owner_id))
+    if as_json:
+        print(json.dumps({k: [json.loads(h.model_dump_json()) for h in v] for k, v in groups.items()},
+                         ensure_ascii=False, indent=2))
+        return
+    if not groups:
+        print(f"{owner_id}: chưa có giấy tờ số hóa còn hiệu lực (no valid digitised documents)")
+    for doc_type, hits in groups.items():
+        print(f"{doc_type}:")
+        for hit in hits:
+            print(f"  {hit.issued_on or '':10}  {hit.record_code}  {hit.title or ''}  "
+                  f"(hiệu lực đến {hit.valid_until or 'không thời hạn'})")
+
+
+@click.command()
+def reindex() -> None:
+    """Rebuild the search index from the catalog and object storage."""
+    from sohoa.search.service import reindex as rebuild_index
+
+    index = _index()
+    count = rebuild_index(_archive(), index)
+    print(f"reindex: {count} records indexed into {index.describe()}")
+
+
+COMMANDS = [search, kho, reindex]

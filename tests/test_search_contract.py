@@ -1,0 +1,126 @@
+"""The search contract, run on every SearchIndex implementation, with generated Vietnamese records."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import pytest
+
+from sohoa.search.model import SearchDoc, SearchQuery
+
+AGENCY, WARD = "000.00.12.H36", "000.00.31.H36"
+OWNER, OTHER = "001204012345", "001204012346"
+
+
+def _docs() -> list[SearchDoc]:
+    def doc(n, title, text, **fields):
+        base = dict(record_id=f"R{n:04d}", record_code=f"{AGENCY}-TP-{n:010d}", kind="component",
+                    agency_code=AGENCY, created_at=datetime(2024, 1, n, tzinfo=timezone.utc), title=title, text=text)
+        base.update(fields)
+        return SearchDoc(**base)
+
+    # Neutral filler (none of the query words) so each test controls what matches.
+    filler = [[f"Căn cứ hồ sơ lưu trữ tại bộ phận một cửa, lần {i}-{j}." for j in range(30)] for i in range(6)]
+    return [
+        doc(1, "GIẤY CHỨNG NHẬN QUYỀN SỬ DỤNG ĐẤT", "\n".join(filler[0]) + "\nthửa đất số 125",
+            owner_id=OWNER, doc_type_code="GCN", issued_on=date(2023, 5, 2), dossier_code=f"{AGENCY}-240115-0001"),
+        doc(2, "Giấy khai sinh", "\n".join(filler[1]) + "\nNguyễn Thị Thu Hương sinh ngày 01/02/1990",
+            owner_id=OWNER, doc_type_code="GKS", issued_on=date(1990, 2, 5)),
+        doc(3, "Đơn đề nghị", "\n".join(filler[2]) + "\nbãi bồi ven sông, đất dạt",
+            owner_id=OTHER, doc_type_code="DON", issued_on=date(2024, 3, 1), agency_code=WARD,
+            procedure_code="1.004227"),
+        doc(4, "Giấy xác nhận tình trạng hôn nhân", "\n".join(filler[3]) + f"\nsố định danh {OWNER}9",
+            owner_id="079204000111", doc_type_code="XNHN", issued_on=date(2024, 2, 1),
+            valid_until=date(2024, 8, 1), kind="result"),
+        doc(5, "Tờ khai", "\n".join(filler[4]) + "\nvề việc dat nen", owner_id=OTHER,
+            doc_type_code="TK", issued_on=date(2022, 1, 1)),
+    ]
+
+
+@pytest.fixture(params=["sqlite"])
+def index(request, tmp_path):
+    if request.param == "sqlite":
+        from sohoa.search.sqlite_index import SqliteIndex
+
+        index = SqliteIndex(tmp_path / "search.db")
+    index.recreate()
+    assert index.index(_docs()) == 5
+    return index
+
+
+def ids(result):
+    return [hit.record_id for hit in result.hits]
+
+
+def test_count_get_delete_and_replace(index):
+    assert index.count() == 5
+    assert index.get("R0002").title == "Giấy khai sinh"
+    index.delete("R0005")
+    assert index.count() == 4 and index.get("R0005") is None
+    replaced = index.get("R0002").model_copy(update={"title": "Bản sao giấy khai sinh"})
+    index.index([replaced])
+    assert index.count() == 4 and index.get("R0002").title == "Bản sao giấy khai sinh"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("giay chung nhan quyen su dung dat", "R0001"),
+    ("GIẤY CHỨNG NHẬN", "R0001"),
+    ("nguyen thi thu huong", "R0002"),
+    ("Nguyễn Thị Thu Hương", "R0002"),
+    ("tinh trang hon nhan", "R0004"),
+])
+def test_text_found_with_and_without_diacritics(index, text, expected):
+    assert ids(index.search(SearchQuery(text=text)))[0] == expected
+
+
+def test_d_with_stroke_folds_and_exact_ranks_first(index):
+    folded = ids(index.search(SearchQuery(text="dat")))
+    assert {"R0001", "R0003", "R0005"} <= set(folded)
+    exact = ids(index.search(SearchQuery(text="đất")))
+    assert exact[0] in ("R0001", "R0003") and exact.index("R0001") < exact.index("R0005")
+
+
+def test_id_lookup_is_exact_never_fuzzy(index):
+    assert sorted(ids(index.search(SearchQuery(text=OWNER)))) == ["R0001", "R0002"]  # not R0004's …3459
+
+
+def test_dossier_code_lookup(index):
+    assert ids(index.search(SearchQuery(text=f"{AGENCY}-240115-0001"))) == ["R0001"]
+
+
+def test_filters(index):
+    assert ids(index.search(SearchQuery(agencies=[WARD]))) == ["R0003"]
+    assert ids(index.search(SearchQuery(procedure_code="1.004227"))) == ["R0003"]
+    assert ids(index.search(SearchQuery(doc_type_code="GKS"))) == ["R0002"]
+    assert ids(index.search(SearchQuery(kind="result"))) == ["R0004"]
+    assert sorted(ids(index.search(SearchQuery(owner_id=OTHER)))) == ["R0003", "R0005"]
+    window = SearchQuery(issued_from=date(2023, 1, 1), issued_to=date(2024, 2, 28), sort="date")
+    assert ids(index.search(window)) == ["R0004", "R0001"]
+
+
+def test_valid_only_excludes_expired(index):
+    everything = set(ids(index.search(SearchQuery(size=50))))
+    valid = set(ids(index.search(SearchQuery(valid_on=date(2025, 1, 1), size=50))))
+    assert everything - valid == {"R0004"}
+
+
+def test_date_sort_and_pagination(index):
+    first = index.search(SearchQuery(sort="date", size=2))
+    second = index.search(SearchQuery(sort="date", size=2, page=2))
+    assert first.total == 5 and ids(first) == ["R0003", "R0004"] and ids(second) == ["R0001", "R0005"]
+
+
+def test_snippets_mark_the_match_in_the_original_spelling(index):
+    hit = index.search(SearchQuery(text="thua dat so 125")).hits[0]
+    assert "<mark>thửa</mark>" in hit.snippet and "<mark>đất</mark>" in hit.snippet
+
+
+def test_facets_count_by_document_type_and_agency(index):
+    result = index.search(SearchQuery(text="giay"))
+    assert result.facets["doc_type_code"] == {"GCN": 1, "GKS": 1, "XNHN": 1}
+    assert result.facets["agency_code"] == {AGENCY: 3}
+
+
+def test_ocr_noise_still_finds_the_record(index):
+    # One word misread by OCR ("chứg"): the other words still rank the right record first.
+    assert ids(index.search(SearchQuery(text="giấy chứg nhận quyền sử dụng đất")))[0] == "R0001"
