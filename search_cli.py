@@ -94,4 +94,36 @@ def reindex() -> None:
     print(f"reindex: {count} records indexed into {index.describe()}")
 
 
-COMMANDS = [search, kho, reindex]
+@click.command()
+@click.argument("record_id")
+@click.option("--dossier", required=True, help="The new dossier the record is reused in.")
+@click.option("--by", default="sohoa", show_default=True, help="Official who reuses it.")
+def reuse(record_id: str, dossier: str, by: str) -> None:
+    """Attach an existing record to a new dossier as a reused component (refuses expired documents)."""
+    from sohoa.search.reuse import reuse as reuse_record
+
+    outcome = reuse_record(_archive(), record_id, dossier, by)
+    state = "already linked to" if outcome.already_linked else "reused in"
+    print(f"{outcome.record_code} {state} {outcome.dossier_code}")
+
+
+@click.command()
+@click.option("--dossier", help="New dossier: its owner's documents not yet in it.")
+@click.option("--owner-id", help="Owner CCCD or tax code (when the dossier is not known).")
+@click.option("--json", "as_json", is_flag=True)
+def suggest(dossier: Optional[str], owner_id: Optional[str], as_json: bool) -> None:
+    """Digitised documents that can fill a new dossier: what not to ask the citizen for again."""
+    from sohoa.search.reuse import suggest as suggest_records
+
+    hits = suggest_records(_archive(), _index(), dossier=dossier, owner_id=owner_id)
+    if as_json:
+        print(json.dumps([json.loads(h.model_dump_json()) for h in hits], ensure_ascii=False, indent=2))
+        return
+    if not hits:
+        print("không có giấy tờ số hóa phù hợp (nothing to reuse)")
+    for hit in hits:
+        print(f"{hit.doc_type_code or '-':8} {hit.record_code}  {hit.title or ''}  → sohoa reuse {hit.record_id}"
+              f" --dossier {dossier or 'MÃ_HỒ_SƠ'}")
+
+
+COMMANDS = [search, kho, reindex, reuse, suggest]

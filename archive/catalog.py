@@ -42,6 +42,19 @@ class Dossier(Base):
     procedure_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     received_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     in_registry: Mapped[bool] = mapped_column(default=False)  # imported from the one-stop system
+    owner_id: Mapped[str | None] = mapped_column(String(20), nullable=True)
+
+
+class ReuseLink(Base):
+    """An already-digitised record attached to a later dossier instead of asking for the paper again."""
+
+    __tablename__ = "reuse_links"
+    __table_args__ = (UniqueConstraint("record_id", "dossier_code"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id"), index=True)
+    dossier_code: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    by: Mapped[str] = mapped_column(String(100))
 
 
 class Record(Base):

@@ -7,7 +7,7 @@ import json
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from sohoa.archive.catalog import Catalog, Dossier, EventRow, Record, StoredObjectRow
+from sohoa.archive.catalog import Catalog, Dossier, EventRow, Record, ReuseLink, StoredObjectRow
 from sohoa.archive.records import record_prefix
 from sohoa.core.records import Event, Kind, ObjectInfo, RecordMetadata
 
@@ -58,3 +58,13 @@ def next_result_number(catalog: Catalog, dossier_code: str) -> int:
 def add_event(catalog: Catalog, event: Event) -> None:
     with catalog.session() as session, session.begin():
         session.add(event_row(event))
+
+
+def restore_reuse_links(session: Session, events: list[Event]) -> None:
+    """Reuse links are derived from `reused` events, so a rebuilt catalog keeps them."""
+    for event in events:
+        if event.action == "reused" and event.outcome == "success" and event.detail.startswith("dossier "):
+            code = event.detail.split()[1]
+            if session.get(Dossier, code) is None:
+                session.add(Dossier(code=code, agency_code=code.split("-")[0], in_registry=False))
+            session.add(ReuseLink(record_id=event.record_id, dossier_code=code, at=event.at, by=event.agent))

@@ -6,7 +6,7 @@ from sqlalchemy import delete
 
 from sohoa.archive import catalog_write, records
 from sohoa.archive.backends import Archive
-from sohoa.archive.catalog import Dossier, EventRow, Record, StoredObjectRow
+from sohoa.archive.catalog import Dossier, EventRow, Record, ReuseLink, StoredObjectRow
 
 
 def rebuild(archive: Archive) -> tuple[int, list[str]]:
@@ -14,7 +14,7 @@ def rebuild(archive: Archive) -> tuple[int, list[str]]:
     skipped: list[str] = []
     restored = 0
     with archive.catalog.session() as session, session.begin():
-        for table in (EventRow, StoredObjectRow, Record, Dossier):
+        for table in (ReuseLink, EventRow, StoredObjectRow, Record, Dossier):
             session.execute(delete(table))
         for key in archive.store.list():
             if not key.endswith("/metadata.json") or "/events/" in key:
@@ -27,5 +27,6 @@ def rebuild(archive: Archive) -> tuple[int, list[str]]:
                 continue
             catalog_write.insert_record(session, meta, objects, events)
             session.flush()
+            catalog_write.restore_reuse_links(session, events)
             restored += 1
     return restored, skipped

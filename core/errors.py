@@ -30,6 +30,7 @@ class ExitCode(IntEnum):
     INTERNAL = 15  # unexpected error (a bug)
     FIXITY_FAILED = 16  # stored objects missing or altered
     NOT_FOUND = 17  # no record with that id or code
+    REFUSED = 18  # the action is not allowed on this record (e.g. reuse of an expired document)
     INTERRUPTED = 130
 
 
@@ -51,6 +52,7 @@ EXIT_CODE_DOCS: Final[dict[ExitCode, str]] = {
     ExitCode.INTERNAL: "internal error",
     ExitCode.FIXITY_FAILED: "fixity check found missing or altered objects",
     ExitCode.NOT_FOUND: "no such record",
+    ExitCode.REFUSED: "action refused (e.g. the document has expired)",
     ExitCode.INTERRUPTED: "interrupted",
 }
 

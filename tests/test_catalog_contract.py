@@ -32,7 +32,7 @@ def catalog(request, tmp_path):
     else:
         catalog = Catalog(request.getfixturevalue("postgres_url"))
         with catalog.engine.begin() as connection:  # each test starts empty
-            connection.execute(text("TRUNCATE events, objects, records, dossiers, agencies CASCADE"))
+            connection.execute(text("TRUNCATE reuse_links, events, objects, records, dossiers, agencies CASCADE"))
     yield catalog
     catalog.dispose()
 
@@ -59,7 +59,7 @@ def _record(archive: Archive, tmp_path: Path, n: int, kind: Kind = Kind.componen
 
 def test_schema_is_migrated_by_alembic(catalog):
     with catalog.engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
 
 
 def test_records_dedup_lookup_and_result_numbering(catalog, tmp_path):
