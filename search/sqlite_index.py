@@ -176,7 +176,13 @@ def _quote(term: str) -> str:
 def _match(terms: list[str], joiner: str) -> str:
     exact_cols = " ".join(FIELDS)
     folded_cols = " ".join(f + "_f" for f in FIELDS)
-    parts = [f"({{{exact_cols}}} : {_quote(t.lower())} OR {{{folded_cols}}} : {_quote(fold(t))})" for t in terms]
+    parts = []
+    for term in terms:
+        folded = fold(term)
+        if folded == term.lower():  # typed without diacritics: no spelling to prefer
+            parts.append(f"{{{folded_cols}}} : {_quote(folded)}")
+        else:
+            parts.append(f"({{{exact_cols}}} : {_quote(term.lower())} OR {{{folded_cols}}} : {_quote(folded)})")
     return f" {joiner} ".join(parts)
 
 

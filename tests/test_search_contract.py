@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime, timezone
 
 import pytest
@@ -37,12 +38,26 @@ def _docs() -> list[SearchDoc]:
     ]
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(scope="session")
+def es_server(tmp_path_factory):
+    from sohoa.testkit.noida import noida_es
+
+    with noida_es(tmp_path_factory.mktemp("noida")) as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "elasticsearch"])
 def index(request, tmp_path):
     if request.param == "sqlite":
         from sohoa.search.sqlite_index import SqliteIndex
 
         index = SqliteIndex(tmp_path / "search.db")
+    else:
+        from sohoa.search.es_index import ElasticIndex
+
+        # SOHOA_TEST_ES_URL runs the same suite against a real Elasticsearch 8.
+        url = os.environ.get("SOHOA_TEST_ES_URL") or request.getfixturevalue("es_server")
+        index = ElasticIndex(url, index=f"sohoa-test-{tmp_path.name.lower()[-20:]}")
     index.recreate()
     assert index.index(_docs()) == 5
     return index
