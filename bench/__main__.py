@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from sohoa.bench import archive_bench, ocr_bench
+from sohoa.bench import archive_bench, ocr_bench, search_bench
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -52,7 +52,8 @@ def print_rows(title: str, rows: list[dict], console: Console) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m sohoa.bench")
-    parser.add_argument("--only", choices=["ocr", "archive"], default=None)
+    parser.add_argument("--only", choices=["ocr", "archive", "search"], default=None)
+    parser.add_argument("--search-docs", type=int, default=100_000)
     parser.add_argument("--ocr-pages", type=int, default=24)
     args = parser.parse_args()
     console = Console(width=160)
@@ -69,6 +70,12 @@ def main() -> None:
         (OUT / "archive.md").write_text(_markdown(archive["rows"]) + "\n", encoding="utf-8")
         print_rows("Archive: ingest of born-digital records, fixity", archive["rows"], console)
         console.print(archive["note"])
+    if args.only in (None, "search"):
+        search = search_bench.run(args.search_docs)
+        (OUT / "search.json").write_text(json.dumps(search, indent=2), encoding="utf-8")
+        (OUT / "search.md").write_text(_markdown(search["rows"]) + "\n", encoding="utf-8")
+        print_rows("Search: indexing and query latency", search["rows"], console)
+        console.print(f"target: {search['target']}; {search['note']}")
     console.print(f"bench done in {time.perf_counter() - started:.0f} s; results in {OUT}")
 
 
