@@ -128,37 +128,31 @@ class SqliteIndex:
 
     def _run(self, match: str | None, where: list[str], params: list, query: SearchQuery,
              terms: list[str]) -> SearchResult:
-        """Run the match and filters ONCE into a temporary table; count, facets and the page read it."""
         weights = ", ".join([str(w * EXACT_WEIGHT) for w in TEXT_FIELDS.values()] +
                             [str(w) for w in TEXT_FIELDS.values()])
+        if match:
+            source = (f"(SELECT rowid AS rid, bm25(docs_fts, {weights}) AS score FROM docs_fts"
+                      f" WHERE docs_fts MATCH ?) m JOIN docs d ON d.rowid = m.rid")
+            params = [match, *params]
+        else:
+            source = "(SELECT 0.0 AS score) m JOIN docs d"
         condition = f"WHERE {' AND '.join(where)}" if where else ""
         db = self._db
-        db.execute("DROP TABLE IF EXISTS temp.hits")
-        if match:
-            db.execute(
-                f"CREATE TEMP TABLE hits AS SELECT d.rowid AS rid, m.score AS score, d.issued_on, d.created_at,"
-                f" {', '.join('d.' + f for f in FACET_FIELDS)}"
-                f" FROM (SELECT rowid AS rid, bm25(docs_fts, {weights}) AS score FROM docs_fts"
-                f" WHERE docs_fts MATCH ?) m JOIN docs d ON d.rowid = m.rid {condition}",
-                [match, *params])
-        else:
-            db.execute(
-                f"CREATE TEMP TABLE hits AS SELECT d.rowid AS rid, 0.0 AS score, d.issued_on, d.created_at,"
-                f" {', '.join('d.' + f for f in FACET_FIELDS)} FROM docs d {condition}", params)
-        total = db.execute("SELECT count(*) FROM temp.hits").fetchone()[0]
+        total = db.execute(f"SELECT count(*) FROM {source} {condition}", params).fetchone()[0]
         facets = {
             field: {str(k): v for k, v in db.execute(
-                f"SELECT {field}, count(*) FROM temp.hits WHERE {field} IS NOT NULL"
-                f" GROUP BY {field} ORDER BY count(*) DESC").fetchall()}
+                f"SELECT d.{field}, count(*) FROM {source} {condition} AND d.{field} IS NOT NULL"
+                f" GROUP BY d.{field} ORDER BY count(*) DESC" if where else
+                f"SELECT d.{field}, count(*) FROM {source} WHERE d.{field} IS NOT NULL"
+                f" GROUP BY d.{field} ORDER BY count(*) DESC", params).fetchall()}
             for field in FACET_FIELDS
         }
-        order = ("h.score ASC, h.issued_on DESC" if match and query.sort == "relevance"
-                 else "h.issued_on IS NULL, h.issued_on DESC, h.created_at DESC")
+        order = ("m.score ASC, d.issued_on DESC" if match and query.sort == "relevance"
+                 else "d.issued_on IS NULL, d.issued_on DESC, d.created_at DESC")
         rows = db.execute(
-            f"SELECT d.body, h.score FROM temp.hits h JOIN docs d ON d.rowid = h.rid"
-            f" ORDER BY {order} LIMIT ? OFFSET ?", [query.size, (query.page - 1) * query.size],
+            f"SELECT d.body, m.score FROM {source} {condition} ORDER BY {order} LIMIT ? OFFSET ?",
+            [*params, query.size, (query.page - 1) * query.size],
         ).fetchall()
-        db.execute("DROP TABLE temp.hits")
         hits = []
         for body, score in rows:
             doc = SearchDoc.model_validate_json(body)
