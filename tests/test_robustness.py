@@ -246,5 +246,6 @@ def test_cropped_page_is_not_stretched(tmp_path):
         pdf.pages[0].CropBox = [0, 0, 300, 400]
         pdf.save(source)
     page = inputs.load_page(source, "pdf", 0)
+    inputs.release()
     assert (page.width_pt, page.height_pt) == (pytest.approx(300, abs=1), pytest.approx(400, abs=1))
     assert page.pixels.shape[1] / page.pixels.shape[0] == pytest.approx(300 / 400, rel=0.01)
