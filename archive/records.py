@@ -106,8 +106,8 @@ def read_record_document(store: ObjectStore, metadata_key: str) -> tuple[RecordM
     document = json.loads(store.get(metadata_key))
     meta = RecordMetadata.model_validate(document["record"])
     objects = {name: ObjectInfo.model_validate(info) for name, info in document["objects"].items()}
-    objects["metadata.json"] = ObjectInfo(key=metadata_key, sha256=store.stat(metadata_key).sha256,
-                                          size=store.stat(metadata_key).size)
+    stored = store.stat(metadata_key)
+    objects["metadata.json"] = ObjectInfo(key=metadata_key, sha256=stored.sha256, size=stored.size)
     return meta, objects
 
 

@@ -141,10 +141,8 @@ class SqliteIndex:
         total = db.execute(f"SELECT count(*) FROM {source} {condition}", params).fetchone()[0]
         facets = {
             field: {str(k): v for k, v in db.execute(
-                f"SELECT d.{field}, count(*) FROM {source} {condition} AND d.{field} IS NOT NULL"
-                f" GROUP BY d.{field} ORDER BY count(*) DESC" if where else
-                f"SELECT d.{field}, count(*) FROM {source} WHERE d.{field} IS NOT NULL"
-                f" GROUP BY d.{field} ORDER BY count(*) DESC", params).fetchall()}
+                f"SELECT d.{field}, count(*) FROM {source} {condition} {'AND' if where else 'WHERE'}"
+                f" d.{field} IS NOT NULL GROUP BY d.{field} ORDER BY count(*) DESC", params).fetchall()}
             for field in FACET_FIELDS
         }
         order = ("m.score ASC, d.issued_on DESC" if match and query.sort == "relevance"
