@@ -99,21 +99,10 @@ def exit_codes() -> None:
         print(f"{int(code):4}  {code.name:20} {text}")
 
 
-@app.command()
-def run() -> None:
-    """Start the embedded all-in-one system for one office PC (worker + hot folder + web)."""
-    from sohoa.ocr import tesseract
-
-    print(f"sohoa {sohoa.__version__}: OCR engine ready (Tesseract {tesseract.version()}, "
-          f"languages {', '.join(tesseract.languages())}).")
-    print("The worker, hot folder and web app are not built yet (issues #5 and #7); "
-          "use `sohoa ocr INPUT OUTPUT.pdf` meanwhile.")
-
-
 def _register_archive_commands() -> None:
-    from sohoa import archive_cli, search_cli
+    from sohoa import archive_cli, search_cli, workers_cli
 
-    for command in archive_cli.COMMANDS + search_cli.COMMANDS:
+    for command in archive_cli.COMMANDS + search_cli.COMMANDS + workers_cli.COMMANDS:
         app.add_command(command)
 
 

@@ -8,8 +8,11 @@ the same path as tests.
 
 from __future__ import annotations
 
+import fcntl
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
+from typing import Iterator
 
 from sqlalchemy import (
     JSON, BigInteger, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint,
@@ -124,9 +127,27 @@ def migrate(engine: Engine) -> None:
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
+    # Several processes (a worker pool, the watcher, the web app) may open a new catalog at once:
+    # one migrates, the others wait for it and find the schema current.
+    with _migration_lock(engine), engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(1936681313)")  # 0x736f6861, 'soha'
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.migrate.lock", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 class Catalog:

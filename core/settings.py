@@ -25,7 +25,18 @@ class Settings(BaseModel):
     storage_url: str | None = None
     search_url: str | None = None
     database_url: str | None = None
-    broker_url: str | None = None
+    broker_url: str | None = None  # redis://host:6379/0; unset = an embedded broker under data_dir
+    result_url: str | None = None  # Celery result backend; unset = the broker's Redis, or files under data_dir
+    inbox_dir: Path | None = None  # hot folder; unset = data_dir/inbox (done/ and quarantine/ beside it)
+
+    # Workers: a task whose worker died comes back after the visibility timeout (Redis);
+    # a file is quarantined after max_attempts failed runs.
+    visibility_timeout: int = Field(3600, gt=0)
+    pages_per_task: int = Field(4, gt=0)
+    max_attempts: int = Field(3, gt=0)
+    task_retries: int = Field(10, ge=0)
+    stuck_seconds: int = Field(1800, gt=0)
+    stable_seconds: float = Field(5.0, ge=0)
 
     ocr_lang: str = "vie"
     tessdata_dir: Path | None = None

@@ -24,7 +24,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Callable, Iterator, Literal
+from typing import Callable, Iterable, Iterator, Literal
 
 import sohoa
 from sohoa.core.errors import ExitCode, OutputInvalid, SohoaError
@@ -80,6 +80,21 @@ def _run_task(task: PageTask) -> PageOutcome:
     return process_page(task, _RECOGNIZER)
 
 
+_KEPT: dict[tuple[str, Path | None], tesseract.Recognizer] = {}
+
+
+def process_pages(tasks: list[PageTask], options: OcrOptions) -> list[PageOutcome]:
+    """Some pages of a file in this process (a distributed OCR task); the recognizer outlives the call
+    because loading the model costs more than a page."""
+    key = (options.lang, options.tessdata)
+    if key not in _KEPT:
+        _KEPT[key] = tesseract.Recognizer(options.lang, options.tessdata)
+    try:
+        return [process_page(task, _KEPT[key]) for task in tasks]
+    finally:
+        inputs.release()
+
+
 # ---------------------------------------------------------------- parent side
 
 
@@ -114,6 +129,30 @@ def _outcomes(tasks: list[PageTask], options: OcrOptions) -> Iterator[PageOutcom
             yield outcome
 
 
+@dataclass(slots=True)
+class Plan:
+    """What stage 1 learnt about an input: its report so far and one task per page."""
+
+    report: FileReport
+    tasks: list[PageTask]
+    title: str
+
+
+def plan(input_path: Path, output_path: Path, options: OcrOptions) -> Plan:
+    """Stage 1: refuse bad input before any work, and list the pages to process."""
+    tesseract.check_language(options.lang, options.tessdata)
+    document = inputs.inspect(input_path, options.max_pixels)
+    report = FileReport(
+        input=printable(str(input_path)), input_type=document.kind, output=printable(str(output_path)),
+        pdfa=f"PDF/A-{options.pdfa.upper()}", language=options.lang,
+        tesseract=tesseract.version(), sohoa=sohoa.__version__,
+        page_count=document.page_count, warnings=list(document.warnings),
+    )
+    frames = document.frames or list(range(document.page_count))
+    tasks = [PageTask(input_path, document.kind, i, frames[i]) for i in range(document.page_count)]
+    return Plan(report, tasks, printable(options.title or input_path.stem))
+
+
 def run(
     input_path: Path,
     output_path: Path,
@@ -122,19 +161,24 @@ def run(
 ) -> OcrResult:
     started = time.perf_counter()
     check_output_path(output_path, input_path)
-    tesseract.check_language(options.lang, options.tessdata)
-    document = inputs.inspect(input_path, options.max_pixels)  # stage 1
-    report = FileReport(
-        input=printable(str(input_path)), input_type=document.kind, output=printable(str(output_path)),
-        pdfa=f"PDF/A-{options.pdfa.upper()}", language=options.lang,
-        tesseract=tesseract.version(), sohoa=sohoa.__version__,
-        page_count=document.page_count, warnings=list(document.warnings),
-    )
+    planned = plan(input_path, output_path, options)  # stage 1
+    return assemble(planned, _outcomes(planned.tasks, options), output_path, options, started, progress)
+
+
+def assemble(
+    planned: Plan,
+    outcomes: Iterable[PageOutcome],
+    output_path: Path,
+    options: OcrOptions,
+    started: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> OcrResult:
+    """Stages 3-6: page outcomes (in input order, from this process or from workers) → published PDF/A."""
+    started = time.perf_counter() if started is None else started
+    report = planned.report
     result = OcrResult(report)
-    builder = PdfABuilder(options.pdfa, title=printable(options.title or input_path.stem))
-    frames = document.frames or list(range(document.page_count))
-    tasks = [PageTask(input_path, document.kind, i, frames[i]) for i in range(document.page_count)]
-    for done, outcome in enumerate(_outcomes(tasks, options), start=1):  # stages 2-3
+    builder = PdfABuilder(options.pdfa, title=planned.title)
+    for done, outcome in enumerate(outcomes, start=1):  # stages 2-3
         builder.add_page(outcome.width_pt, outcome.height_pt, outcome.image, outcome.image_cm, outcome.words)
         report.pages.append(outcome.report)
         result.texts.append(outcome.text)
@@ -142,7 +186,10 @@ def run(
         for stage, seconds in outcome.report.seconds.items():
             report.stage_seconds[stage] = round(report.stage_seconds.get(stage, 0.0) + seconds, 4)
         if progress:
-            progress(done, document.page_count)
+            progress(done, report.page_count)
+    if len(report.pages) != report.page_count:  # a lost page must never publish a short record
+        raise SohoaError(f"{report.input}: {len(report.pages)} of {report.page_count} pages came back",
+                         ExitCode.INTERNAL)
 
     partial = _partial_path(output_path)
     try:
@@ -159,7 +206,7 @@ def run(
     finally:
         partial.unlink(missing_ok=True)
     report.output_bytes = output_path.stat().st_size
-    report.bytes_per_page = round(report.output_bytes / max(1, document.page_count), 1)
+    report.bytes_per_page = round(report.output_bytes / max(1, report.page_count), 1)
     report.seconds = round(time.perf_counter() - started, 3)
     return result
 

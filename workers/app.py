@@ -1,0 +1,72 @@
+"""The Celery application: broker and result backend from the settings.
+
+Redis in production (`SOHOA_BROKER_URL=redis://…`); without it an embedded
+broker (kombu's filesystem transport) and result store under
+`SOHOA_DATA_DIR/broker/`, so one office PC runs everything with no server.
+
+Delivery settings so that nothing is lost when a worker dies:
+- `task_acks_late`: a message is acknowledged only after its task ended, so a
+  worker killed mid-task leaves it unacknowledged; Redis hands it to another
+  worker after `visibility_timeout` (SOHOA_VISIBILITY_TIMEOUT).
+- `worker_prefetch_multiplier=1`: a worker holds no backlog that would wait
+  behind a 200-page file, or be stuck with a dead worker.
+- Tasks are idempotent (keyed by the file's SHA-256 and the stage), so a
+  redelivered task never makes a second record.
+The queues themselves are declared in workers/tasks.py, next to their tasks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from celery import Celery
+
+from sohoa.core.settings import Settings, get_settings
+
+
+def broker_settings(settings: Settings) -> dict:
+    if settings.broker_url:
+        return {
+            "broker_url": settings.broker_url,
+            "result_backend": settings.result_url or settings.broker_url,
+            "broker_transport_options": {"visibility_timeout": settings.visibility_timeout},
+            "result_backend_transport_options": {"visibility_timeout": settings.visibility_timeout},
+        }
+    root = (settings.data_dir / "broker").resolve()
+    for folder in ("queue", "processed", "results"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    queue = str(root / "queue")
+    return {
+        "broker_url": "filesystem://",
+        "broker_transport_options": {
+            "data_folder_in": queue, "data_folder_out": queue,
+            "processed_folder": str(root / "processed"), "store_processed": False,
+        },
+        "result_backend": settings.result_url or Path(root / "results").as_uri(),
+    }
+
+
+def create_app(settings: Settings | None = None) -> Celery:
+    settings = settings or get_settings()
+    app = Celery("sohoa", include=["sohoa.workers.tasks"])
+    app.conf.update(
+        broker_settings(settings),
+        task_acks_late=True,
+        # A pool process that dies (not the whole worker) fails its task; our on_failure marks the
+        # item failed and the supervisor runs it again, counting attempts, so a file that crashes
+        # Tesseract every time ends in quarantine instead of looping forever.
+        task_reject_on_worker_lost=False,
+        worker_prefetch_multiplier=1,
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        result_expires=24 * 3600,
+        broker_connection_retry_on_startup=True,
+        worker_max_tasks_per_child=200,  # bounds the growth of long-lived Tesseract processes
+        worker_hijack_root_logger=False,
+        task_default_queue="ingest",
+    )
+    return app
+
+
+app = create_app()

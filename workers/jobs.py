@@ -1,0 +1,212 @@
+"""Jobs and job items in the catalog database: the durable account of every file handed to the workers.
+
+A job is a batch, the hot folder (`watch`) or the web uploads. Each item is one
+file (path + SHA-256) and moves queued → running → stored | duplicate |
+quarantined, or to `failed` (a run broke; the supervisor runs it again until
+`max_attempts`). Workers, watcher, batch runner and web app share this table,
+so the state survives any process being killed. Unlike the records, this is operational
+state: `rebuild-catalog` cannot derive it from the store, and leaves it alone.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Final, Iterable
+
+from sqlalchemy import (
+    JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text, func, select, update,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from sohoa.archive.catalog import Base, Catalog
+
+QUEUED: Final = "queued"
+RUNNING: Final = "running"
+FAILED: Final = "failed"
+STORED: Final = "stored"
+DUPLICATE: Final = "duplicate"
+QUARANTINED: Final = "quarantined"
+TERMINAL: Final = frozenset({STORED, DUPLICATE, QUARANTINED})
+IN_FLIGHT: Final = frozenset({QUEUED, RUNNING})
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    source: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class JobItem(Base):
+    __tablename__ = "job_items"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_name: Mapped[str] = mapped_column(String(120), ForeignKey("jobs.name"), index=True)
+    path: Mapped[str] = mapped_column(Text)  # where the file came from (source of a re-stage)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    fields: Mapped[dict] = mapped_column(JSON)  # IngestFields.to_dict(), as given
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    pages: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    pages_done: Mapped[int] = mapped_column(Integer, default=0)
+    record_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    record_code: Mapped[str | None] = mapped_column(String(96), nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    exit_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    settled: Mapped[bool] = mapped_column(Boolean, default=False)  # the watcher moved the file
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    @property
+    def name(self) -> str:
+        return self.path.replace("\\", "/").rsplit("/", 1)[-1]
+
+    @property
+    def seconds(self) -> float | None:
+        if self.submitted_at is None or self.finished_at is None:
+            return None
+        return round((_aware(self.finished_at) - _aware(self.submitted_at)).total_seconds(), 2)
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite gives naive datetimes back even for timezone=True columns; they were stored in UTC.
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def ensure_job(catalog: Catalog, name: str, source: str) -> Job:
+    with catalog.session() as session, session.begin():
+        job = session.get(Job, name)
+        if job is None:
+            job = Job(name=name, source=source, created_at=now(), updated_at=now())
+            session.add(job)
+        return job
+
+
+def job(catalog: Catalog, name: str) -> Job | None:
+    with catalog.session() as session:
+        return session.get(Job, name)
+
+
+def jobs(catalog: Catalog) -> list[Job]:
+    with catalog.session() as session:
+        return list(session.scalars(select(Job).order_by(Job.created_at.desc())))
+
+
+def add_item(catalog: Catalog, job_name: str, path: str, sha256: str, size: int, fields: dict) -> JobItem:
+    """The item for this file in this job: the existing one when the job runs again (resume)."""
+    with catalog.session() as session, session.begin():
+        if session.get(Job, job_name) is None:  # the hot folder's and the uploads' jobs start themselves
+            session.add(Job(name=job_name, source="", created_at=now(), updated_at=now()))
+            session.flush()
+        item = session.scalar(select(JobItem).where(
+            JobItem.job_name == job_name, JobItem.path == path, JobItem.sha256 == sha256))
+        if item is None:
+            item = JobItem(job_name=job_name, path=path, sha256=sha256, size=size, fields=fields,
+                           status=QUEUED, attempts=0, pages_done=0, settled=False)
+            session.add(item)
+        session.execute(update(Job).where(Job.name == job_name).values(updated_at=now()))
+    return item
+
+
+def get(catalog: Catalog, item_id: int) -> JobItem | None:
+    with catalog.session() as session:
+        return session.get(JobItem, item_id)
+
+
+def items(catalog: Catalog, job_name: str | None = None, statuses: Iterable[str] | None = None,
+          settled: bool | None = None) -> list[JobItem]:
+    query = select(JobItem).order_by(JobItem.id)
+    if job_name is not None:
+        query = query.where(JobItem.job_name == job_name)
+    if statuses is not None:
+        query = query.where(JobItem.status.in_(list(statuses)))
+    if settled is not None:
+        query = query.where(JobItem.settled == settled)
+    with catalog.session() as session:
+        return list(session.scalars(query))
+
+
+def _set(catalog: Catalog, item_id: int, **values) -> None:
+    with catalog.session() as session, session.begin():
+        session.execute(update(JobItem).where(JobItem.id == item_id).values(**values))
+
+
+def mark_queued(catalog: Catalog, item_id: int) -> None:
+    _set(catalog, item_id, status=QUEUED, submitted_at=now(), pages_done=0)
+
+
+def start_attempt(catalog: Catalog, item_id: int) -> JobItem | None:
+    """A worker takes the item: one more attempt, unless it already ended (a redelivered task)."""
+    with catalog.session() as session, session.begin():
+        item = session.get(JobItem, item_id)
+        if item is None or item.terminal:
+            return item
+        item.attempts += 1
+        item.status = RUNNING
+        item.pages_done = 0
+        return item
+
+
+def set_pages(catalog: Catalog, item_id: int, pages: int) -> None:
+    _set(catalog, item_id, pages=pages)
+
+
+def add_pages_done(catalog: Catalog, item_id: int, pages: int) -> None:
+    _set(catalog, item_id, pages_done=JobItem.pages_done + pages)
+
+
+def finish(catalog: Catalog, item_id: int, status: str, record_id: str | None = None,
+           record_code: str | None = None, reason: str | None = None, exit_code: int | None = None,
+           pages: int | None = None) -> None:
+    assert status in TERMINAL
+    values = dict(status=status, record_id=record_id, record_code=record_code, reason=reason,
+                  exit_code=exit_code, finished_at=now())
+    if pages is not None:
+        values.update(pages=pages, pages_done=pages)
+    with catalog.session() as session, session.begin():
+        # Only the first ending counts: a redelivered duplicate run must not overwrite `stored`.
+        session.execute(update(JobItem).where(JobItem.id == item_id, JobItem.status.not_in(TERMINAL))
+                        .values(**values))
+
+
+def mark_failed(catalog: Catalog, item_id: int, reason: str) -> None:
+    with catalog.session() as session, session.begin():
+        session.execute(update(JobItem).where(JobItem.id == item_id, JobItem.status.not_in(TERMINAL))
+                        .values(status=FAILED, reason=reason))
+
+
+def mark_settled(catalog: Catalog, item_id: int) -> None:
+    _set(catalog, item_id, settled=True)
+
+
+def stuck(catalog: Catalog, older_than: timedelta) -> list[JobItem]:
+    """In-flight items nobody has finished for too long (their worker and message were lost)."""
+    limit = now() - older_than
+    with catalog.session() as session:
+        return list(session.scalars(select(JobItem).where(
+            JobItem.status.in_(list(IN_FLIGHT)), JobItem.submitted_at < limit)))
+
+
+def counts(catalog: Catalog, job_name: str) -> dict[str, int]:
+    """Files per status, plus pages known and pages done, for progress bars and `sohoa jobs`."""
+    with catalog.session() as session:
+        rows = session.execute(
+            select(JobItem.status, func.count(), func.coalesce(func.sum(JobItem.pages), 0),
+                   func.coalesce(func.sum(JobItem.pages_done), 0))
+            .where(JobItem.job_name == job_name).group_by(JobItem.status)).all()
+    out = {"files": 0, "pages": 0, "pages_done": 0}
+    for status, files, pages, done in rows:
+        out[status] = int(files)
+        out["files"] += int(files)
+        out["pages"] += int(pages)
+        out["pages_done"] += int(done)
+    return out

@@ -1,0 +1,110 @@
+"""Hand files to the workers and see every one of them through to an end.
+
+`submit` records the file as a job item, stages its bytes in the object store
+and sends the ingest task. `tend` is the loop body the watcher, batch runner
+and web app call: it sends again what failed (until `max_attempts`, then
+quarantines it) and what has been in flight too long (its worker and message
+were lost). Sending again is safe: every task is idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from celery import Celery
+
+from sohoa.archive.backends import Archive
+from sohoa.archive.storage import ObjectMissing
+from sohoa.core.errors import ExitCode, SohoaError
+from sohoa.core.settings import Settings
+from sohoa.ingest.stage import IngestFields, sha256_file
+from sohoa.workers import jobs, staging
+
+INGEST_TASK = "sohoa.ingest"  # by name: the submitter needs no OCR code imported
+log = logging.getLogger("sohoa.supervisor")
+
+
+@dataclass
+class Supervisor:
+    archive: Archive
+    celery: Celery
+    settings: Settings
+
+    def submit(self, job_name: str, path: Path, fields: dict, problem: str | None = None) -> jobs.JobItem:
+        """One file into the job; `problem` (a bad sidecar, an invalid code) quarantines it at once."""
+        sha256, size = sha256_file(path)
+        item = jobs.add_item(self.archive.catalog, job_name, str(path), sha256, size, fields)
+        if item.terminal:  # the job ran before and this file already ended: resume skips it
+            return item
+        if problem is None:
+            try:
+                IngestFields.from_dict(fields).validated()
+            except SohoaError as error:
+                problem = error.message
+        if problem is not None:
+            jobs.finish(self.archive.catalog, item.id, jobs.QUARANTINED, reason=problem,
+                        exit_code=int(ExitCode.INVALID_CODE))
+            return jobs.get(self.archive.catalog, item.id) or item
+        existing = self.archive.catalog.record_by_sha(sha256)
+        if existing is not None:  # already digitised: no need to stage or OCR again
+            jobs.finish(self.archive.catalog, item.id, jobs.DUPLICATE, record_id=existing.id,
+                        record_code=existing.code)
+            return jobs.get(self.archive.catalog, item.id) or item
+        if item.status in jobs.IN_FLIGHT and item.submitted_at is not None:
+            return item  # already with the workers (a restarted watcher or batch sees it again)
+        self._send(item, path)
+        return jobs.get(self.archive.catalog, item.id) or item
+
+    def _send(self, item: jobs.JobItem, path: Path) -> None:
+        staging.stage_original(self.archive.store, path, item.sha256)
+        jobs.mark_queued(self.archive.catalog, item.id)
+        self.celery.send_task(INGEST_TASK, kwargs={"item_id": item.id}, queue="ingest")
+
+    def tend(self) -> int:
+        """Send again what failed or got lost; quarantine what failed too often. Returns items touched."""
+        catalog = self.archive.catalog
+        touched = 0
+        lost = jobs.stuck(catalog, timedelta(seconds=self.settings.stuck_seconds))
+        for item in jobs.items(catalog, statuses=[jobs.FAILED]) + lost:
+            touched += 1
+            if item.attempts >= self.settings.max_attempts:
+                reason = (f"failed {item.attempts} times; last error: {item.reason}" if item.reason
+                          else f"no worker finished it in {item.attempts} attempts")
+                jobs.finish(catalog, item.id, jobs.QUARANTINED, reason=reason, exit_code=int(ExitCode.INTERNAL))
+                staging.clear(self.archive.store, item.sha256)
+                continue
+            log.warning("%s: sending again (attempt %d): %s", item.path, item.attempts + 1, item.reason or "lost")
+            try:
+                self._resend(item)
+            except ObjectMissing as error:  # nothing left to work from: say so, never wait forever
+                jobs.finish(catalog, item.id, jobs.QUARANTINED, reason=error.message,
+                            exit_code=int(ExitCode.INPUT_MISSING))
+            except (SohoaError, OSError) as error:
+                log.warning("%s: cannot send again yet: %s", item.path, error)
+        return touched
+
+    def _resend(self, item: jobs.JobItem) -> None:
+        if not staging.is_staged(self.archive.store, item.sha256):
+            source = Path(item.path)
+            if not source.is_file():
+                raise ObjectMissing(f"{item.path}: neither staged nor at its source any more")
+            self._send(item, source)
+            return
+        jobs.mark_queued(self.archive.catalog, item.id)
+        self.celery.send_task(INGEST_TASK, kwargs={"item_id": item.id}, queue="ingest")
+
+    def recover(self) -> int:
+        """At start-up with the embedded broker: its messages died with the previous process, so
+        everything still in flight is sent again (with Redis they wait in the broker instead)."""
+        if self.settings.broker_url:
+            return 0
+        lost = jobs.items(self.archive.catalog, statuses=jobs.IN_FLIGHT)
+        for item in lost:
+            try:
+                self._resend(item)
+            except (SohoaError, OSError) as error:
+                log.warning("%s: cannot send again yet: %s", item.path, error)
+        return len(lost)
