@@ -33,7 +33,7 @@ def broker_settings(settings: Settings) -> dict:
             "result_backend_transport_options": {"visibility_timeout": settings.visibility_timeout},
         }
     root = (settings.data_dir / "broker").resolve()
-    for folder in ("queue", "processed", "results"):
+    for folder in ("queue", "processed", "results", "control"):
         (root / folder).mkdir(parents=True, exist_ok=True)
     queue = str(root / "queue")
     return {
@@ -41,6 +41,7 @@ def broker_settings(settings: Settings) -> dict:
         "broker_transport_options": {
             "data_folder_in": queue, "data_folder_out": queue,
             "processed_folder": str(root / "processed"), "store_processed": False,
+            "control_folder": str(root / "control"),  # exchange bindings; default is the working directory
         },
         "result_backend": settings.result_url or Path(root / "results").as_uri(),
     }
