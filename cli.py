@@ -104,6 +104,10 @@ def _register_archive_commands() -> None:
 
     for command in archive_cli.COMMANDS + search_cli.COMMANDS + workers_cli.COMMANDS:
         app.add_command(command)
+    from sohoa import ratios_cli
+
+    for command in ratios_cli.COMMANDS:
+        app.add_command(command)
 
 
 _register_archive_commands()

@@ -46,6 +46,10 @@ class Dossier(Base):
     received_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     in_registry: Mapped[bool] = mapped_column(default=False)  # imported from the one-stop system
     owner_id: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    # Registry columns (migration 0003, issue #6): how it arrived, when and how its result was issued.
+    channel: Mapped[str | None] = mapped_column(String(10), nullable=True)  # direct | postal | online
+    result_issued_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    result_form: Mapped[str | None] = mapped_column(String(12), nullable=True)  # paper | electronic
 
 
 class ReuseLink(Base):
@@ -92,6 +96,29 @@ class StoredObjectRow(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger)
     record: Mapped[Record] = relationship(back_populates="objects")
+
+
+from sqlalchemy import Float, Index  # noqa: E402  (kept apart: the ratio additions of issue #6)
+
+
+class RatioTarget(Base):
+    """A per-agency target (and points) of one QĐ 766 indicator; agency "*" is the default for all.
+
+    NULL target or points means "inherit from the parent agency" (issue #6).
+    """
+
+    __tablename__ = "ratio_targets"
+    agency_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    indicator: Mapped[str] = mapped_column(String(32), primary_key=True)
+    target: Mapped[float | None] = mapped_column(Float, nullable=True)  # a fraction 0..1
+    points: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+# Indexes the ratio queries lean on (migration 0003): period filters on the registry dates, and a
+# covering (dossier, kind) index so "has a component / a result record" never touches the table.
+Index("ix_dossiers_received_on", Dossier.received_on)
+Index("ix_dossiers_result_issued_on", Dossier.result_issued_on)
+Index("ix_records_dossier_kind", Record.dossier_code, Record.kind)
 
 
 class EventRow(Base):

@@ -14,8 +14,11 @@ def rebuild(archive: Archive) -> tuple[int, list[str]]:
     skipped: list[str] = []
     restored = 0
     with archive.catalog.session() as session, session.begin():
-        for table in (ReuseLink, EventRow, StoredObjectRow, Record, Dossier):
+        for table in (ReuseLink, EventRow, StoredObjectRow, Record):
             session.execute(delete(table))
+        # Registry dossiers came from the one-stop system, not from the store: keep them. Bare rows
+        # that records created are derived and come back with their records.
+        session.execute(delete(Dossier).where(Dossier.in_registry.is_(False)))
         for key in archive.store.list():
             if not key.endswith("/metadata.json") or "/events/" in key:
                 continue

@@ -10,7 +10,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from sohoa.bench import archive_bench, ocr_bench, search_bench
+from sohoa.bench import archive_bench, ocr_bench, search_bench, workers_bench
+from sohoa.bench import ratios_bench
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -52,9 +53,11 @@ def print_rows(title: str, rows: list[dict], console: Console) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m sohoa.bench")
-    parser.add_argument("--only", choices=["ocr", "archive", "search"], default=None)
+    parser.add_argument("--only", choices=["ocr", "archive", "search", "ratios", "workers"], default=None)
     parser.add_argument("--search-docs", type=int, default=100_000)
     parser.add_argument("--ocr-pages", type=int, default=24)
+    parser.add_argument("--batch-pages", type=int, default=200)
+    parser.add_argument("--ratio-rows", type=int, default=1_000_000, help="registry rows and records (each)")
     args = parser.parse_args()
     console = Console(width=160)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -76,6 +79,21 @@ def main() -> None:
         (OUT / "search.md").write_text(_markdown(search["rows"]) + "\n", encoding="utf-8")
         print_rows("Search: indexing and query latency", search["rows"], console)
         console.print(f"target: {search['target']}; {search['note']}")
+    if args.only in (None, "ratios"):
+        ratios = ratios_bench.run(args.ratio_rows, args.ratio_rows)
+        (OUT / "ratios.json").write_text(json.dumps(ratios, indent=2, ensure_ascii=False), encoding="utf-8")
+        (OUT / "ratios.md").write_text(_markdown(ratios["loads"]) + "\n\n" + _markdown(ratios["rows"]) + "\n",
+                                       encoding="utf-8")
+        print_rows("Ratios: generated registry, bulk load, CSV import", ratios["loads"], console)
+        print_rows("Ratios: QĐ 766 reports over the registry", ratios["rows"], console)
+        console.print(ratios["note"])
+    if args.only in (None, "workers"):
+        pipeline = workers_bench.run(args.batch_pages)
+        (OUT / "workers.json").write_text(json.dumps(pipeline, indent=2, ensure_ascii=False), encoding="utf-8")
+        (OUT / "workers.md").write_text(_markdown(pipeline["rows"]) + "\n", encoding="utf-8")
+        print_rows("Pipeline: batch through Redis and 2 worker processes, drop → searchable", pipeline["rows"],
+                   console)
+        console.print(pipeline["note"])
     console.print(f"bench done in {time.perf_counter() - started:.0f} s; results in {OUT}")
 
 

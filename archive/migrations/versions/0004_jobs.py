@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003"  # was 0002 until the ratios migration (issue #6) landed
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,179 @@
+"""`sohoa agencies | targets | dossiers | ratios`: the QĐ 766 ratio commands (issue #6)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from sohoa.core.errors import ExitCode, SohoaError
+
+PathArg = click.Path(path_type=Path)
+INDICATOR_OPTIONS = {  # indicator key → its option, for messages
+    "dossier_digitisation": "--dossier-digitisation", "result_digitisation": "--result-digitisation",
+    "reuse": "--reuse", "electronic_results": "--electronic-results",
+}
+
+
+def _catalog():
+    from sohoa.archive.backends import database_url
+    from sohoa.archive.catalog import Catalog
+    from sohoa.core.settings import get_settings
+
+    return Catalog(database_url(get_settings()))  # the ratios need the catalog only, not the object store
+
+
+def _report_import(what: str, path: Path, report) -> None:
+    print(f"{what} import: {report.imported} imported ({report.inserted} new, {report.updated} updated), "
+          f"{len(report.rejected)} rejected")
+    for error in report.rejected:
+        print(f"{path}:{error.line}: {error.reason}", file=sys.stderr)
+    if report.rejected:
+        sys.exit(ExitCode.INVALID_CODE)
+
+
+@click.group()
+def agencies() -> None:
+    """The agency hierarchy (province → department/district → commune)."""
+
+
+@agencies.command("import")
+@click.argument("file", type=PathArg)
+def agencies_import(file: Path) -> None:
+    """Import or update agencies from a CSV with header code,name,parent_code,level.
+
+    Invalid rows are reported line by line (exit 14); the valid rows are imported anyway.
+    """
+    from sohoa.ratios.agencies import import_agencies
+
+    _report_import("agencies", file, import_agencies(_catalog(), file))
+
+
+@agencies.command("list")
+def agencies_list() -> None:
+    """The agency tree, indented."""
+    from sohoa.ratios.agencies import load_tree
+
+    tree = load_tree(_catalog())
+    for code, depth in tree.walk(tree.roots):
+        agency = tree.agencies[code]
+        print(f"{'  ' * depth}{code}  {agency.level:10}  {agency.name}")
+
+
+@click.group()
+def targets() -> None:
+    """Per-agency targets and points of the four indicators (inherited from the parent agency)."""
+
+
+@targets.command("set")
+@click.option("--agency", help="Agency code; without it, the default of every agency.")
+@click.option("--dossier-digitisation", "dossier_digitisation", metavar="PCT", help="Target %, e.g. 80.")
+@click.option("--result-digitisation", "result_digitisation", metavar="PCT", help="Target %.")
+@click.option("--reuse", "reuse", metavar="PCT", help="Target %.")
+@click.option("--electronic-results", "electronic_results", metavar="PCT", help="Target %.")
+@click.option("--points", type=click.FloatRange(min=0, min_open=True),
+              help="Points of the named indicators (of all four if none is named).")
+@click.option("--inherit", is_flag=True, help="Drop the agency's own targets and points: inherit them all.")
+def targets_set(agency: str | None, points: float | None, inherit: bool, **given: str | None) -> None:
+    """Set targets (in %) and points for an agency or for all agencies."""
+    from sohoa.ratios import targets as target_store
+    from sohoa.ratios.agencies import load_tree, require_agency
+    from sohoa.ratios.indicators import INDICATORS
+
+    named = [indicator for indicator in INDICATORS if given[indicator] is not None]
+    if inherit and (named or points is not None):
+        raise SohoaError("--inherit drops every value of its own: give it without targets or --points",
+                         ExitCode.USAGE)
+    if not inherit and not named and points is None:
+        raise SohoaError("nothing to set: give a target such as --reuse 70, --points N, or --inherit",
+                         ExitCode.USAGE)
+    catalog = _catalog()
+    tree = load_tree(catalog)
+    code = require_agency(tree, agency) if agency else None
+    if inherit:
+        new_targets = new_points = {indicator: None for indicator in INDICATORS}
+    else:
+        new_targets = {indicator: target_store.parse_percent(given[indicator], INDICATOR_OPTIONS[indicator])
+                       for indicator in named}
+        new_points = {indicator: points for indicator in (named or INDICATORS)} if points is not None else {}
+    target_store.set_targets(catalog, code, new_targets, new_points)
+    _print_targets(catalog, tree, [code] if code else [target_store.ALL_AGENCIES])
+
+
+@targets.command("show")
+@click.option("--agency", help="Agency code; without it, every agency.")
+def targets_show(agency: str | None) -> None:
+    """The targets and points in force, after inheritance."""
+    from sohoa.ratios import targets as target_store
+    from sohoa.ratios.agencies import load_tree, require_agency
+
+    catalog = _catalog()
+    tree = load_tree(catalog)
+    codes = [require_agency(tree, agency)] if agency else [target_store.ALL_AGENCIES] + \
+        [code for code, _ in tree.walk(tree.roots)]
+    _print_targets(catalog, tree, codes)
+
+
+def _print_targets(catalog, tree, codes: list[str]) -> None:
+    from sohoa.ratios import targets as target_store
+    from sohoa.ratios.indicators import INDICATORS
+
+    effective = target_store.effective(catalog, tree)
+    own = target_store.stored(catalog)
+    print("agency          " + "  ".join(f"{indicator:>24}" for indicator in INDICATORS))
+    for code in codes:
+        cells = []
+        for indicator in INDICATORS:
+            target = effective[code][indicator]
+            mark = "*" if (code, indicator) in own else " "  # set on this agency, not inherited
+            cells.append(f"{target.target * 100:g}% / {target.points:g} pts{mark}".rjust(24))
+        label = "(all agencies)" if code == target_store.ALL_AGENCIES else code
+        print((f"{label:16}" + "  ".join(cells)).rstrip())
+    print("target / points; * = set on this agency, otherwise inherited from the parent or the default")
+
+
+@click.group()
+def dossiers() -> None:
+    """The dossier registry from the one-stop system."""
+
+
+@dossiers.command("import")
+@click.argument("file", type=PathArg)
+def dossiers_import(file: Path) -> None:
+    """Import or update dossiers from a CSV with header
+    dossier_code,agency_code,procedure_code,received_on,channel,owner_id,result_issued_on,result_form.
+
+    Invalid rows are reported line by line (exit 14); the valid rows are imported anyway.
+    """
+    from sohoa.ratios.registry import import_dossiers
+
+    _report_import("dossiers", file, import_dossiers(_catalog(), file))
+
+
+@click.command()
+@click.option("--period", help="2024, 2024-Q1 or 2024-03 [default: the current year].")
+@click.option("--from", "start", metavar="DATE", help="First day YYYY-MM-DD (with --to).")
+@click.option("--to", "end", metavar="DATE", help="Last day YYYY-MM-DD, inclusive (with --from).")
+@click.option("--agency", help="Start at this agency (its row covers its subordinates).")
+@click.option("--depth", type=click.IntRange(min=0), help="Levels shown below the first agency (0 = it alone).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("--chart", type=PathArg, help="Also draw a chart: FILE.png or FILE.svg.")
+@click.option("--by", "by", type=click.Choice(["month"]), help="One row per month (a trend).")
+def ratios(period, start, end, agency, depth, fmt, chart, by) -> None:
+    """Digitisation, reuse and electronic-result ratios per agency (QĐ 766), with targets and scores."""
+    from sohoa.ratios import chart as ratio_chart
+    from sohoa.ratios import render
+    from sohoa.ratios.periods import choose_period
+    from sohoa.ratios.report import build
+
+    chosen = choose_period(period, start, end)
+    if chart is not None:
+        ratio_chart.check_path(chart)  # refuse a bad file name before the work
+    report = build(_catalog(), chosen, agency=agency, depth=depth, by_month=by == "month")
+    print({"table": render.to_table, "json": render.to_json, "csv": render.to_csv}[fmt](report).rstrip("\n"))
+    if chart is not None:
+        ratio_chart.draw(report, chart)
+        print(f"chart: {chart}", file=sys.stderr)
+
+
+COMMANDS = [agencies, targets, dossiers, ratios]
