@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 import click
-
 from sohoa.core.errors import ExitCode, SohoaError
+from sohoa.workers.names import QUEUE_NAMES
 
 PathArg = click.Path(path_type=Path)
-QUEUE_NAMES = ("ingest", "ocr", "archive", "index")
 
 
 def _log_to_stderr(verbose: bool) -> None:
@@ -124,7 +123,8 @@ def worker_while(enabled: bool) -> Iterator[None]:
 def batch(folder: Path, manifest: Optional[Path], job_name: Optional[str], local_worker: Optional[bool],
           as_json: bool) -> None:
     """Digitise a back-file folder through the workers; resumable; writes a CSV + JSON report."""
-    from sohoa.workers import batch as batches, jobs
+    from sohoa.workers import batch as batches
+    from sohoa.workers import jobs
 
     supervisor = _supervisor()
     name = batches.check_job_name(job_name or batches.default_job_name(folder))

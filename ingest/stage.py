@@ -10,21 +10,25 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Mapping, Union
 
-import sqlalchemy.exc
-
 import sohoa
+import sqlalchemy.exc
 from sohoa.archive import catalog_write
 from sohoa.archive.backends import Archive
 from sohoa.archive.records import write_record
 from sohoa.core import codes
 from sohoa.core.errors import ExitCode, InputError, SohoaError
 from sohoa.core.records import (
-    UNASSIGNED_AGENCY, Event, Kind, RecordMetadata, component_code, record_id_for,
+    UNASSIGNED_AGENCY,
+    Event,
+    Kind,
+    RecordMetadata,
+    component_code,
+    record_id_for,
 )
 from sohoa.ocr import tesseract
 from sohoa.ocr.pipeline import OcrOptions, OcrResult

@@ -20,7 +20,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from celery import Celery
-
 from sohoa.core.settings import Settings, get_settings
 
 

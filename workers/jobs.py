@@ -13,12 +13,21 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Final, Iterable
 
+from sohoa.archive.catalog import Base, Catalog
 from sqlalchemy import (
-    JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text, func, select, update,
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    func,
+    select,
+    update,
 )
 from sqlalchemy.orm import Mapped, mapped_column
-
-from sohoa.archive.catalog import Base, Catalog
 
 QUEUED: Final = "queued"
 RUNNING: Final = "running"

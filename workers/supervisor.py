@@ -15,15 +15,14 @@ from datetime import timedelta
 from pathlib import Path
 
 from celery import Celery
-
 from sohoa.archive.backends import Archive
 from sohoa.archive.storage import ObjectMissing
 from sohoa.core.errors import ExitCode, SohoaError
 from sohoa.core.settings import Settings
 from sohoa.ingest.stage import IngestFields, sha256_file
 from sohoa.workers import jobs, staging
+from sohoa.workers.names import INGEST_TASK
 
-INGEST_TASK = "sohoa.ingest"  # by name: the submitter needs no OCR code imported
 log = logging.getLogger("sohoa.supervisor")
 
 

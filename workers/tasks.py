@@ -19,32 +19,30 @@ import logging
 import socket
 import tempfile
 from pathlib import Path
-from typing import Final
 
 import sqlalchemy.exc
 from celery import Task, chord
 from kombu import Exchange, Queue
-
 from sohoa.archive.backends import Archive, open_archive
 from sohoa.archive.storage import StorageUnavailable
 from sohoa.core.errors import ExitCode, InputError, OutputInvalid, SohoaError
 from sohoa.core.settings import get_settings
 from sohoa.ingest.stage import (
-    Duplicate, IngestFields, Original, Quarantined, find_duplicate, identify, store_record,
+    Duplicate,
+    IngestFields,
+    Original,
+    Quarantined,
+    identify,
+    store_record,
 )
 from sohoa.ocr import pipeline
 from sohoa.ocr.page import PageTask
 from sohoa.workers import jobs, staging
 from sohoa.workers.app import app
+from sohoa.workers.names import INGEST_TASK, QUEUE_NAMES
 
-INGEST_QUEUE: Final = "ingest"
-OCR_QUEUE: Final = "ocr"
-ARCHIVE_QUEUE: Final = "archive"
-INDEX_QUEUE: Final = "index"
-QUEUES: Final = (INGEST_QUEUE, OCR_QUEUE, ARCHIVE_QUEUE, INDEX_QUEUE)
-app.conf.task_queues = [Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES]
-
-INGEST_TASK: Final = "sohoa.ingest"
+INGEST_QUEUE, OCR_QUEUE, ARCHIVE_QUEUE, INDEX_QUEUE = QUEUE_NAMES
+app.conf.task_queues = [Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUE_NAMES]
 log = logging.getLogger("sohoa.workers")
 
 
