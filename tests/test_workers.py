@@ -217,3 +217,25 @@ def test_embedded_broker_batch_is_resumable(cluster_factory, tmp_path):
     assert len(json.loads(shown.stdout)["items"]) == 3
     missing = cluster.sohoa("jobs", "show", "khong-co")
     assert missing.returncode == 17 and missing.stderr.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_a_restarted_watcher_picks_up_where_it_left_off(cluster_factory, redis_url):
+    cluster = cluster_factory(redis_url)
+    inbox = cluster.data_dir / "inbox"
+    files = write_scans(inbox / AGENCY / DOSSIER, 3, seed=1100)
+    archive = archive_of(cluster)
+    first = cluster.popen("watch", "--poll", "0.3")  # no worker yet: files are submitted, none can end
+    wait_for(lambda: len(jobs.items(archive.catalog, "watch")) == len(files), 120, "the files submitted")
+    first.kill()
+    first.wait(timeout=30)
+    assert all(p.exists() for p in files)  # nothing moved before a record exists
+
+    cluster.start_worker("a", concurrency=2)
+    done = cluster.sohoa("watch", "--once", "--poll", "0.3")
+    assert done.returncode == 0, done.stderr
+    items = jobs.items(archive.catalog, "watch")
+    assert len(items) == len(files) and {i.status for i in items} == {jobs.STORED}
+    assert all(i.attempts == 1 for i in items)  # the restart sent nothing twice
+    assert all((cluster.data_dir / "done" / p.relative_to(inbox)).is_file() for p in files)
+    assert len(record_folders(archive)) == len(files)
