@@ -108,6 +108,10 @@ def _register_archive_commands() -> None:
 
     for command in ratios_cli.COMMANDS:
         app.add_command(command)
+    from sohoa import web_cli
+
+    for command in web_cli.COMMANDS:
+        app.add_command(command)
 
 
 _register_archive_commands()

@@ -205,9 +205,9 @@ def jobs_show(name: str, as_json: bool) -> None:
 
 
 @click.command()
-@click.option("--no-web", is_flag=True, help="Worker and hot folder only.")
+@click.option("--no-web", is_flag=True, help="Worker and hot folder only, without the web app (`sohoa serve`).")
 def run(no_web: bool) -> None:
-    """Start the embedded all-in-one system for one office PC: worker + hot folder (+ web app)."""
+    """Start the embedded all-in-one system for one office PC: worker + hot folder + web app."""
     from sohoa.core.settings import get_settings
     from sohoa.ocr import tesseract
 
@@ -215,6 +215,14 @@ def run(no_web: bool) -> None:
     tesseract.check_language(settings.ocr_lang, settings.tessdata_dir)
     children = [subprocess.Popen([sys.executable, "-m", "sohoa", "worker"], stdin=subprocess.DEVNULL),
                 subprocess.Popen([sys.executable, "-m", "sohoa", "watch", "-v"], stdin=subprocess.DEVNULL)]
+    if not no_web:  # the web app (issue #7): its own process, so a slow page never holds up the pipeline
+        from sohoa.web.config import WebConfig
+
+        web = WebConfig.from_env()  # SOHOA_WEB_HOST / SOHOA_WEB_PORT, checked before anything starts
+        children.append(subprocess.Popen([sys.executable, "-m", "sohoa", "serve"], stdin=subprocess.DEVNULL))
+        shown = "localhost" if web.host in ("0.0.0.0", "127.0.0.1", "::") else web.host
+        print(f"sohoa run: web app at http://{shown}:{web.port}/ (create a user first: "
+              "sohoa users add NAME --role admin)", flush=True)
     print(f"sohoa run: worker and hot folder under {settings.data_dir.resolve()} "
           f"(drop scans into {(settings.inbox_dir or settings.data_dir / 'inbox').resolve()}/<agency code>/"
           "<dossier code>/); Ctrl-C stops.", flush=True)

@@ -37,6 +37,7 @@ log = logging.getLogger("sohoa.watch")
 
 # What staff read in <file>.error.txt, by exit code; the English detail follows.
 REASONS_VI: Final[dict[int, str]] = {
+    ExitCode.INPUT_MISSING: "Không còn tệp để xử lý; hãy gửi lại.",
     ExitCode.INPUT_EMPTY: "Tệp rỗng (0 byte).",
     ExitCode.UNSUPPORTED: "Định dạng không được hỗ trợ (chỉ nhận PDF, TIFF, JPEG, PNG).",
     ExitCode.DAMAGED: "Tệp bị hỏng, không đọc được.",

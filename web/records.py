@@ -1,0 +1,116 @@
+"""A record for people and programs: metadata, objects, events, reuse links, page thumbnails, and
+downloads verified against the SHA-256 recorded at write time (as `sohoa get` does)."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Final
+
+from sohoa.archive.catalog import EventRow, Record, ReuseLink
+from sohoa.core.errors import ExitCode, SohoaError
+from sohoa.web.state import WebState
+from sqlalchemy import select
+
+PDFA: Final = "pdfa.pdf"
+ORIGINAL: Final = "original"
+THUMB_WIDTH: Final = 180  # px: five thumbnails side by side fit a 1366-pixel screen
+THUMB_PAGES: Final = 60  # the page shows at most this many; the PDF/A viewer shows them all
+CHUNK: Final = 1 << 20
+MEDIA: Final[dict[str, str]] = {"pdf": "application/pdf", "tiff": "image/tiff", "jpeg": "image/jpeg",
+                                "png": "image/png"}
+
+
+def load(state: WebState, record_id: str) -> Record:
+    record = state.catalog.record(record_id.strip())
+    if record is None:
+        raise SohoaError(f"Không có bản ghi {record_id!r} trong kho.", ExitCode.NOT_FOUND)
+    return record
+
+
+def events(state: WebState, record: Record) -> list[EventRow]:
+    with state.catalog.session() as session:
+        return list(session.scalars(select(EventRow).where(EventRow.record_id == record.id)
+                                    .order_by(EventRow.at, EventRow.id)))
+
+
+def reuse_links(state: WebState, record: Record) -> list[ReuseLink]:
+    with state.catalog.session() as session:
+        return list(session.scalars(select(ReuseLink).where(ReuseLink.record_id == record.id)
+                                    .order_by(ReuseLink.at)))
+
+
+def record_json(state: WebState, record: Record) -> dict:
+    """What `sohoa show --json` prints, plus the dossiers the record was reused in."""
+    return {
+        "metadata": record.metadata_json,
+        "objects": {o.name: {"key": o.key, "sha256": o.sha256, "size": o.size} for o in record.objects},
+        "events": [{"action": e.action, "at": e.at.isoformat(), "agent": e.agent, "tool": e.tool,
+                    "tool_version": e.tool_version, "outcome": e.outcome, "detail": e.detail}
+                   for e in events(state, record)],
+        "reused_in": [{"dossier_code": link.dossier_code, "at": link.at.isoformat(), "by": link.by}
+                      for link in reuse_links(state, record)],
+    }
+
+
+def stored_object(record: Record, name: str):
+    found = next((o for o in record.objects if o.name == name), None)
+    if found is None:
+        raise SohoaError(f"{record.code}: thiếu đối tượng {name}", ExitCode.NOT_FOUND)
+    return found
+
+
+def verified_stream(state: WebState, record: Record, name: str) -> Iterator[bytes]:
+    """The object's bytes, hashed on the way out. A mismatch aborts the response before its last
+    chunk, so the client sees a broken download, never silently altered bytes."""
+    obj = stored_object(record, name)
+    digest = hashlib.sha256()
+    with state.archive.store.open(obj.key) as source:
+        while chunk := source.read(CHUNK):
+            digest.update(chunk)
+            yield chunk
+    if digest.hexdigest() != obj.sha256:
+        raise SohoaError(f"{obj.key}: stored bytes do not match their SHA-256 (run sohoa fixity)",
+                         ExitCode.FIXITY_FAILED)
+
+
+def download_name(record: Record, name: str) -> str:
+    if name == PDFA:
+        return f"{record.code}.pdf"
+    original = (record.metadata_json or {}).get("original_name") or record.code
+    return original
+
+
+def original_media_type(record: Record) -> str:
+    kind = (record.metadata_json or {}).get("media_type", "")
+    return MEDIA.get(kind, kind if "/" in kind else "application/octet-stream")
+
+
+def thumbnail(state: WebState, record: Record, page: int) -> Path:
+    """A PNG of one page of the PDF/A, rendered once and cached under DATA/web-cache/thumbs."""
+    if not 1 <= page <= max(record.page_count, 1):
+        raise SohoaError(f"{record.code}: không có trang {page}", ExitCode.NOT_FOUND)
+    target = state.cache_dir / "thumbs" / record.id / f"{page}.png"
+    if target.exists():
+        return target
+    import pypdfium2
+
+    obj = stored_object(record, PDFA)
+    data = state.archive.store.get(obj.key)
+    if hashlib.sha256(data).hexdigest() != obj.sha256:
+        raise SohoaError(f"{obj.key}: stored bytes do not match their SHA-256 (run sohoa fixity)",
+                         ExitCode.FIXITY_FAILED)
+    pdf = pypdfium2.PdfDocument(data)
+    try:
+        sheet = pdf[page - 1]
+        scale = THUMB_WIDTH / max(sheet.get_width(), 1)
+        image = sheet.render(scale=scale).to_pil()
+    finally:
+        pdf.close()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.partial")
+    image.convert("RGB").save(partial, "PNG", optimize=True)
+    partial.replace(target)  # two requests rendering at once both end with a whole file
+    return target

@@ -1,0 +1,25 @@
+"""Routes, one module per page. Each module serves its HTML page(s) and the matching /api endpoints,
+both calling the same functions (and the same ones the CLI calls), so the page, the API and
+`sohoa …` cannot drift apart."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from sohoa.web.accounts import Principal
+from sohoa.web.state import state
+
+
+def page(request: Request, template: str, principal: Principal | None, status: int = 200,
+         **context: Any) -> HTMLResponse:
+    """A server-rendered page with the user, the CSRF token and the menu in its context."""
+    return state(request).templates.TemplateResponse(request, template, {
+        "user": principal, "csrf": principal.csrf_token if principal else "", "path": request.url.path,
+        **context}, status_code=status)
+
+
+def client(request: Request) -> str:
+    """Who is on the other end, for the audit log."""
+    return request.client.host if request.client else ""

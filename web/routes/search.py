@@ -1,0 +1,155 @@
+"""Tra cứu: one search box (diacritics optional) with filters, facets and pages; the owner's Kho;
+suggestions of what a new dossier can reuse. Calls sohoa.search.service like `sohoa search`/`kho`."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from datetime import date
+from html import unescape
+from typing import Annotated, Final, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from markupsafe import Markup, escape
+from pydantic import BaseModel, Field
+from sohoa.core import codes
+from sohoa.core.errors import ExitCode, SohoaError
+from sohoa.search import service
+from sohoa.search.model import EXACT_ID, SearchQuery
+from sohoa.search.reuse import suggest
+from sohoa.web import audit, roles
+from sohoa.web.accounts import Principal
+from sohoa.web.routes import client, page
+from sohoa.web.security import require
+from sohoa.web.state import state
+
+router = APIRouter()
+PAGE_SIZE: Final = 10
+MARK: Final = re.compile(r"(</?mark>)")
+
+
+class SearchParams(BaseModel):
+    """The filters of `sohoa search`, as query parameters."""
+
+    q: str = Field("", max_length=500, description="Words (diacritics optional), a CCCD/tax code or a dossier code")
+    agency: str = Field("", description="Agency code; includes its subordinate agencies")
+    procedure: str = ""
+    doc_type: str = ""
+    kind: Literal["", "component", "result"] = ""
+    owner_id: str = ""
+    dossier: str = ""
+    issued_from: str = Field("", alias="from", description="Issued on or after YYYY-MM-DD")
+    issued_to: str = Field("", alias="to", description="Issued on or before YYYY-MM-DD")
+    valid_only: bool = False
+    sort: Literal["relevance", "date"] = "relevance"
+    page: int = Field(1, ge=1, le=10000)
+    size: int = Field(PAGE_SIZE, ge=1, le=200)
+
+    model_config = {"populate_by_name": True}
+
+
+def _date(value: str, what: str) -> date | None:
+    if not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise SohoaError(f"{what}: {value!r} không phải ngày dạng YYYY-MM-DD", ExitCode.USAGE) from None
+
+
+def run_search(request: Request, params: SearchParams):
+    """The same SearchQuery `sohoa search` builds, through the same service.search."""
+    query = SearchQuery(
+        text=params.q, procedure_code=params.procedure.strip() or None,
+        doc_type_code=params.doc_type.strip() or None, kind=params.kind or None,
+        owner_id=codes.owner_id(params.owner_id) if params.owner_id.strip() else None,
+        dossier_code=codes.dossier_code(params.dossier) if params.dossier.strip() else None,
+        issued_from=_date(params.issued_from, "từ ngày"), issued_to=_date(params.issued_to, "đến ngày"),
+        valid_on=date.today() if params.valid_only else None, sort=params.sort, page=params.page, size=params.size,
+    )
+    web = state(request)
+    agency = codes.agency_code(params.agency) if params.agency.strip() else None
+    return service.search(web.archive, web.index, query, agency=agency)
+
+
+def snippet_html(snippet: str) -> Markup:
+    """The index's snippet with only its <mark> tags kept: everything else is escaped again here,
+    whatever the backend did, so OCR text can never inject markup."""
+    parts = MARK.split(snippet)
+    return Markup("".join(part if part in ("<mark>", "</mark>") else str(escape(unescape(part))) for part in parts))
+
+
+def _link(params: SearchParams, **changes) -> str:
+    values = {**params.model_dump(by_alias=True), **changes}
+    return "/tra-cuu?" + urlencode({k: v for k, v in values.items()
+                                    if v not in ("", None, False) and not (k == "page" and v == 1)
+                                    and not (k == "size" and v == PAGE_SIZE) and not (k == "sort" and v == "relevance")})
+
+
+@router.get("/tra-cuu", include_in_schema=False)
+def search_page(request: Request, principal: Annotated[Principal, Depends(require(roles.SEARCH))],
+                params: Annotated[SearchParams, Query()]) -> Response:
+    searched = any(v not in ("", None, False) for k, v in params.model_dump().items()
+                   if k not in ("sort", "page", "size"))
+    result, error = None, ""
+    if searched:
+        try:
+            result = run_search(request, params)
+        except SohoaError as exc:
+            if exc.exit_code not in (ExitCode.USAGE, ExitCode.INVALID_CODE):
+                raise
+            error = exc.message
+    pages = math.ceil(result.total / params.size) if result else 0
+    return page(request, "search.html", principal, status=400 if error else 200, params=params, result=result,
+                error=error, pages=pages, link=lambda **c: _link(params, **c), snippet=snippet_html,
+                owner_hint=params.q.strip() if EXACT_ID.match(params.q.strip()) else "",
+                can_reuse=principal.can(roles.REUSE))
+
+
+@router.get("/api/search", tags=["tra cứu"], summary="Search records (the same query as `sohoa search`)")
+def api_search(request: Request, principal: Annotated[Principal, Depends(require(roles.SEARCH))],
+               params: Annotated[SearchParams, Query()]) -> Response:
+    return Response(run_search(request, params).model_dump_json(), media_type="application/json")
+
+
+def _kho(request: Request, principal: Principal, owner_id: str):
+    owner = codes.owner_id(owner_id)
+    web = state(request)
+    groups = service.kho(web.index, owner)
+    audit.write(web.catalog, principal.username, audit.KHO, None, f"owner {owner}", client(request))
+    return owner, groups
+
+
+@router.get("/kho", include_in_schema=False)
+def kho_page(request: Request, principal: Annotated[Principal, Depends(require(roles.SEARCH))],
+             owner_id: str = "") -> Response:
+    if not owner_id.strip():
+        return page(request, "kho.html", principal, owner="", groups=None, error="")
+    try:
+        owner, groups = _kho(request, principal, owner_id)
+    except SohoaError as exc:
+        if exc.exit_code != ExitCode.INVALID_CODE:
+            raise
+        return page(request, "kho.html", principal, status=400, owner=owner_id, groups=None, error=exc.message)
+    return page(request, "kho.html", principal, owner=owner, groups=groups, error="", today=date.today(),
+                can_reuse=principal.can(roles.REUSE))
+
+
+@router.get("/api/kho/{owner_id}", tags=["tra cứu"],
+            summary="The owner's Kho: valid digitised documents grouped by type (as `sohoa kho`)")
+def api_kho(request: Request, owner_id: str, principal: Annotated[Principal, Depends(require(roles.SEARCH))]) -> dict:
+    owner, groups = _kho(request, principal, owner_id)
+    return {"owner_id": owner,
+            "groups": {k: [json.loads(h.model_dump_json()) for h in v] for k, v in groups.items()}}
+
+
+@router.get("/api/suggest", tags=["sử dụng lại"],
+            summary="Digitised documents a new dossier can reuse instead of asking again (as `sohoa suggest`)")
+def api_suggest(request: Request, principal: Annotated[Principal, Depends(require(roles.REUSE))],
+                dossier: str = "", owner_id: str = "") -> dict:
+    web = state(request)
+    hits = suggest(web.archive, web.index, dossier=dossier.strip() or None, owner_id=owner_id.strip() or None)
+    return {"hits": [json.loads(h.model_dump_json()) for h in hits]}

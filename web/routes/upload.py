@@ -1,0 +1,120 @@
+"""Tải lên: choose the dossier fields, drop several files, watch each one go received → OCR → stored."""
+
+from __future__ import annotations
+
+from typing import Annotated, Final
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
+from sohoa.archive.catalog import Agency
+from sohoa.core.codes import RETENTION_CODES
+from sohoa.web import roles, uploads
+from sohoa.web.accounts import Principal
+from sohoa.web.errors import WebError
+from sohoa.web.routes import client, page
+from sohoa.web.security import require
+from sohoa.web.state import WebState, state
+from sohoa.workers.jobs import JobItem
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile as StarletteUploadFile
+
+router = APIRouter()
+RECENT: Final = 20  # uploads listed under the form
+RECENT_SCAN: Final = 500  # newest upload items looked through for this user's
+
+
+class UploadFields(BaseModel):
+    """What scanning staff say about the files (the fields of `sohoa ingest`)."""
+
+    agency: str = Field("", description="Mã cơ quan (QCVN 102), e.g. 000.00.12.H36; default: the user's agency")
+    dossier: str = Field("", description="Mã hồ sơ <agency>-YYMMDD-NNNN")
+    procedure: str = Field("", description="Mã thủ tục hành chính")
+    kind: str = Field("component", description="component (thành phần hồ sơ) | result (kết quả)")
+    doc_type: str = Field("", description="Mã loại giấy tờ / kết quả")
+    owner_id: str = Field("", description="CCCD (12 digits) or tax code of the owner")
+    title: str = Field("", description="Tên giấy tờ")
+    number_symbol: str = Field("", description="Số, ký hiệu")
+    issued_on: str = Field("", description="Ngày ban hành YYYY-MM-DD")
+    issuing_agency: str = Field("", description="Cơ quan ban hành")
+    summary: str = Field("", description="Trích yếu")
+    valid_until: str = Field("", description="Hiệu lực đến YYYY-MM-DD")
+    retention: str = Field("06", description="Thời hạn bảo quản 01..07")
+
+
+def _agency_choices(web: WebState, principal: Principal) -> list[tuple[str, str]]:
+    allowed = uploads.allowed_agencies(web, principal)
+    with web.catalog.session() as session:
+        names = dict(session.execute(select(Agency.code, Agency.name)).all())
+    codes = sorted(names) if allowed is None else allowed
+    return [(code, names.get(code, "")) for code in codes]
+
+
+def _recent(web: WebState, principal: Principal) -> list[dict]:
+    with web.catalog.session() as session:
+        rows = session.scalars(select(JobItem).where(JobItem.job_name == uploads.JOB)
+                               .order_by(JobItem.id.desc()).limit(RECENT_SCAN)).all()
+    mine = [row for row in rows if principal.role == roles.ADMIN or row.fields.get("scanned_by") == principal.username]
+    return [uploads.item_json(row) for row in mine[:RECENT]]
+
+
+@router.get("/tai-len", include_in_schema=False)
+def upload_page(request: Request, principal: Annotated[Principal, Depends(require(roles.UPLOAD))],
+                items: str = "") -> Response:
+    web = state(request)
+    return page(request, "upload.html", principal, agencies=_agency_choices(web, principal),
+                retention_codes=RETENTION_CODES, recent=_recent(web, principal),
+                max_mb=web.config.max_upload_mb, max_files=uploads.MAX_FILES,
+                just_sent={part.strip() for part in items.split(",") if part.strip()})
+
+
+def _accept(web: WebState, principal: Principal, form: dict, files: list, who: str) -> list[dict]:
+    fields = uploads.check_fields(web, principal, form)
+    items = uploads.accept(web, principal, fields, files, who)
+    return [uploads.item_json(item) for item in items]
+
+
+@router.post("/tai-len", include_in_schema=False)
+async def upload_form(request: Request, principal: Annotated[Principal, Depends(require(roles.UPLOAD))]) -> Response:
+    """The form without JavaScript: save, then show the status list (it refreshes itself)."""
+    form = await request.form()
+    files = [(f.filename, f.file) for f in form.getlist("files")
+             if isinstance(f, StarletteUploadFile) and f.filename]
+    fields = {key: value for key, value in form.items() if isinstance(value, str)}
+    items = await run_in_threadpool(_accept, state(request), principal, fields, files, client(request))
+    return RedirectResponse(f"/tai-len?items={','.join(str(i['id']) for i in items)}", status_code=303)
+
+
+@router.post("/api/uploads", tags=["tải lên"], status_code=201,
+             summary="Upload scans for the workers (job 'upload'); returns one item per file")
+def api_upload(request: Request, principal: Annotated[Principal, Depends(require(roles.UPLOAD))],
+               fields: Annotated[UploadFields, Form()],
+               files: Annotated[list[UploadFile] | None, File(description="PDF, TIFF, JPEG or PNG files")] = None,
+               ) -> JSONResponse:
+    given = [(f.filename, f.file) for f in files or []]
+    items = _accept(state(request), principal, fields.model_dump(), given, client(request))
+    return JSONResponse({"items": items}, status_code=201)
+
+
+def _ids(text: str) -> list[int]:
+    try:
+        ids = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise WebError(400, "Danh sách mã tệp không hợp lệ (ví dụ: 12,13,14).") from None
+    if len(ids) > 200:
+        raise WebError(400, "Tối đa 200 mã tệp mỗi lần hỏi.")
+    return ids
+
+
+@router.get("/api/uploads", tags=["tải lên"], summary="Status of several uploads (ids=1,2,3)")
+def api_upload_status(request: Request, principal: Annotated[Principal, Depends(require(roles.UPLOAD))],
+                      ids: Annotated[str, Query(description="comma-separated item ids")] = "") -> dict:
+    web = state(request)
+    return {"items": [uploads.item_json(uploads.visible_item(web, principal, i)) for i in _ids(ids)]}
+
+
+@router.get("/api/uploads/{item_id}", tags=["tải lên"], summary="Status of one upload")
+def api_upload_item(request: Request, item_id: int,
+                    principal: Annotated[Principal, Depends(require(roles.UPLOAD))]) -> dict:
+    return uploads.item_json(uploads.visible_item(state(request), principal, item_id))

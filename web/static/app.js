@@ -1,0 +1,103 @@
+/* sohoa pages: drag-and-drop upload with live status, and live refresh of progress tables.
+   Plain JavaScript, no build step. Without JavaScript the forms still work (the server
+   redirects and the status pages refresh themselves). */
+"use strict";
+
+const CSRF = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+
+/* Elements with data-live="N" are fetched again every N seconds (same URL, same id) until the
+   server sends them back without data-live: everything in them has ended. */
+function liveRefresh(element) {
+  const seconds = Number(element.dataset.live) || 5;
+  const tick = async () => {
+    try {
+      const response = await fetch(window.location.href, { headers: { "Accept": "text/html" }, credentials: "same-origin" });
+      if (!response.ok) { throw new Error(String(response.status)); }
+      const html = await response.text();
+      const fresh = new DOMParser().parseFromString(html, "text/html").getElementById(element.id);
+      if (!fresh) { return; }
+      element.replaceWith(fresh);
+      element = fresh;
+      if (!fresh.dataset.live) { return; }
+    } catch (error) { /* a restart of the server: keep trying */ }
+    setTimeout(tick, seconds * 1000);
+  };
+  setTimeout(tick, seconds * 1000);
+}
+
+function setupUpload() {
+  const form = document.getElementById("upload-form");
+  if (!form || !window.fetch || !window.FormData) { return; }
+  const drop = document.getElementById("drop");
+  const input = document.getElementById("files");
+  const chosen = document.getElementById("chosen");
+  const message = document.getElementById("upload-message");
+  let files = [];
+
+  const show = () => {
+    chosen.replaceChildren(...files.map((file) => {
+      const li = document.createElement("li");
+      li.textContent = `${file.name} (${Math.ceil(file.size / 1024).toLocaleString("vi-VN")} KB)`;
+      return li;
+    }));
+  };
+  input.addEventListener("change", () => { files = files.concat(Array.from(input.files)); input.value = ""; show(); });
+  ["dragenter", "dragover"].forEach((name) => drop.addEventListener(name, (event) => {
+    event.preventDefault(); drop.classList.add("over");
+  }));
+  ["dragleave", "drop"].forEach((name) => drop.addEventListener(name, (event) => {
+    event.preventDefault(); drop.classList.remove("over");
+  }));
+  drop.addEventListener("drop", (event) => { files = files.concat(Array.from(event.dataTransfer.files)); show(); });
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!files.length) { message.textContent = "Chưa chọn tệp nào để tải lên."; return; }
+    const body = new FormData();
+    for (const [key, value] of new FormData(form).entries()) {
+      if (key !== "files" && key !== "csrf_token") { body.append(key, value); }
+    }
+    files.forEach((file) => body.append("files", file, file.name));
+    message.textContent = "Đang tải lên…";
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      const response = await fetch("/api/uploads", {
+        method: "POST", body, credentials: "same-origin", headers: { "X-CSRF-Token": CSRF(), "Accept": "application/json" },
+      });
+      const answer = await response.json().catch(() => ({}));
+      if (!response.ok) {
+        message.textContent = `${answer.title || "Lỗi"}: ${answer.message || response.status}${answer.detail ? " (" + answer.detail + ")" : ""}`;
+        return;
+      }
+      message.textContent = `Đã nhận ${answer.items.length} tệp; trạng thái bên dưới tự cập nhật.`;
+      files = []; show();
+      const table = document.getElementById("upload-status");
+      table.dataset.live = "2";
+      liveRefreshOnce(table);
+    } catch (error) {
+      message.textContent = "Không kết nối được máy chủ; hãy thử lại.";
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
+/* After an upload: fetch the table now, then keep it live. */
+async function liveRefreshOnce(table) {
+  const response = await fetch(window.location.pathname, { credentials: "same-origin" });
+  const fresh = new DOMParser().parseFromString(await response.text(), "text/html").getElementById(table.id);
+  if (fresh) {
+    fresh.dataset.live = fresh.dataset.live || "2";
+    table.replaceWith(fresh);
+    liveRefresh(fresh);
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-live]").forEach(liveRefresh);
+  setupUpload();
+  document.querySelectorAll("[data-back]").forEach((link) => link.addEventListener("click", (event) => {
+    if (window.history.length > 1) { event.preventDefault(); window.history.back(); }
+  }));
+});
