@@ -34,10 +34,13 @@ VIETNAMESE_LETTERS = (
 
 
 def _find(filename: str) -> Path | None:
+    """The first copy of `filename` that covers Vietnamese: a browser's dependencies bring the old
+    Liberation 1.x (no Vietnamese) under the same file names as fonts-liberation2."""
     for root in _FONT_DIRS:
         if root.is_dir():
-            for hit in root.rglob(filename):
-                return hit
+            for hit in sorted(root.rglob(filename)):
+                if _covers_vietnamese(hit):
+                    return hit
     return None
 
 
@@ -56,12 +59,12 @@ def _discover() -> tuple[dict[str, str], dict[str, str]]:
     bold: dict[str, str] = {}
     for name, (reg_file, bold_file) in _CANDIDATES.items():
         reg = _find(reg_file)
-        if reg is None or not _covers_vietnamese(reg):
+        if reg is None:
             continue
         regular[name] = str(reg)
         b = _find(bold_file)
         # A missing bold face is not fatal: the renderer fakes bold with a stroke.
-        bold[name] = str(b) if b is not None and _covers_vietnamese(b) else str(reg)
+        bold[name] = str(b) if b is not None else str(reg)
     return regular, bold
 
 
