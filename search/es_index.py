@@ -185,31 +185,52 @@ class ElasticIndex:
         with self._errors():
             new = self._physical_name()
             self._create_physical(new, with_alias=False)
-            old = self._behind_alias()
-            actions: list[dict[str, Any]] = [{"remove": {"index": name, "alias": self.alias}}
-                                             for name in old]
-            if not old and self.client.indices.exists(index=self.alias):
-                # A concrete index holds the alias's name (created by hand or by a stray write):
-                # replace it by the alias in the same atomic call.
-                actions.append({"remove_index": {"index": self.alias}})
-            actions.append({"add": {"index": new, "alias": self.alias}})
-            # One call: ES applies all actions atomically, readers see the old or the new index.
-            self.client.indices.update_aliases(actions=actions)
-            for name in old:
-                try:
-                    self.client.indices.delete(index=name)
-                except NotFoundError:  # another process already removed it
-                    pass
+            self._swap_alias_to(new)
         self._ready = True
+
+    def rebuild(self, docs: Iterable[SearchDoc], batch: int = 500) -> int:
+        """Fill a new physical index aside, then swap the alias onto it in one atomic call: searches
+        see the old, complete index until the new one is complete (`sohoa reindex`)."""
+        with self._errors():
+            new = self._physical_name()
+            self._create_physical(new, with_alias=False)
+        try:
+            total = self._bulk(docs, new)
+        except BaseException:
+            with self._errors():
+                self.client.indices.delete(index=new)
+            raise
+        with self._errors():
+            self._swap_alias_to(new)
+        self._ready = True
+        return total
+
+    def _swap_alias_to(self, new: str) -> None:
+        old = self._behind_alias()
+        actions: list[dict[str, Any]] = [{"remove": {"index": name, "alias": self.alias}} for name in old]
+        if not old and self.client.indices.exists(index=self.alias):
+            # A concrete index holds the alias's name (created by hand or by a stray write):
+            # replace it by the alias in the same atomic call.
+            actions.append({"remove_index": {"index": self.alias}})
+        actions.append({"add": {"index": new, "alias": self.alias}})
+        # One call: ES applies all actions atomically, readers see the old or the new index.
+        self.client.indices.update_aliases(actions=actions)
+        for name in old:
+            try:
+                self.client.indices.delete(index=name)
+            except NotFoundError:  # another process already removed it
+                pass
 
     # ------------------------------------------------------------------ writing
 
     def index(self, docs: Iterable[SearchDoc]) -> int:
         self._ensure()
+        return self._bulk(docs, self.alias)
 
+    def _bulk(self, docs: Iterable[SearchDoc], target: str) -> int:
         def actions() -> Iterator[dict[str, Any]]:
             for doc in docs:
-                yield {"_op_type": "index", "_index": self.alias, "_id": doc.record_id,
+                yield {"_op_type": "index", "_index": target, "_id": doc.record_id,
                        "_source": doc.model_dump(mode="json")}
 
         indexed = 0
@@ -224,7 +245,7 @@ class ElasticIndex:
                 else:
                     failures.append(item)
             # Searchable on return, as the contract (and the SQLite backend) promise.
-            self.client.indices.refresh(index=self.alias)
+            self.client.indices.refresh(index=target)
         if failures:
             first = next(iter(failures[0].values()), {})
             reason = (first.get("error") or {}) if isinstance(first, dict) else {}
@@ -308,9 +329,11 @@ class ElasticIndex:
             # word (as in `nội dung`) over `dụng`, which the user may well have meant.
             marked = [w for w in WORD.findall(text) if fold(w) != w.lower()]
             if marked:
-                bool_query["should"] = [{"multi_match": {
-                    "query": " ".join(marked), "type": "best_fields", "tie_breaker": 0.3,
-                    "boost": EXACT_BOOST,
+                # combined_fields again (operator `or`: a boost, not a filter): one set of term
+                # statistics across the fields, so a name rare in body text but named in a summary
+                # does not lift a record that merely has the words scattered through its text.
+                bool_query["should"] = [{"combined_fields": {
+                    "query": " ".join(marked), "operator": "or", "boost": EXACT_BOOST,
                     "fields": [f"{name}.exact^{weight}" for name, weight in TEXT_FIELDS.items()],
                 }}]
         else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from datetime import date
+from itertools import islice
 
 from sqlalchemy import select
 
@@ -29,17 +30,18 @@ def index_record(archive: Archive, index: SearchIndex, record_id: str, agent: st
 
 def reindex(archive: Archive, index: SearchIndex, batch: int = 200) -> int:
     """Rebuild the whole index from the catalog and storage (the index is derived)."""
-    index.recreate()
-    total = 0
     with archive.catalog.session() as session:
         rows = session.execute(select(Record.metadata_json, Record.prefix)).all()
-    pending = []
-    for metadata, prefix in rows:
-        pending.append(document(metadata, archive.store.get(f"{prefix}/text.txt").decode("utf-8")))
-        if len(pending) >= batch:
-            total += index.index(pending)
-            pending = []
-    if pending:
+    docs = (document(metadata, archive.store.get(f"{prefix}/text.txt").decode("utf-8"))
+            for metadata, prefix in rows)
+    rebuild = getattr(index, "rebuild", None)
+    if rebuild is not None:  # builds aside, then swaps: searches keep the old index meanwhile
+        return rebuild(docs, batch=batch)
+    # Otherwise searches see the new index fill up (Elasticsearch: recreate() swaps the alias
+    # onto an empty index first).
+    index.recreate()
+    total = 0
+    while pending := list(islice(docs, batch)):
         total += index.index(pending)
     return total
 

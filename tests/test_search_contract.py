@@ -139,3 +139,36 @@ def test_facets_count_by_document_type_and_agency(index):
 def test_ocr_noise_still_finds_the_record(index):
     # One word misread by OCR ("chứg"): the other words still rank the right record first.
     assert ids(index.search(SearchQuery(text="giấy chứg nhận quyền sử dụng đất")))[0] == "R0001"
+
+
+def _more(index, *docs):
+    """Add records to the shared five (numbered from 11, so they never clash)."""
+    base = dict(kind="component", agency_code=AGENCY, created_at=datetime(2024, 2, 1, tzinfo=timezone.utc))
+    index.index([SearchDoc(**{**base, "record_code": f"{AGENCY}-TP-{d['record_id']}", **d}) for d in docs])
+
+
+@pytest.mark.parametrize("text", ["125/QĐ-UBND", "125/QD-UBND", "125 QĐ UBND", "125/qđ-ubnd", "QĐ 125"])
+def test_document_number_ranks_its_record_first(index, text):
+    _more(index,
+          dict(record_id="R0011", title="Quyết định", number_symbol="125/QĐ-UBND",
+               summary="Về việc cấp giấy chứng nhận quyền sử dụng đất", doc_type_code="QD"),
+          # Near misses: another number of the same series, the same number of another series,
+          # and texts citing decisions (as most administrative texts do), one of them this one.
+          dict(record_id="R0012", title="Quyết định", number_symbol="126/QĐ-UBND", doc_type_code="QD"),
+          dict(record_id="R0013", title="Thông báo", number_symbol="125/TB-UBND", doc_type_code="TB"),
+          *(dict(record_id=f"R00{14 + i}", title="Tờ trình", text=f"Căn cứ Quyết định số {number}/QĐ-UBND"
+                 " của Ủy ban nhân dân về việc giao đất, " + " ".join(["căn cứ hồ sơ lưu trữ"] * 40))
+            for i, number in enumerate(["125", "37", "1250", "58"])))
+    found = ids(index.search(SearchQuery(text=text)))
+    assert found[0] == "R0011" and "R0014" in found
+    assert not {"R0012", "R0013", "R0015", "R0016", "R0017"} & set(found)
+
+
+@pytest.mark.parametrize("text", ["Trần Văn Đức", "tran van duc", "TRẦN VĂN ĐỨC", "Tran Van Duc"])
+def test_owner_name_in_summary_with_and_without_diacritics(index, text):
+    _more(index,
+          dict(record_id="R0011", title="Giấy chứng nhận đăng ký kết hôn", summary="Ông Trần Văn Đức và bà Lê Thị Mai"),
+          dict(record_id="R0012", title="Giấy khai sinh", summary="Họ tên: Trần Văn Đạt, cha: Trần Văn Lực"),
+          dict(record_id="R0013", title="Đơn đề nghị", summary="Người làm đơn: Nguyễn Văn Đức"))
+    found = ids(index.search(SearchQuery(text=text)))
+    assert found == ["R0011"]  # not the near names

@@ -528,3 +528,28 @@ def test_empty_text_is_match_all_with_filters(corpus: Corpus) -> None:
     assert corpus.index.search(SearchQuery(text="   ")).total == len(corpus.docs)
     found = corpus.search(text="", agencies=[AGENCY_C])
     assert set(found) == corpus.ids(lambda d: d.agency_code == AGENCY_C)
+
+
+def test_rebuild_fills_a_new_index_aside_and_swaps_it_in_atomically(make_index):
+    index = make_index()
+    index.index([make_doc(title=f"Giấy khai sinh cũ {n}") for n in range(3)])
+    seen_during: list[int] = []
+
+    def new_docs():
+        for n in range(10, 16):
+            if n == 13:  # half-way: readers still get the old, complete index
+                seen_during.append(index.search(SearchQuery(text="khai sinh")).total)
+            yield make_doc(title=f"Giấy khai sinh mới {n}")
+
+    assert index.rebuild(new_docs(), batch=2) == 6
+    assert seen_during == [3]
+    after = index.search(SearchQuery(text="khai sinh", size=50))
+    assert after.total == 6 and all("mới" in hit.title for hit in after.hits)
+
+    def broken():
+        yield make_doc(title="Giấy khai sinh dở dang")
+        raise RuntimeError("catalog went away")
+
+    with pytest.raises(RuntimeError):
+        index.rebuild(broken())
+    assert index.search(SearchQuery(text="khai sinh", size=50)).total == 6  # unchanged by the failure
