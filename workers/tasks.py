@@ -138,6 +138,10 @@ def _original(item: jobs.JobItem) -> Original | Quarantined | Duplicate:
     return original
 
 
+def _end(item: jobs.JobItem, result: Duplicate | Quarantined) -> dict:
+    return _duplicate(item, result) if isinstance(result, Duplicate) else _quarantine(item, result)
+
+
 def _options(title: str | None) -> pipeline.OcrOptions:
     return pipeline.OcrOptions.from_settings(jobs=1, title=title or None)
 
@@ -154,10 +158,8 @@ def ingest(self, item_id: int) -> dict:
     if item is None or item.terminal:
         return {"status": getattr(item, "status", "unknown")}
     original = _original(item)
-    if isinstance(original, Duplicate):
-        return _duplicate(item, original)
-    if isinstance(original, Quarantined):
-        return _quarantine(item, original)
+    if not isinstance(original, Original):  # already stored by a twin, or not a usable file
+        return _end(item, original)
     try:
         fields = IngestFields.from_dict(item.fields).validated()
         with tempfile.TemporaryDirectory(prefix="sohoa-plan-") as work:
@@ -204,10 +206,8 @@ def assemble(self, _keys: list, item_id: int, firsts: list[int]) -> dict:
     if item is None or item.terminal:
         return {"status": getattr(item, "status", "unknown")}
     original = _original(item)
-    if isinstance(original, Duplicate):
-        return _duplicate(item, original)
-    if isinstance(original, Quarantined):
-        return _quarantine(item, original)
+    if not isinstance(original, Original):  # already stored by a twin, or not a usable file
+        return _end(item, original)
     fields = IngestFields.from_dict(item.fields).validated()
     outcomes = []
     # Read the ranges the plan named, not the chord's results: a redelivered header task may
