@@ -105,11 +105,19 @@ def worker_while(enabled: bool) -> Iterator[None]:
     try:
         yield
     finally:
-        process.terminate()
+        stop_children([process])
+
+
+def stop_children(children: list[subprocess.Popen], grace_seconds: float = 60) -> None:
+    """SIGTERM all at once (they finish their current task), then SIGKILL what outlives the grace."""
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    for child in children:
         try:
-            process.wait(timeout=60)
+            child.wait(timeout=grace_seconds)
         except subprocess.TimeoutExpired:
-            process.kill()
+            child.kill()
 
 
 @click.command()
@@ -233,14 +241,7 @@ def run(no_web: bool) -> None:
         if failed:
             raise SohoaError(f"a sohoa process stopped with exit code {failed[0].returncode}", ExitCode.INTERNAL)
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.terminate()
-        for child in children:
-            try:
-                child.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        stop_children(children)
 
 
 COMMANDS = [worker, watch, batch, jobs_group, run]
