@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what sohoa needs on a fresh Debian machine, skipping what is already there.
-# Usage: scripts/install-deps.sh [test|bench]   (extras for the venv; default: none)
+# Usage: scripts/install-deps.sh [test|bench|docs]   (extras for the venv; default: none)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +15,7 @@ want=("${APT_RUNTIME[@]}")
 case "$extra" in
   test) want+=("${APT_TEST[@]}") ;;
   bench) want+=("${APT_TEST[@]}" "${APT_BENCH[@]}") ;;
+  docs) want=() ;;  # building the site needs no Debian package, only the pip extra
 esac
 
 missing=()
