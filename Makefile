@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test bench install lint clean
+.PHONY: run test bench docs install lint clean
 
 install:
 	scripts/install-deps.sh
@@ -18,6 +18,11 @@ test:
 bench:
 	scripts/install-deps.sh bench
 	$(PY) -m sohoa.bench $(BENCH_ARGS)
+
+# The documentation site (docs/, mkdocs.yml) into build/site; --strict fails on a broken link.
+docs:
+	scripts/install-deps.sh docs
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict -d build/site
 
 lint:
 	$(VENV)/bin/ruff check .
