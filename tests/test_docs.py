@@ -15,7 +15,8 @@ ARCHITECTURE = ROOT / "docs" / "architecture.md"
 README_LIMIT = 20 * 1024  # bytes
 
 # The order of ingest/pipeline.py (issue #11). A new stage goes into both lists.
-STAGES = ["identify", "validate", "dedup", "plan", "recognise", "assemble", "store", "catalog", "index"]
+STAGES = ["identify", "validate", "dedup", "plan", "recognise", "assemble", "store", "catalog",
+          "index"]
 
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
 
@@ -30,7 +31,8 @@ def _relative_links(markdown: str) -> list[str]:
 
 def test_readme_is_short() -> None:
     size = README.stat().st_size
-    assert size <= README_LIMIT, f"README.md is {size} bytes; keep it ≤ {README_LIMIT} and move details to docs/"
+    assert size <= README_LIMIT, (f"README.md is {size} bytes; keep it ≤ {README_LIMIT} "
+                                  "and move the details to docs/")
 
 
 def test_readme_links_point_to_files() -> None:
@@ -42,15 +44,16 @@ def test_readme_links_point_to_files() -> None:
 
 def test_docs_build_strict_without_warnings(tmp_path: Path) -> None:
     mkdocs = Path(sys.executable).with_name("mkdocs")
-    assert mkdocs.exists(), "mkdocs is missing: install the test or docs extra (scripts/install-deps.sh docs)"
+    assert mkdocs.exists(), "mkdocs is missing: scripts/install-deps.sh docs (or test) installs it"
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    run = subprocess.run([str(mkdocs), "build", "--strict", "-f", str(ROOT / "mkdocs.yml"), "-d", str(tmp_path / "site")],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    site = tmp_path / "site"
+    command = [str(mkdocs), "build", "--strict", "-f", str(ROOT / "mkdocs.yml"), "-d", str(site)]
+    run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     output = run.stdout + run.stderr
     assert run.returncode == 0, output
     warnings = [line for line in output.splitlines() if "WARNING" in line]
     assert not warnings, "\n".join(warnings)
-    assert (tmp_path / "site" / "architecture" / "index.html").exists()
+    assert (site / "architecture" / "index.html").exists()
 
 
 def test_every_docs_page_is_in_the_nav() -> None:
