@@ -1,56 +1,33 @@
 """The catalog: a derived, rebuildable SQL view of the records in object storage.
 
-SQLAlchemy 2.0 models; SQLite by default (under SOHOA_DATA_DIR), PostgreSQL in
-production. The schema is created and upgraded by Alembic migrations only
-(archive/migrations), never by `create_all`, so production databases follow
-the same path as tests.
+Derived, and rebuilt from the record folders alone by `sohoa rebuild-catalog` (archive/rebuild.py):
+the tables declared here, `records`, `objects`, `events` and `reuse_links` (a link is read back
+from the record's `reused` event). A record's `dossier_code` is a plain column: the dossier
+registry is not the archive's (archive sits below ratios and does not import it).
+
+Not derived, and never touched by a rebuild: the other owners' tables in the same database (see
+sohoa.core.db) — the agency tree, the dossier registry and the ratio targets (ratios/models.py),
+users, sessions, API tokens and the audit log (web/models.py), jobs and job items
+(workers/jobs.py). Storage cannot give them back: back up the database for them.
+
+Other packages read the catalog through `Catalog`'s methods and write it through
+archive/catalog_write.py; ratios/aggregate.py builds its counts on the query parts at the end.
 """
 
 from __future__ import annotations
 
-import fcntl
-from contextlib import contextmanager
 from datetime import date, datetime
-from pathlib import Path
-from typing import Iterator
+from typing import Final
 
 from sqlalchemy import (
-    JSON, BigInteger, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint,
-    create_engine, event, select,
+    JSON, BigInteger, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
+    case, exists, func, select,
 )
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql import ColumnElement, Subquery
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-
-
-class Base(DeclarativeBase):
-    pass
-
-
-class Agency(Base):
-    __tablename__ = "agencies"
-    code: Mapped[str] = mapped_column(String(32), primary_key=True)
-    name: Mapped[str] = mapped_column(String(300), default="")
-    parent_code: Mapped[str | None] = mapped_column(String(32), ForeignKey("agencies.code"), nullable=True)
-    level: Mapped[str] = mapped_column(String(20), default="")
-
-
-class Dossier(Base):
-    """A dossier of the one-stop registry; may be created bare when a record names it first."""
-
-    __tablename__ = "dossiers"
-    code: Mapped[str] = mapped_column(String(64), primary_key=True)
-    agency_code: Mapped[str] = mapped_column(String(32), index=True)
-    procedure_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    received_on: Mapped[date | None] = mapped_column(Date, nullable=True)
-    in_registry: Mapped[bool] = mapped_column(default=False)  # imported from the one-stop system
-    owner_id: Mapped[str | None] = mapped_column(String(20), nullable=True)
-    # Registry columns (migration 0003, issue #6): how it arrived, when and how its result was issued.
-    channel: Mapped[str | None] = mapped_column(String(10), nullable=True)  # direct | postal | online
-    result_issued_on: Mapped[date | None] = mapped_column(Date, nullable=True)
-    result_form: Mapped[str | None] = mapped_column(String(12), nullable=True)  # paper | electronic
-
+from sohoa.core.db import Base, Database
+from sohoa.core.records import Kind
 
 class ReuseLink(Base):
     """An already-digitised record attached to a later dossier instead of asking for the paper again."""
@@ -98,26 +75,7 @@ class StoredObjectRow(Base):
     record: Mapped[Record] = relationship(back_populates="objects")
 
 
-from sqlalchemy import Float, Index  # noqa: E402  (kept apart: the ratio additions of issue #6)
-
-
-class RatioTarget(Base):
-    """A per-agency target (and points) of one QĐ 766 indicator; agency "*" is the default for all.
-
-    NULL target or points means "inherit from the parent agency" (issue #6).
-    """
-
-    __tablename__ = "ratio_targets"
-    agency_code: Mapped[str] = mapped_column(String(32), primary_key=True)
-    indicator: Mapped[str] = mapped_column(String(32), primary_key=True)
-    target: Mapped[float | None] = mapped_column(Float, nullable=True)  # a fraction 0..1
-    points: Mapped[float | None] = mapped_column(Float, nullable=True)
-
-
-# Indexes the ratio queries lean on (migration 0003): period filters on the registry dates, and a
-# covering (dossier, kind) index so "has a component / a result record" never touches the table.
-Index("ix_dossiers_received_on", Dossier.received_on)
-Index("ix_dossiers_result_issued_on", Dossier.result_issued_on)
+# The ratio queries count records per (dossier, kind) without touching the table (migration 0003).
 Index("ix_records_dossier_kind", Record.dossier_code, Record.kind)
 
 
@@ -134,58 +92,8 @@ class EventRow(Base):
     detail: Mapped[str] = mapped_column(Text)
 
 
-def make_engine(url: str) -> Engine:
-    engine = create_engine(url, future=True)
-    if engine.dialect.name == "sqlite":
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(connection, _record):  # concurrent readers, durable writes
-            cursor = connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=10000")
-            cursor.close()
-    return engine
-
-
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision."""
-    from alembic import command
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    # Several processes (a worker pool, the watcher, the web app) may open a new catalog at once:
-    # one migrates, the others wait for it and find the schema current.
-    with _migration_lock(engine), engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(1936681313)")  # 0x736f6861, 'soha'
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-
-
-@contextmanager
-def _migration_lock(engine: Engine) -> Iterator[None]:
-    database = engine.url.database if engine.dialect.name == "sqlite" else None
-    if not database or database == ":memory:":
-        yield
-        return
-    with open(f"{database}.migrate.lock", "a+b") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-class Catalog:
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.engine = make_engine(url)
-        migrate(self.engine)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-
-    def session(self) -> Session:
-        return self.sessions()
+class Catalog(Database):
+    """The database, seen from the archive: lookups over the derived tables."""
 
     def record_by_sha(self, sha256: str) -> Record | None:
         with self.session() as session:
@@ -200,5 +108,89 @@ class Catalog:
                 found.objects  # load while the session is open
             return found
 
-    def dispose(self) -> None:
-        self.engine.dispose()
+    def records_of_dossier(self, dossier_code: str) -> list[Record]:
+        """The records filed in a dossier (objects loaded), oldest first."""
+        with self.session() as session:
+            found = list(session.scalars(select(Record).where(Record.dossier_code == dossier_code)
+                                         .order_by(Record.created_at, Record.id)))
+            for record in found:
+                record.objects  # load while the session is open
+            return found
+
+    def list_records(self, dossier_code: str | None = None, owner_id: str | None = None,
+                     agency_code: str | None = None, limit: int = 50, offset: int = 0) -> tuple[int, list[Record]]:
+        """(how many match, one page of them newest first); an empty filter matches everything."""
+        query = select(Record)
+        for column, value in ((Record.dossier_code, dossier_code), (Record.owner_id, owner_id),
+                              (Record.agency_code, agency_code)):
+            if value:
+                query = query.where(column == value)
+        with self.session() as session:
+            total = session.scalar(select(func.count()).select_from(query.subquery()))
+            page = session.scalars(query.order_by(Record.created_at.desc(), Record.id).offset(offset).limit(limit))
+            return int(total or 0), list(page)
+
+    def record_documents(self) -> list[tuple[dict, str]]:
+        """(metadata, storage folder) of every record: what the search index is rebuilt from."""
+        with self.session() as session:
+            return [(metadata, prefix) for metadata, prefix in
+                    session.execute(select(Record.metadata_json, Record.prefix))]
+
+    def events_of(self, record_id: str) -> list[EventRow]:
+        with self.session() as session:
+            return list(session.scalars(select(EventRow).where(EventRow.record_id == record_id)
+                                        .order_by(EventRow.at, EventRow.id)))
+
+    def reuse_links_of(self, record_id: str) -> list[ReuseLink]:
+        """The later dossiers this record was reused in, oldest first."""
+        with self.session() as session:
+            return list(session.scalars(select(ReuseLink).where(ReuseLink.record_id == record_id)
+                                        .order_by(ReuseLink.at)))
+
+    def reuse_link(self, record_id: str, dossier_code: str) -> ReuseLink | None:
+        with self.session() as session:
+            return session.scalar(select(ReuseLink).where(ReuseLink.record_id == record_id,
+                                                          ReuseLink.dossier_code == dossier_code))
+
+    def records_in_dossier(self, dossier_code: str) -> set[str]:
+        """Ids of the records the dossier already has: filed in it or reused into it."""
+        with self.session() as session:
+            linked = set(session.scalars(select(ReuseLink.record_id).where(ReuseLink.dossier_code == dossier_code)))
+            return linked | set(session.scalars(select(Record.id).where(Record.dossier_code == dossier_code)))
+
+    def owner_in_dossier(self, dossier_code: str) -> str | None:
+        """The owner named by a record filed in the dossier, if any."""
+        with self.session() as session:
+            return session.scalar(select(Record.owner_id).where(
+                Record.dossier_code == dossier_code, Record.owner_id.is_not(None)).limit(1))
+
+
+# Query parts for the owners above that count over the catalog in SQL (ratios/aggregate.py), so
+# a million dossiers are counted in the database without their queries naming the archive's tables.
+
+def filed_in(dossier_code: ColumnElement, kind: Kind) -> ColumnElement[bool]:
+    """EXISTS a record of this kind filed in the dossier (answered by the (dossier, kind) index)."""
+    return exists().where(Record.dossier_code == dossier_code, Record.kind == kind.value)
+
+
+def reused_into(dossier_code: ColumnElement) -> ColumnElement[bool]:
+    """EXISTS a reuse link of an earlier record into the dossier."""
+    return exists().where(ReuseLink.dossier_code == dossier_code)
+
+
+def filed_flags() -> Subquery:
+    """Per dossier code that any record names: `component` and `result`, 1 if such a record is filed."""
+    def has(kind: Kind):
+        return func.max(case((Record.kind == kind.value, 1), else_=0))
+
+    return (select(Record.dossier_code.label("code"), has(Kind.component).label("component"),
+                   has(Kind.result).label("result"))
+            .where(Record.dossier_code.is_not(None)).group_by(Record.dossier_code).subquery("filed"))
+
+
+def reused_dossiers() -> Subquery:
+    """The distinct dossier codes (`code`) some record was reused into."""
+    return select(ReuseLink.dossier_code.label("code")).distinct().subquery("reused")
+
+
+DERIVED: Final = (ReuseLink, EventRow, StoredObjectRow, Record)  # what a rebuild empties, children first

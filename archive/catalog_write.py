@@ -1,4 +1,7 @@
-"""Put a stored record (metadata, objects, events) into the catalog; link dossiers."""
+"""Put a stored record (metadata, objects, events) and its reuse links into the catalog.
+
+The only writer of the catalog's tables. A record's dossier is its `dossier_code`; the dossier
+registry belongs to ratios/ and is never written from here."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ import json
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from sohoa.archive.catalog import Catalog, Dossier, EventRow, Record, ReuseLink, StoredObjectRow
+from sohoa.archive.catalog import Catalog, EventRow, Record, ReuseLink, StoredObjectRow
 from sohoa.archive.records import record_prefix
 from sohoa.core.records import Event, Kind, ObjectInfo, RecordMetadata
 
@@ -18,13 +21,6 @@ def event_row(event: Event) -> EventRow:
                     detail=event.detail)
 
 
-def ensure_dossier(session: Session, meta: RecordMetadata) -> None:
-    """A record may name a dossier the registry has not sent yet: keep a bare row to link later."""
-    if meta.dossier_code and session.get(Dossier, meta.dossier_code) is None:
-        session.add(Dossier(code=meta.dossier_code, agency_code=meta.agency_code,
-                            procedure_code=meta.procedure_code, in_registry=False))
-
-
 def add_record(catalog: Catalog, meta: RecordMetadata, objects: dict[str, ObjectInfo],
                events: list[Event]) -> None:
     with catalog.session() as session, session.begin():
@@ -33,7 +29,6 @@ def add_record(catalog: Catalog, meta: RecordMetadata, objects: dict[str, Object
 
 def insert_record(session: Session, meta: RecordMetadata, objects: dict[str, ObjectInfo],
                   events: list[Event]) -> None:
-    ensure_dossier(session, meta)
     record = Record(
         id=meta.record_id, code=meta.record_code, kind=meta.kind.value, agency_code=meta.agency_code,
         dossier_code=meta.dossier_code, procedure_code=meta.procedure_code,
@@ -60,11 +55,16 @@ def add_event(catalog: Catalog, event: Event) -> None:
         session.add(event_row(event))
 
 
+def add_reuse(catalog: Catalog, event: Event, dossier_code: str) -> None:
+    """A record reused into a later dossier: the link the ratios count and the `reused` event."""
+    with catalog.session() as session, session.begin():
+        session.add(ReuseLink(record_id=event.record_id, dossier_code=dossier_code, at=event.at, by=event.agent))
+        session.add(event_row(event))
+
+
 def restore_reuse_links(session: Session, events: list[Event]) -> None:
     """Reuse links are derived from `reused` events, so a rebuilt catalog keeps them."""
     for event in events:
         if event.action == "reused" and event.outcome == "success" and event.detail.startswith("dossier "):
             code = event.detail.split()[1]
-            if session.get(Dossier, code) is None:
-                session.add(Dossier(code=code, agency_code=code.split("-")[0], in_registry=False))
             session.add(ReuseLink(record_id=event.record_id, dossier_code=code, at=event.at, by=event.agent))

@@ -1,4 +1,10 @@
-"""`sohoa rebuild-catalog`: the catalog is derived; rebuild it from the record folders alone."""
+"""`sohoa rebuild-catalog`: the catalog is derived; rebuild it from the record folders alone.
+
+Only the catalog's own tables (`catalog.DERIVED`: records, objects, events, reuse links) are
+emptied and refilled. Everything else in the database (the agency tree, the dossier registry,
+the targets, users, sessions, API tokens, the audit log, jobs) cannot be derived from storage
+and is left exactly as it was.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ from sqlalchemy import delete
 
 from sohoa.archive import catalog_write, records
 from sohoa.archive.backends import Archive
-from sohoa.archive.catalog import Dossier, EventRow, Record, ReuseLink, StoredObjectRow
+from sohoa.archive.catalog import DERIVED
 
 
 def rebuild(archive: Archive) -> tuple[int, list[str]]:
@@ -14,11 +20,8 @@ def rebuild(archive: Archive) -> tuple[int, list[str]]:
     skipped: list[str] = []
     restored = 0
     with archive.catalog.session() as session, session.begin():
-        for table in (ReuseLink, EventRow, StoredObjectRow, Record):
+        for table in DERIVED:
             session.execute(delete(table))
-        # Registry dossiers came from the one-stop system, not from the store: keep them. Bare rows
-        # that records created are derived and come back with their records.
-        session.execute(delete(Dossier).where(Dossier.in_registry.is_(False)))
         for key in archive.store.list():
             if not key.endswith("/metadata.json") or "/events/" in key:
                 continue

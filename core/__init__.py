@@ -1,1 +1,2 @@
-"""core: settings, domain types, exit codes and validators of Vietnamese codes, shared by every stage."""
+"""core: settings, domain types, exit codes, validators of Vietnamese codes, and the one database
+(neutral table base, engine, migrations: db.py), shared by every stage."""

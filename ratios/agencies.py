@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from sohoa.archive.catalog import Agency, Catalog
 from sohoa.core import codes
+from sohoa.core.db import Database
 from sohoa.core.errors import ExitCode, InvalidCode, SohoaError
 from sohoa.ratios.csvinput import ImportReport, RowError, read_text, rows
+from sohoa.ratios.models import Agency
 from sqlalchemy import select
 
 COLUMNS: Final = ("code", "name", "parent_code", "level")
@@ -57,7 +58,7 @@ class AgencyTree:
         return [code for code, _ in self.walk(self.roots)][::-1]
 
 
-def load_tree(catalog: Catalog) -> AgencyTree:
+def load_tree(catalog: Database) -> AgencyTree:
     with catalog.session() as session:
         found = session.execute(select(Agency.code, Agency.name, Agency.parent_code, Agency.level)).all()
     return AgencyTree({code: AgencyRow(code, name, parent, level) for code, name, parent, level in found})
@@ -78,11 +79,11 @@ def _validate(cells: dict[str, str]) -> AgencyRow:
     return AgencyRow(code, " ".join(cells["name"].split()), parent, level)
 
 
-def import_agencies(catalog: Catalog, path: Path) -> ImportReport:
+def import_agencies(catalog: Database, path: Path) -> ImportReport:
     return upsert_agencies(catalog, rows(read_text(path), COLUMNS, str(path)))
 
 
-def upsert_agencies(catalog: Catalog, lines: Iterable[tuple[int, dict[str, str] | RowError]]) -> ImportReport:
+def upsert_agencies(catalog: Database, lines: Iterable[tuple[int, dict[str, str] | RowError]]) -> ImportReport:
     """Insert or update agencies; a row is refused with its line number and reason, the others go in."""
     report, candidates, seen = ImportReport(), {}, {}
     for line, cells in lines:

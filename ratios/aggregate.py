@@ -13,6 +13,8 @@ chosen per database because each is the fast one there (measured on 1M dossiers,
 - "join" (PostgreSQL): the flags of every dossier grouped once from `records` and `reuse_links`,
   hash-joined to the dossiers, all six counts in one pass. PostgreSQL runs EXISTS in a CASE as a
   sub-plan per row, four times slower than this.
+The record side of both comes from the archive's query parts (`catalog.filed_in`, `reused_into`,
+`filed_flags`, `reused_dossiers`): this module names the registry's columns, never the archive's.
 Both give the same counts; the tests run both on both databases. On PostgreSQL a small scope (one
 district, one month) still probes: grouping every record costs seconds, a few thousand probes do not.
 """
@@ -23,14 +25,15 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Final
 
-from sohoa.archive.catalog import Catalog, Dossier, Record, ReuseLink
+from sohoa.archive import catalog
+from sohoa.core.db import Database
+from sohoa.core.records import Kind
 from sohoa.ratios.indicators import Counts
+from sohoa.ratios.models import Dossier
 from sohoa.ratios.periods import Period
-from sqlalchemy import and_, case, exists, extract, func, literal, or_, select
+from sqlalchemy import and_, case, extract, func, literal, or_, select
 from sqlalchemy.sql import ColumnElement
 
-COMPONENT: Final = "component"
-RESULT: Final = "result"
 ELECTRONIC: Final = "electronic"
 STRATEGIES: Final = ("probe", "join")
 BY_DIALECT: Final = {"sqlite": "probe", "postgresql": "join"}
@@ -57,7 +60,7 @@ def _label(year, month) -> str | None:
     return None if year is None else f"{int(year):04d}-{int(month):02d}"
 
 
-def count(catalog: Catalog, period: Period, by_month: bool = False, agencies: Iterable[str] | None = None,
+def count(database: Database, period: Period, by_month: bool = False, agencies: Iterable[str] | None = None,
           strategy: str | None = None) -> dict[Key, Counts]:
     """Counts per agency (and month) of each agency's own dossiers, before any roll-up.
 
@@ -67,7 +70,7 @@ def count(catalog: Catalog, period: Period, by_month: bool = False, agencies: It
     if agencies is not None:
         scope.append(Dossier.agency_code.in_(sorted(agencies)))
     counts: dict[Key, Counts] = defaultdict(Counts)
-    with catalog.engine.connect() as connection:
+    with database.engine.connect() as connection:
         strategy = strategy or choose(connection, period, scope)
         if strategy == "join":
             _join(connection, period, by_month, scope, counts)
@@ -98,9 +101,9 @@ def _set(counts: dict[Key, Counts], key: Key, names: tuple[str, ...], values) ->
 
 
 def _probe(connection, period: Period, by_month: bool, scope: list, counts: dict[Key, Counts]) -> None:
-    component_record = exists().where(Record.dossier_code == Dossier.code, Record.kind == COMPONENT)
-    reused = exists().where(ReuseLink.dossier_code == Dossier.code)
-    result_record = exists().where(Record.dossier_code == Dossier.code, Record.kind == RESULT)
+    component_record = catalog.filed_in(Dossier.code, Kind.component)
+    reused = catalog.reused_into(Dossier.code)
+    result_record = catalog.filed_in(Dossier.code, Kind.result)
     has_component = or_(component_record, reused)
     for date_column, sums, names in (
         (Dossier.received_on,
@@ -119,11 +122,8 @@ def _probe(connection, period: Period, by_month: bool, scope: list, counts: dict
 
 
 def _join(connection, period: Period, by_month: bool, scope: list, counts: dict[Key, Counts]) -> None:
-    records = (select(Record.dossier_code.label("code"),
-                      func.max(case((Record.kind == COMPONENT, 1), else_=0)).label("component"),
-                      func.max(case((Record.kind == RESULT, 1), else_=0)).label("result"))
-               .where(Record.dossier_code.is_not(None)).group_by(Record.dossier_code).subquery("filed"))
-    links = select(ReuseLink.dossier_code.label("code")).distinct().subquery("reused")
+    records = catalog.filed_flags()
+    links = catalog.reused_dossiers()
     has_result = records.c.result == literal(1)
     reused = links.c.code.is_not(None)
     has_component = or_(records.c.component == literal(1), reused)

@@ -10,11 +10,12 @@ from datetime import date
 from pathlib import Path
 from typing import Final
 
-from sohoa.archive.catalog import Catalog, Dossier
 from sohoa.core import codes
+from sohoa.core.db import Database
 from sohoa.core.errors import InvalidCode, SohoaError
 from sohoa.ratios.agencies import load_tree
 from sohoa.ratios.csvinput import ImportReport, RowError, read_text, rows
+from sohoa.ratios.models import Dossier
 from sohoa.ratios.periods import parse_date
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -87,16 +88,16 @@ def validate(cells: Mapping[str, str | date | None], agencies: Iterable[str] | s
     return RegistryEntry(code, agency, procedure, received, channel, owner, issued, form)
 
 
-def import_dossiers(catalog: Catalog, path: Path) -> ImportReport:
+def import_dossiers(catalog: Database, path: Path) -> ImportReport:
     return upsert(catalog, rows(read_text(path), COLUMNS, str(path)))
 
 
-def import_rows(catalog: Catalog, items: Iterable[Mapping[str, str | date | None]]) -> ImportReport:
+def import_rows(catalog: Database, items: Iterable[Mapping[str, str | date | None]]) -> ImportReport:
     """The Python API: mappings with the CSV's column names; "line" in the report is the 1-based item."""
     return upsert(catalog, enumerate(items, start=1))
 
 
-def upsert(catalog: Catalog, lines: Iterable[tuple[int, Mapping | RowError]]) -> ImportReport:
+def upsert(catalog: Database, lines: Iterable[tuple[int, Mapping | RowError]]) -> ImportReport:
     report = ImportReport()
     agencies = set(load_tree(catalog).agencies)
     with catalog.engine.begin() as connection:
@@ -108,6 +109,12 @@ def upsert(catalog: Catalog, lines: Iterable[tuple[int, Mapping | RowError]]) ->
             report.inserted += len(batch) - len(known)
     report.rejected.sort(key=lambda error: error.line)
     return report
+
+
+def owner_of(catalog: Database, dossier_code: str) -> str | None:
+    """The owner the registry gives for a dossier, None if it has not sent the dossier (or no owner)."""
+    with catalog.session() as session:
+        return session.scalar(select(Dossier.owner_id).where(Dossier.code == dossier_code))
 
 
 def _valid(lines: Iterable[tuple[int, Mapping | RowError]], agencies: set[str],
@@ -144,7 +151,7 @@ def _values(entry: RegistryEntry) -> dict:
     return {**asdict(entry), "in_registry": True}
 
 
-def _upsert_statement(catalog: Catalog):
+def _upsert_statement(catalog: Database):
     """INSERT … ON CONFLICT (code) DO UPDATE: a bare row left by an early record is completed too."""
     dialect = catalog.engine.dialect.name
     insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}.get(dialect)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sohoa.archive.catalog import Catalog
+from sohoa.core.db import Database
 from sohoa.core.errors import ExitCode, SohoaError
 from sohoa.ratios import aggregate, targets
 from sohoa.ratios.agencies import AgencyTree, load_tree, require_agency
@@ -64,7 +64,7 @@ class Report:
     rows: list[ReportRow]
 
 
-def build(catalog: Catalog, period: Period, agency: str | None = None, depth: int | None = None,
+def build(catalog: Database, period: Period, agency: str | None = None, depth: int | None = None,
           by_month: bool = False, strategy: str | None = None) -> Report:
     """The rows of a report: from `agency` (default: every top agency) down `depth` levels."""
     tree = load_tree(catalog)

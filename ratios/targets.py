@@ -7,10 +7,11 @@ import re
 from collections.abc import Mapping
 from typing import Final
 
-from sohoa.archive.catalog import Catalog, RatioTarget
+from sohoa.core.db import Database
 from sohoa.core.errors import ExitCode, SohoaError
 from sohoa.ratios.agencies import AgencyTree
 from sohoa.ratios.indicators import DEFAULT_POINTS, DEFAULT_TARGETS, INDICATORS, Target
+from sohoa.ratios.models import RatioTarget
 from sqlalchemy import select
 
 ALL_AGENCIES: Final = "*"  # the row every root agency inherits from
@@ -26,7 +27,7 @@ def parse_percent(text: str, option: str) -> float:
     return value / 100
 
 
-def set_targets(catalog: Catalog, agency: str | None, targets: Mapping[str, float | None],
+def set_targets(catalog: Database, agency: str | None, targets: Mapping[str, float | None],
                 points: Mapping[str, float | None]) -> None:
     """Store the given values for the agency (None = every agency's default); None values inherit."""
     key = agency or ALL_AGENCIES
@@ -46,13 +47,13 @@ def set_targets(catalog: Catalog, agency: str | None, targets: Mapping[str, floa
                 row.target, row.points = target, points_
 
 
-def stored(catalog: Catalog) -> dict[tuple[str, str], tuple[float | None, float | None]]:
+def stored(catalog: Database) -> dict[tuple[str, str], tuple[float | None, float | None]]:
     with catalog.session() as session:
         return {(row.agency_code, row.indicator): (row.target, row.points)
                 for row in session.scalars(select(RatioTarget))}
 
 
-def effective(catalog: Catalog, tree: AgencyTree) -> dict[str, dict[str, Target]]:
+def effective(catalog: Database, tree: AgencyTree) -> dict[str, dict[str, Target]]:
     """agency → indicator → the target and points that apply, after inheritance."""
     own = stored(catalog)
     base = {indicator: _override(Target(DEFAULT_TARGETS[indicator], DEFAULT_POINTS),

@@ -9,15 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
-
 import sohoa
 from sohoa.archive import catalog_write, records
 from sohoa.archive.backends import Archive
-from sohoa.archive.catalog import Dossier, Record, ReuseLink
 from sohoa.core import codes
 from sohoa.core.errors import ExitCode, SohoaError
 from sohoa.core.records import Event, RecordMetadata
+from sohoa.ratios import registry
 from sohoa.search.model import Hit, SearchIndex
 from sohoa.search.service import kho
 
@@ -40,19 +38,12 @@ def reuse(archive: Archive, record_id: str, dossier: str, by: str, today: date |
         raise SohoaError(
             f"{record.code}: hết hiệu lực từ {record.valid_until:%d/%m/%Y} (expired on {record.valid_until}); "
             "ask the citizen for a valid document", ExitCode.REFUSED)
-    with archive.catalog.session() as session:
-        exists = session.scalar(select(ReuseLink).where(ReuseLink.record_id == record.id,
-                                                        ReuseLink.dossier_code == dossier))
-    if exists is not None:
+    if archive.catalog.reuse_link(record.id, dossier) is not None:
         return ReuseOutcome(record.id, record.code, dossier, True)
     event = Event(record_id=record.id, action="reused", agent=by, tool="sohoa reuse",
                   tool_version=sohoa.__version__, detail=f"dossier {dossier}")
     records.add_event(archive.store, RecordMetadata.model_validate(record.metadata_json), event)
-    with archive.catalog.session() as session, session.begin():
-        if session.get(Dossier, dossier) is None:
-            session.add(Dossier(code=dossier, agency_code=dossier.split("-")[0], in_registry=False))
-        session.add(ReuseLink(record_id=record.id, dossier_code=dossier, at=event.at, by=by))
-        session.add(catalog_write.event_row(event))
+    catalog_write.add_reuse(archive.catalog, event, dossier)
     return ReuseOutcome(record.id, record.code, dossier, False)
 
 
@@ -62,14 +53,9 @@ def suggest(archive: Archive, index: SearchIndex, dossier: str | None = None,
     linked: set[str] = set()
     if dossier:
         dossier = codes.dossier_code(dossier)
-        with archive.catalog.session() as session:
-            row = session.get(Dossier, dossier)
-            owner_id = owner_id or (row.owner_id if row else None)
-            if owner_id is None:  # the registry has not sent the dossier: take the owner of its records
-                owner_id = session.scalar(select(Record.owner_id).where(
-                    Record.dossier_code == dossier, Record.owner_id.is_not(None)))
-            linked = set(session.scalars(select(ReuseLink.record_id).where(ReuseLink.dossier_code == dossier)))
-            linked |= set(session.scalars(select(Record.id).where(Record.dossier_code == dossier)))
+        # the registry's owner first; if it has not sent the dossier, the owner of its records
+        owner_id = owner_id or registry.owner_of(archive.catalog, dossier) or archive.catalog.owner_in_dossier(dossier)
+        linked = archive.catalog.records_in_dossier(dossier)
     if not owner_id:
         raise SohoaError("no owner known for this dossier: give --owner-id", ExitCode.USAGE)
     return [hit for hits in kho(index, codes.owner_id(owner_id)).values() for hit in hits

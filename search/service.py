@@ -11,8 +11,8 @@ from sqlalchemy import select
 import sohoa
 from sohoa.archive import catalog_write
 from sohoa.archive.backends import Archive
-from sohoa.archive.catalog import Agency, Record
 from sohoa.core.records import Event
+from sohoa.ratios.models import Agency  # the agency tree is the registry's (ratios/agencies.py)
 from sohoa.search.backends import document
 from sohoa.search.model import Hit, SearchIndex, SearchQuery, SearchResult
 
@@ -30,10 +30,8 @@ def index_record(archive: Archive, index: SearchIndex, record_id: str, agent: st
 
 def reindex(archive: Archive, index: SearchIndex, batch: int = 200) -> int:
     """Rebuild the whole index from the catalog and storage (the index is derived)."""
-    with archive.catalog.session() as session:
-        rows = session.execute(select(Record.metadata_json, Record.prefix)).all()
     docs = (document(metadata, archive.store.get(f"{prefix}/text.txt").decode("utf-8"))
-            for metadata, prefix in rows)
+            for metadata, prefix in archive.catalog.record_documents())
     rebuild = getattr(index, "rebuild", None)
     if rebuild is not None:  # builds aside, then swaps: searches keep the old index meanwhile
         return rebuild(docs, batch=batch)

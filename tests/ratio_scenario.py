@@ -34,7 +34,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from sohoa.archive.catalog import Catalog, Dossier, Record, ReuseLink
+from sohoa.archive.catalog import Catalog, Record, ReuseLink
+from sohoa.ratios.models import Dossier
 from sohoa.testkit.pgserver import postgresql
 from sqlalchemy import text
 

@@ -102,9 +102,12 @@ def test_record_folder_is_self_describing_and_verified(env, stored, scan_files):
 
 
 def test_unknown_dossier_is_kept_for_later_linking(env, stored):
+    """The registry has not sent the dossier: the records keep its code, and the ratios join them
+    to the registry row by that code once it arrives (the archive writes no dossier row itself)."""
     with sqlite3.connect(Path(env["SOHOA_DATA_DIR"]) / "catalog.db") as db:
-        row = db.execute("select agency_code, in_registry from dossiers where code = ?", (DOSSIER,)).fetchone()
-    assert row == (AGENCY, 0)
+        rows = db.execute("select agency_code from records where dossier_code = ?", (DOSSIER,)).fetchall()
+        registry = db.execute("select count(*) from dossiers where code = ?", (DOSSIER,)).fetchone()
+    assert rows and {agency for agency, in rows} == {AGENCY} and registry == (0,)
 
 
 def test_get_verifies_and_returns_the_bytes(env, stored, scan_files, tmp_path):

@@ -11,8 +11,9 @@ import pytest
 from conftest import run_sohoa
 from ratio_scenario import *
 from ratio_scenario import AGENCIES_CSV, C1, D1, S1, P, dossier
-from sohoa.archive.catalog import Agency, Catalog, Dossier
+from sohoa.archive.catalog import Catalog
 from sohoa.ratios.agencies import import_agencies, load_tree
+from sohoa.ratios.models import Agency, Dossier
 from sohoa.ratios.registry import import_dossiers, import_rows
 from sqlalchemy import select
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from alembic import command
 from alembic.config import Config
-from sohoa.archive.catalog import MIGRATIONS, make_engine
+from sohoa.core.db import MIGRATIONS, make_engine
 from sohoa.testkit.pgserver import postgresql
 from sqlalchemy import inspect, text
 

@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 from alembic import command
 from alembic.config import Config
-from sohoa.archive.catalog import MIGRATIONS, Catalog, make_engine
+from sohoa.archive.catalog import Catalog
+from sohoa.core.db import MIGRATIONS, make_engine
 from sohoa.core.errors import SohoaError
 from sohoa.testkit.pgserver import postgresql
 from sohoa.web import accounts, audit

@@ -19,7 +19,7 @@ from typing import Final
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sohoa.archive.catalog import Catalog
+from sohoa.core.db import Database
 from sohoa.core import codes
 from sohoa.core.errors import ExitCode, SohoaError
 from sohoa.web import roles
@@ -91,7 +91,7 @@ def check_role(role: str, agency: str | None) -> tuple[str, str | None]:
     return role, agency
 
 
-def add_user(catalog: Catalog, username: str, role: str, password: str, agency: str | None = None,
+def add_user(catalog: Database, username: str, role: str, password: str, agency: str | None = None,
              full_name: str = "") -> User:
     name = check_username(username)
     role, agency = check_role(role, agency)
@@ -104,24 +104,24 @@ def add_user(catalog: Catalog, username: str, role: str, password: str, agency: 
     return user
 
 
-def get_user(catalog: Catalog, username: str) -> User | None:
+def get_user(catalog: Database, username: str) -> User | None:
     with catalog.session() as session:
         return session.get(User, username.strip().lower())
 
 
-def require_user(catalog: Catalog, username: str) -> User:
+def require_user(catalog: Database, username: str) -> User:
     user = get_user(catalog, username)
     if user is None:
         raise SohoaError(f"no user {username!r} (see `sohoa users list`)", ExitCode.NOT_FOUND)
     return user
 
 
-def list_users(catalog: Catalog) -> list[User]:
+def list_users(catalog: Database) -> list[User]:
     with catalog.session() as session:
         return list(session.scalars(select(User).order_by(User.username)))
 
 
-def set_password(catalog: Catalog, username: str, password: str) -> None:
+def set_password(catalog: Database, username: str, password: str) -> None:
     user = require_user(catalog, username)
     with catalog.session() as session, session.begin():
         session.execute(update(User).where(User.username == user.username)
@@ -129,7 +129,7 @@ def set_password(catalog: Catalog, username: str, password: str) -> None:
         session.execute(delete(WebSession).where(WebSession.username == user.username))
 
 
-def set_active(catalog: Catalog, username: str, active: bool) -> None:
+def set_active(catalog: Database, username: str, active: bool) -> None:
     """Disable (or enable again) a user; disabling ends their sessions and revokes their tokens."""
     user = require_user(catalog, username)
     with catalog.session() as session, session.begin():
@@ -139,7 +139,7 @@ def set_active(catalog: Catalog, username: str, active: bool) -> None:
             session.execute(update(ApiToken).where(ApiToken.username == user.username).values(revoked=True))
 
 
-def authenticate(catalog: Catalog, username: str, password: str) -> User | None:
+def authenticate(catalog: Database, username: str, password: str) -> User | None:
     """The user if the password is right and the account active; None otherwise (never says which)."""
     try:
         name = check_username(username)
@@ -163,7 +163,7 @@ def _principal(user: User, via: str, csrf: str = "") -> Principal:
     return Principal(user.username, user.full_name, user.role, user.agency_code, via, csrf)
 
 
-def create_session(catalog: Catalog, user: User) -> str:
+def create_session(catalog: Database, user: User) -> str:
     """A new session for a logged-in user; returns the cookie value (the only copy of the token)."""
     token = secrets.token_urlsafe(32)
     with catalog.session() as session, session.begin():
@@ -174,7 +174,7 @@ def create_session(catalog: Catalog, user: User) -> str:
     return token
 
 
-def session_principal(catalog: Catalog, token: str) -> Principal | None:
+def session_principal(catalog: Database, token: str) -> Principal | None:
     with catalog.session() as session:
         row = session.get(WebSession, digest(token))
         if row is None or _aware(row.expires_at) < now():
@@ -185,12 +185,12 @@ def session_principal(catalog: Catalog, token: str) -> Principal | None:
         return _principal(user, "session", row.csrf_token)
 
 
-def end_session(catalog: Catalog, token: str) -> None:
+def end_session(catalog: Database, token: str) -> None:
     with catalog.session() as session, session.begin():
         session.execute(delete(WebSession).where(WebSession.token_hash == digest(token)))
 
 
-def create_token(catalog: Catalog, username: str, label: str = "") -> str:
+def create_token(catalog: Database, username: str, label: str = "") -> str:
     """A new API token for the user; the returned text is shown once and never stored."""
     user = require_user(catalog, username)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -200,7 +200,7 @@ def create_token(catalog: Catalog, username: str, label: str = "") -> str:
     return token
 
 
-def list_tokens(catalog: Catalog, username: str | None = None) -> list[ApiToken]:
+def list_tokens(catalog: Database, username: str | None = None) -> list[ApiToken]:
     query = select(ApiToken).order_by(ApiToken.id)
     if username:
         query = query.where(ApiToken.username == username)
@@ -208,14 +208,14 @@ def list_tokens(catalog: Catalog, username: str | None = None) -> list[ApiToken]
         return list(session.scalars(query))
 
 
-def revoke_token(catalog: Catalog, token_id: int) -> None:
+def revoke_token(catalog: Database, token_id: int) -> None:
     with catalog.session() as session, session.begin():
         if session.get(ApiToken, token_id) is None:
             raise SohoaError(f"no API token #{token_id}", ExitCode.NOT_FOUND)
         session.execute(update(ApiToken).where(ApiToken.id == token_id).values(revoked=True))
 
 
-def token_principal(catalog: Catalog, token: str) -> Principal | None:
+def token_principal(catalog: Database, token: str) -> Principal | None:
     if not token.startswith(TOKEN_PREFIX):
         return None
     with catalog.session() as session:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Final
 
-from sohoa.archive.catalog import Catalog
+from sohoa.core.db import Database
 from sohoa.web.accounts import now
 from sohoa.web.models import AuditEntry
 from sqlalchemy import select
@@ -33,14 +33,14 @@ LABELS_VI: Final[dict[str, str]] = {
 }
 
 
-def write(catalog: Catalog, username: str, action: str, record_id: str | None = None, detail: str = "",
+def write(catalog: Database, username: str, action: str, record_id: str | None = None, detail: str = "",
           client: str = "") -> None:
     with catalog.session() as session, session.begin():
         session.add(AuditEntry(at=now(), username=username[:64], action=action, record_id=record_id,
                                detail=detail, client=client[:64]))
 
 
-def entries(catalog: Catalog, username: str | None = None, record_id: str | None = None,
+def entries(catalog: Database, username: str | None = None, record_id: str | None = None,
             action: str | None = None, since: datetime | None = None, limit: int = 100,
             offset: int = 0) -> list[AuditEntry]:
     """Newest first."""

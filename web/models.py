@@ -1,7 +1,8 @@
 """Tables of migration 0005: users, web sessions, API tokens and the audit log.
 
-They live in the catalog database (one database to back up), on the catalog's declarative base,
-but are operational state: `rebuild-catalog` cannot derive them from storage and leaves them alone.
+The web package owns them (only web/accounts.py and web/audit.py write them). They live in the
+one database (one to back up), on the neutral base of sohoa.core.db, and are operational state:
+`rebuild-catalog` cannot derive them from storage and leaves them alone.
 Secrets are never stored: passwords as Argon2 hashes, session and API tokens as SHA-256 digests.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sohoa.archive.catalog import Base
+from sohoa.core.db import Base
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 

@@ -12,7 +12,6 @@ from typing import Final
 from sohoa.archive.catalog import EventRow, Record, ReuseLink
 from sohoa.core.errors import ExitCode, SohoaError
 from sohoa.web.state import WebState
-from sqlalchemy import select
 
 PDFA: Final = "pdfa.pdf"
 ORIGINAL: Final = "original"
@@ -31,15 +30,11 @@ def load(state: WebState, record_id: str) -> Record:
 
 
 def events(state: WebState, record: Record) -> list[EventRow]:
-    with state.catalog.session() as session:
-        return list(session.scalars(select(EventRow).where(EventRow.record_id == record.id)
-                                    .order_by(EventRow.at, EventRow.id)))
+    return state.catalog.events_of(record.id)
 
 
 def reuse_links(state: WebState, record: Record) -> list[ReuseLink]:
-    with state.catalog.session() as session:
-        return list(session.scalars(select(ReuseLink).where(ReuseLink.record_id == record.id)
-                                    .order_by(ReuseLink.at)))
+    return state.catalog.reuse_links_of(record.id)
 
 
 def record_json(state: WebState, record: Record) -> dict:

@@ -1,4 +1,7 @@
-"""Jobs and job items in the catalog database: the durable account of every file handed to the workers.
+"""Jobs and job items: the durable account of every file handed to the workers.
+
+The workers' own tables, on the neutral base of sohoa.core.db; only the functions here write SQL
+against them.
 
 A job is a batch, the hot folder (`watch`) or the web uploads. Each item is one
 file (path + SHA-256) and moves queued → running → stored | duplicate |
@@ -13,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Final, Iterable
 
-from sohoa.archive.catalog import Base, Catalog
+from sohoa.core.db import Base, Database
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -23,6 +26,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    exists,
     func,
     select,
     update,
@@ -91,7 +95,7 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-def ensure_job(catalog: Catalog, name: str, source: str) -> Job:
+def ensure_job(catalog: Database, name: str, source: str) -> Job:
     with catalog.session() as session, session.begin():
         job = session.get(Job, name)
         if job is None:
@@ -100,17 +104,17 @@ def ensure_job(catalog: Catalog, name: str, source: str) -> Job:
         return job
 
 
-def job(catalog: Catalog, name: str) -> Job | None:
+def job(catalog: Database, name: str) -> Job | None:
     with catalog.session() as session:
         return session.get(Job, name)
 
 
-def jobs(catalog: Catalog) -> list[Job]:
+def jobs(catalog: Database) -> list[Job]:
     with catalog.session() as session:
         return list(session.scalars(select(Job).order_by(Job.created_at.desc())))
 
 
-def add_item(catalog: Catalog, job_name: str, path: str, sha256: str, size: int, fields: dict) -> JobItem:
+def add_item(catalog: Database, job_name: str, path: str, sha256: str, size: int, fields: dict) -> JobItem:
     """The item for this file in this job: the existing one when the job runs again (resume)."""
     with catalog.session() as session, session.begin():
         if session.get(Job, job_name) is None:  # the hot folder's and the uploads' jobs start themselves
@@ -126,14 +130,15 @@ def add_item(catalog: Catalog, job_name: str, path: str, sha256: str, size: int,
     return item
 
 
-def get(catalog: Catalog, item_id: int) -> JobItem | None:
+def get(catalog: Database, item_id: int) -> JobItem | None:
     with catalog.session() as session:
         return session.get(JobItem, item_id)
 
 
-def items(catalog: Catalog, job_name: str | None = None, statuses: Iterable[str] | None = None,
-          settled: bool | None = None) -> list[JobItem]:
-    query = select(JobItem).order_by(JobItem.id)
+def items(catalog: Database, job_name: str | None = None, statuses: Iterable[str] | None = None,
+          settled: bool | None = None, newest_first: bool = False, limit: int | None = None) -> list[JobItem]:
+    """The items matching every filter given, in the order they were added (or newest first)."""
+    query = select(JobItem).order_by(JobItem.id.desc() if newest_first else JobItem.id).limit(limit)
     if job_name is not None:
         query = query.where(JobItem.job_name == job_name)
     if statuses is not None:
@@ -144,16 +149,22 @@ def items(catalog: Catalog, job_name: str | None = None, statuses: Iterable[str]
         return list(session.scalars(query))
 
 
-def _set(catalog: Catalog, item_id: int, **values) -> None:
+def any_open(catalog: Database) -> bool:
+    """Anything failed or in flight, in any job: only then has the supervisor work to tend."""
+    with catalog.session() as session:
+        return bool(session.scalar(select(exists().where(JobItem.status.in_([FAILED, *IN_FLIGHT])))))
+
+
+def _set(catalog: Database, item_id: int, **values) -> None:
     with catalog.session() as session, session.begin():
         session.execute(update(JobItem).where(JobItem.id == item_id).values(**values))
 
 
-def mark_queued(catalog: Catalog, item_id: int) -> None:
+def mark_queued(catalog: Database, item_id: int) -> None:
     _set(catalog, item_id, status=QUEUED, submitted_at=now(), pages_done=0)
 
 
-def start_attempt(catalog: Catalog, item_id: int) -> JobItem | None:
+def start_attempt(catalog: Database, item_id: int) -> JobItem | None:
     """A worker takes the item: one more attempt, unless it already ended (a redelivered task)."""
     with catalog.session() as session, session.begin():
         item = session.get(JobItem, item_id)
@@ -165,15 +176,15 @@ def start_attempt(catalog: Catalog, item_id: int) -> JobItem | None:
         return item
 
 
-def set_pages(catalog: Catalog, item_id: int, pages: int) -> None:
+def set_pages(catalog: Database, item_id: int, pages: int) -> None:
     _set(catalog, item_id, pages=pages)
 
 
-def add_pages_done(catalog: Catalog, item_id: int, pages: int) -> None:
+def add_pages_done(catalog: Database, item_id: int, pages: int) -> None:
     _set(catalog, item_id, pages_done=JobItem.pages_done + pages)
 
 
-def finish(catalog: Catalog, item_id: int, status: str, record_id: str | None = None,
+def finish(catalog: Database, item_id: int, status: str, record_id: str | None = None,
            record_code: str | None = None, reason: str | None = None, exit_code: int | None = None,
            pages: int | None = None) -> None:
     assert status in TERMINAL
@@ -187,17 +198,17 @@ def finish(catalog: Catalog, item_id: int, status: str, record_id: str | None = 
                         .values(**values))
 
 
-def mark_failed(catalog: Catalog, item_id: int, reason: str) -> None:
+def mark_failed(catalog: Database, item_id: int, reason: str) -> None:
     with catalog.session() as session, session.begin():
         session.execute(update(JobItem).where(JobItem.id == item_id, JobItem.status.not_in(TERMINAL))
                         .values(status=FAILED, reason=reason))
 
 
-def mark_settled(catalog: Catalog, item_id: int) -> None:
+def mark_settled(catalog: Database, item_id: int) -> None:
     _set(catalog, item_id, settled=True)
 
 
-def stuck(catalog: Catalog, older_than: timedelta) -> list[JobItem]:
+def stuck(catalog: Database, older_than: timedelta) -> list[JobItem]:
     """In-flight items nobody has finished for too long (their worker and message were lost)."""
     limit = now() - older_than
     with catalog.session() as session:
@@ -205,7 +216,7 @@ def stuck(catalog: Catalog, older_than: timedelta) -> list[JobItem]:
             JobItem.status.in_(list(IN_FLIGHT)), JobItem.submitted_at < limit)))
 
 
-def counts(catalog: Catalog, job_name: str) -> dict[str, int]:
+def counts(catalog: Database, job_name: str) -> dict[str, int]:
     """Files per status, plus pages known and pages done, for progress bars and `sohoa jobs`."""
     with catalog.session() as session:
         rows = session.execute(

@@ -10,7 +10,6 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
-from sohoa.archive.catalog import Record
 from sohoa.core import codes
 from sohoa.core.codes import RETENTION_CODES
 from sohoa.search.reuse import reuse
@@ -19,7 +18,6 @@ from sohoa.web.accounts import Principal
 from sohoa.web.routes import client, page
 from sohoa.web.security import require
 from sohoa.web.state import WebState, state
-from sqlalchemy import func, select
 
 router = APIRouter()
 LIST_MAX: Final = 200
@@ -114,17 +112,10 @@ def api_records(request: Request, principal: Annotated[Principal, Depends(requir
                 dossier: str = "", owner_id: str = "", agency: str = "",
                 limit: Annotated[int, Query(ge=1, le=LIST_MAX)] = 50,
                 offset: Annotated[int, Query(ge=0)] = 0) -> dict:
-    query = select(Record)
-    if dossier.strip():
-        query = query.where(Record.dossier_code == codes.dossier_code(dossier))
-    if owner_id.strip():
-        query = query.where(Record.owner_id == codes.owner_id(owner_id))
-    if agency.strip():
-        query = query.where(Record.agency_code == codes.agency_code(agency))
-    web = state(request)
-    with web.catalog.session() as session:
-        total = session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = session.scalars(query.order_by(Record.created_at.desc(), Record.id).offset(offset).limit(limit)).all()
+    total, rows = state(request).catalog.list_records(
+        dossier_code=codes.dossier_code(dossier) if dossier.strip() else None,
+        owner_id=codes.owner_id(owner_id) if owner_id.strip() else None,
+        agency_code=codes.agency_code(agency) if agency.strip() else None, limit=limit, offset=offset)
     return {"total": total, "records": [row.metadata_json for row in rows]}
 
 

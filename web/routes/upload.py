@@ -7,16 +7,15 @@ from typing import Annotated, Final
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
-from sohoa.archive.catalog import Agency
 from sohoa.core.codes import RETENTION_CODES
+from sohoa.ratios.agencies import load_tree
 from sohoa.web import roles, uploads
 from sohoa.web.accounts import Principal
 from sohoa.web.errors import WebError
 from sohoa.web.routes import client, page
 from sohoa.web.security import require
 from sohoa.web.state import WebState, state
-from sohoa.workers.jobs import JobItem
-from sqlalchemy import select
+from sohoa.workers import jobs
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
@@ -45,16 +44,13 @@ class UploadFields(BaseModel):
 
 def _agency_choices(web: WebState, principal: Principal) -> list[tuple[str, str]]:
     allowed = uploads.allowed_agencies(web, principal)
-    with web.catalog.session() as session:
-        names = dict(session.execute(select(Agency.code, Agency.name)).all())
+    names = {code: agency.name for code, agency in load_tree(web.catalog).agencies.items()}
     codes = sorted(names) if allowed is None else allowed
     return [(code, names.get(code, "")) for code in codes]
 
 
 def _recent(web: WebState, principal: Principal) -> list[dict]:
-    with web.catalog.session() as session:
-        rows = session.scalars(select(JobItem).where(JobItem.job_name == uploads.JOB)
-                               .order_by(JobItem.id.desc()).limit(RECENT_SCAN)).all()
+    rows = jobs.items(web.catalog, uploads.JOB, newest_first=True, limit=RECENT_SCAN)
     mine = [row for row in rows if principal.role == roles.ADMIN or row.fields.get("scanned_by") == principal.username]
     return [uploads.item_json(row) for row in mine[:RECENT]]
 
