@@ -6,38 +6,13 @@ import dataclasses
 import json
 import shutil
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Optional
 
 import click
 
+from sohoa.cli.common import PathArg, find_record, open_archive, open_index, parse_date
 from sohoa.core.errors import ExitCode, SohoaError
-
-PathArg = click.Path(path_type=Path)
-
-
-def _archive():
-    from sohoa.archive.backends import open_archive
-
-    return open_archive()
-
-
-def _record(archive, id_or_code: str):
-    record = archive.catalog.record(id_or_code)
-    if record is None:
-        raise SohoaError(f"no record {id_or_code!r}", ExitCode.NOT_FOUND)
-    return record
-
-
-def _date(value: Optional[str]) -> Optional[date]:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise SohoaError(f"invalid date {value!r}: expected YYYY-MM-DD", ExitCode.USAGE) from None
-
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=PathArg)
@@ -64,14 +39,12 @@ def ingest(files, agency, dossier, procedure, kind, doc_type, owner_id, title, n
 
     fields = IngestFields(
         agency=agency, dossier=dossier, procedure=procedure, kind=kind, doc_type=doc_type,
-        owner_id=owner_id, title=title, number_symbol=number_symbol, issued_on=_date(issued_on),
-        issuing_agency=issuing_agency, summary=summary, valid_until=_date(valid_until),
+        owner_id=owner_id, title=title, number_symbol=number_symbol, issued_on=parse_date(issued_on),
+        issuing_agency=issuing_agency, summary=summary, valid_until=parse_date(valid_until),
         retention=retention, scanned_by=scanned_by,
     ).validated()
-    from sohoa.search.backends import open_configured_index
-
-    archive = _archive()
-    index = open_configured_index()
+    archive = open_archive()
+    index = open_index()
     options = OcrOptions.from_settings()
     failure = 0
     for path in files:
@@ -95,7 +68,7 @@ def fixity(as_json: bool) -> None:
     """Re-read every object, compare SHA-256 with the catalog; exit 16 if anything is missing or altered."""
     from sohoa.archive.fixity import check
 
-    report = check(_archive())
+    report = check(open_archive())
     if as_json:
         print(json.dumps(dataclasses.asdict(report), ensure_ascii=False, indent=2))
     else:
@@ -112,7 +85,7 @@ def rebuild_catalog() -> None:
     """Rebuild the catalog database from object storage alone."""
     from sohoa.archive.rebuild import rebuild
 
-    restored, skipped = rebuild(_archive())
+    restored, skipped = rebuild(open_archive())
     print(f"rebuild-catalog: {restored} records restored, {len(skipped)} folders skipped")
     for line in skipped:
         print(f"  skipped {line}", file=sys.stderr)
@@ -127,8 +100,8 @@ def show(record_id: str, as_json: bool) -> None:
 
     from sohoa.archive.catalog import EventRow
 
-    archive = _archive()
-    record = _record(archive, record_id)
+    archive = open_archive()
+    record = find_record(archive, record_id)
     with archive.catalog.session() as session:
         events = session.scalars(select(EventRow).where(EventRow.record_id == record.id)
                                  .order_by(EventRow.at, EventRow.id)).all()
@@ -160,8 +133,8 @@ def get(record_id: str, out: Path, original: bool) -> None:
     """Download a record's PDF/A (or original), verified against the stored SHA-256."""
     import hashlib
 
-    archive = _archive()
-    record = _record(archive, record_id)
+    archive = open_archive()
+    record = find_record(archive, record_id)
     wanted = "original" if original else "pdfa.pdf"
     obj = next(o for o in record.objects if o.name == wanted)
     partial = out.with_name(f".{out.name}.partial")
@@ -191,11 +164,11 @@ def export(record_id: Optional[str], dossier: Optional[str], out: Path) -> None:
     from sohoa.archive.catalog import Record
     from sohoa.archive.export import export_bag
 
-    archive = _archive()
+    archive = open_archive()
     if bool(record_id) == bool(dossier):
         raise SohoaError("give either a RECORD_ID or --dossier CODE", ExitCode.USAGE)
     if record_id:
-        chosen = [_record(archive, record_id)]
+        chosen = [find_record(archive, record_id)]
     else:
         with archive.catalog.session() as session:
             chosen = session.scalars(select(Record).where(Record.dossier_code == dossier)).all()

@@ -7,15 +7,9 @@ import sys
 from datetime import date, datetime
 
 import click
+
+from sohoa.cli.common import open_catalog
 from sohoa.core.errors import ExitCode, SohoaError
-
-
-def _catalog():
-    from sohoa.archive.backends import database_url
-    from sohoa.archive.catalog import Catalog
-    from sohoa.core.settings import get_settings
-
-    return Catalog(database_url(get_settings()))  # accounts and audit need the catalog only
 
 
 def _password(password_stdin: bool) -> str:
@@ -82,7 +76,7 @@ def users_add(username: str, role: str, agency: str | None, full_name: str, pass
     """Create a user (the password is asked for, or read with --password-stdin)."""
     from sohoa.web import accounts
 
-    catalog = _catalog()
+    catalog = open_catalog()
     accounts.check_username(username)
     accounts.check_role(role, agency)  # refuse before asking for a password
     user = accounts.add_user(catalog, username, role, _password(password_stdin), agency, full_name)
@@ -96,7 +90,7 @@ def users_list(as_json: bool) -> None:
     from sohoa.web import accounts
 
     rows = [{"username": u.username, "full_name": u.full_name, "role": u.role, "agency_code": u.agency_code,
-             "active": u.active} for u in accounts.list_users(_catalog())]
+             "active": u.active} for u in accounts.list_users(open_catalog())]
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -112,7 +106,7 @@ def users_passwd(username: str, password_stdin: bool) -> None:
     """Set a new password (ends the user's open sessions)."""
     from sohoa.web import accounts
 
-    catalog = _catalog()
+    catalog = open_catalog()
     accounts.require_user(catalog, username)
     accounts.set_password(catalog, username, _password(password_stdin))
     print(f"password of {username} changed")
@@ -124,7 +118,7 @@ def users_disable(username: str) -> None:
     """Disable a user: their sessions end and their API tokens are revoked."""
     from sohoa.web import accounts
 
-    accounts.set_active(_catalog(), username, False)
+    accounts.set_active(open_catalog(), username, False)
     print(f"user {username} disabled")
 
 
@@ -134,7 +128,7 @@ def users_enable(username: str) -> None:
     """Enable a disabled user again (revoked tokens stay revoked)."""
     from sohoa.web import accounts
 
-    accounts.set_active(_catalog(), username, True)
+    accounts.set_active(open_catalog(), username, True)
     print(f"user {username} enabled")
 
 
@@ -145,7 +139,7 @@ def users_token(username: str, label: str) -> None:
     """Create an API token for the user and print it (it is shown this once)."""
     from sohoa.web import accounts
 
-    print(accounts.create_token(_catalog(), username, label))
+    print(accounts.create_token(open_catalog(), username, label))
 
 
 @users.command("revoke-token")
@@ -154,7 +148,7 @@ def users_revoke_token(token_id: int) -> None:
     """Revoke an API token by its number (see the admin page)."""
     from sohoa.web import accounts
 
-    accounts.revoke_token(_catalog(), token_id)
+    accounts.revoke_token(open_catalog(), token_id)
     print(f"token #{token_id} revoked")
 
 
@@ -177,7 +171,7 @@ def audit(username, record_id, action, since, limit, as_json) -> None:
             start = datetime.combine(date.fromisoformat(since), datetime.min.time(), tzinfo=VIETNAM)
         except ValueError:
             raise SohoaError(f"invalid --since {since!r}: expected YYYY-MM-DD", ExitCode.USAGE) from None
-    rows = [audit_log.to_json(e) for e in audit_log.entries(_catalog(), username, record_id, action, start, limit)]
+    rows = [audit_log.to_json(e) for e in audit_log.entries(open_catalog(), username, record_id, action, start, limit)]
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return

@@ -1,10 +1,7 @@
-"""The `sohoa` command. Every expected failure prints one line and exits with a documented code."""
+"""`sohoa ocr | doctor`: one scan to one PDF/A, and the external programs it needs."""
 
 from __future__ import annotations
 
-import logging
-import os
-import signal
 import sys
 from pathlib import Path
 from typing import Optional
@@ -12,18 +9,11 @@ from typing import Optional
 import click
 
 import sohoa
-from sohoa.core.errors import EXIT_CODE_DOCS, ExitCode, SohoaError
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(sohoa.__version__, prog_name="sohoa")
-def app() -> None:
-    """Số hóa: scanned paper → verified Vietnamese PDF/A electronic archive."""
+from sohoa.cli.common import PathArg
+from sohoa.core.errors import ExitCode, SohoaError
 
 
-PathArg = click.Path(path_type=Path)
-
-
-@app.command()
+@click.command()
 @click.argument("input", type=PathArg)
 @click.argument("output", type=PathArg)
 @click.option("--pdfa", type=click.Choice(["2b", "1b"]), default="2b", show_default=True, help="PDF/A level.")
@@ -72,7 +62,7 @@ def ocr(input: Path, output: Path, pdfa: str, lang: Optional[str], jobs: Optiona
         print(f"{output}: {r.page_count} page(s), {r.pdfa}, {r.output_bytes} bytes, {r.seconds:.1f} s")
 
 
-@app.command()
+@click.command()
 def doctor() -> None:
     """Show the external programs sohoa uses, their versions, and what is missing."""
     from sohoa.ocr import tesseract, validate
@@ -92,63 +82,4 @@ def doctor() -> None:
         print(f"{name:18} {value}")
 
 
-@app.command("exit-codes")
-def exit_codes() -> None:
-    """List the exit codes (a stable interface)."""
-    for code, text in EXIT_CODE_DOCS.items():
-        print(f"{int(code):4}  {code.name:20} {text}")
-
-
-def _register_archive_commands() -> None:
-    from sohoa import archive_cli, search_cli, workers_cli
-
-    for command in archive_cli.COMMANDS + search_cli.COMMANDS + workers_cli.COMMANDS:
-        app.add_command(command)
-    from sohoa import ratios_cli
-
-    for command in ratios_cli.COMMANDS:
-        app.add_command(command)
-    from sohoa import web_cli
-
-    for command in web_cli.COMMANDS:
-        app.add_command(command)
-
-
-_register_archive_commands()
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-def main() -> None:
-    # Decoder libraries (pdfminer, pikepdf) log warnings about sloppy PDFs; the
-    # report carries what matters, stderr stays one line per error.
-    logging.basicConfig(level=logging.ERROR, format="sohoa: %(name)s: %(message)s")
-    for stream in (sys.stdout, sys.stderr):
-        stream.reconfigure(errors="backslashreplace")  # odd bytes in file names never crash a print
-    # SIGTERM (a service stop) unwinds like Ctrl-C, so `finally` removes partial files.
-    signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        app.main(standalone_mode=False, prog_name="sohoa")
-    except SohoaError as exc:
-        print(f"sohoa: error: {exc.message}", file=sys.stderr)
-        sys.exit(int(exc.exit_code))
-    except click.ClickException as exc:
-        hint = f" (see {exc.ctx.command_path} --help)" if isinstance(exc, click.UsageError) and exc.ctx else ""
-        print(f"sohoa: error: {' '.join(exc.format_message().split())}{hint}", file=sys.stderr)
-        sys.exit(ExitCode.USAGE if isinstance(exc, click.UsageError) else exc.exit_code)
-    except (KeyboardInterrupt, click.exceptions.Abort):
-        print("sohoa: interrupted", file=sys.stderr)
-        sys.exit(ExitCode.INTERRUPTED)
-    except Exception as exc:  # a bug: one line for the user, the traceback on request
-        if os.environ.get("SOHOA_DEBUG"):
-            raise
-        detail = (str(exc).strip().splitlines() or [""])[0][:200]
-        print(f"sohoa: internal error: {type(exc).__name__}: {detail} (set SOHOA_DEBUG=1 for details)",
-              file=sys.stderr)
-        sys.exit(ExitCode.INTERNAL)
-
-
-if __name__ == "__main__":
-    main()
+COMMANDS = [ocr, doctor]

@@ -9,14 +9,8 @@ from typing import Optional
 
 import click
 
-from sohoa.archive_cli import _archive, _date
+from sohoa.cli.common import open_archive, open_index, parse_date
 from sohoa.core import codes
-
-
-def _index():
-    from sohoa.search.backends import open_configured_index
-
-    return open_configured_index()
 
 
 @click.command()
@@ -44,10 +38,10 @@ def search(query, agency, procedure, doc_type, kind, owner_id, dossier, issued_f
         text=query, procedure_code=procedure, doc_type_code=doc_type, kind=kind,
         owner_id=codes.owner_id(owner_id) if owner_id else None,
         dossier_code=codes.dossier_code(dossier) if dossier else None,
-        issued_from=_date(issued_from), issued_to=_date(issued_to),
+        issued_from=parse_date(issued_from), issued_to=parse_date(issued_to),
         valid_on=date.today() if valid_only else None, sort=sort, page=page, size=size,
     )
-    result = service.search(_archive(), _index(), request,
+    result = service.search(open_archive(), open_index(), request,
                             agency=codes.agency_code(agency) if agency else None)
     if as_json:
         print(result.model_dump_json(indent=2))
@@ -70,7 +64,7 @@ def kho(owner_id: str, as_json: bool) -> None:
     """The owner's Kho: every valid digitised document of a person or organisation."""
     from sohoa.search.service import kho as owner_kho
 
-    groups = owner_kho(_index(), codes.owner_id(owner_id))
+    groups = owner_kho(open_index(), codes.owner_id(owner_id))
     if as_json:
         print(json.dumps({k: [json.loads(h.model_dump_json()) for h in v] for k, v in groups.items()},
                          ensure_ascii=False, indent=2))
@@ -89,8 +83,8 @@ def reindex() -> None:
     """Rebuild the search index from the catalog and object storage."""
     from sohoa.search.service import reindex as rebuild_index
 
-    index = _index()
-    count = rebuild_index(_archive(), index)
+    index = open_index()
+    count = rebuild_index(open_archive(), index)
     print(f"reindex: {count} records indexed into {index.describe()}")
 
 
@@ -102,7 +96,7 @@ def reuse(record_id: str, dossier: str, by: str) -> None:
     """Attach an existing record to a new dossier as a reused component (refuses expired documents)."""
     from sohoa.search.reuse import reuse as reuse_record
 
-    outcome = reuse_record(_archive(), record_id, dossier, by)
+    outcome = reuse_record(open_archive(), record_id, dossier, by)
     state = "already linked to" if outcome.already_linked else "reused in"
     print(f"{outcome.record_code} {state} {outcome.dossier_code}")
 
@@ -115,7 +109,7 @@ def suggest(dossier: Optional[str], owner_id: Optional[str], as_json: bool) -> N
     """Digitised documents that can fill a new dossier: what not to ask the citizen for again."""
     from sohoa.search.reuse import suggest as suggest_records
 
-    hits = suggest_records(_archive(), _index(), dossier=dossier, owner_id=owner_id)
+    hits = suggest_records(open_archive(), open_index(), dossier=dossier, owner_id=owner_id)
     if as_json:
         print(json.dumps([json.loads(h.model_dump_json()) for h in hits], ensure_ascii=False, indent=2))
         return

@@ -6,21 +6,14 @@ import sys
 from pathlib import Path
 
 import click
+
+from sohoa.cli.common import PathArg, open_catalog
 from sohoa.core.errors import ExitCode, SohoaError
 
-PathArg = click.Path(path_type=Path)
 INDICATOR_OPTIONS = {  # indicator key → its option, for messages
     "dossier_digitisation": "--dossier-digitisation", "result_digitisation": "--result-digitisation",
     "reuse": "--reuse", "electronic_results": "--electronic-results",
 }
-
-
-def _catalog():
-    from sohoa.archive.backends import database_url
-    from sohoa.archive.catalog import Catalog
-    from sohoa.core.settings import get_settings
-
-    return Catalog(database_url(get_settings()))  # the ratios need the catalog only, not the object store
 
 
 def _report_import(what: str, path: Path, report) -> None:
@@ -46,7 +39,7 @@ def agencies_import(file: Path) -> None:
     """
     from sohoa.ratios.agencies import import_agencies
 
-    _report_import("agencies", file, import_agencies(_catalog(), file))
+    _report_import("agencies", file, import_agencies(open_catalog(), file))
 
 
 @agencies.command("list")
@@ -54,7 +47,7 @@ def agencies_list() -> None:
     """The agency tree, indented."""
     from sohoa.ratios.agencies import load_tree
 
-    tree = load_tree(_catalog())
+    tree = load_tree(open_catalog())
     for code, depth in tree.walk(tree.roots):
         agency = tree.agencies[code]
         print(f"{'  ' * depth}{code}  {agency.level:10}  {agency.name}")
@@ -87,7 +80,7 @@ def targets_set(agency: str | None, points: float | None, inherit: bool, **given
     if not inherit and not named and points is None:
         raise SohoaError("nothing to set: give a target such as --reuse 70, --points N, or --inherit",
                          ExitCode.USAGE)
-    catalog = _catalog()
+    catalog = open_catalog()
     tree = load_tree(catalog)
     code = require_agency(tree, agency) if agency else None
     if inherit:
@@ -107,7 +100,7 @@ def targets_show(agency: str | None) -> None:
     from sohoa.ratios import targets as target_store
     from sohoa.ratios.agencies import load_tree, require_agency
 
-    catalog = _catalog()
+    catalog = open_catalog()
     tree = load_tree(catalog)
     codes = [require_agency(tree, agency)] if agency else [target_store.ALL_AGENCIES] + \
         [code for code, _ in tree.walk(tree.roots)]
@@ -147,7 +140,7 @@ def dossiers_import(file: Path) -> None:
     """
     from sohoa.ratios.registry import import_dossiers
 
-    _report_import("dossiers", file, import_dossiers(_catalog(), file))
+    _report_import("dossiers", file, import_dossiers(open_catalog(), file))
 
 
 @click.command()
@@ -169,7 +162,7 @@ def ratios(period, start, end, agency, depth, fmt, chart, by) -> None:
     chosen = choose_period(period, start, end)
     if chart is not None:
         ratio_chart.check_path(chart)  # refuse a bad file name before the work
-    report = build(_catalog(), chosen, agency=agency, depth=depth, by_month=by == "month")
+    report = build(open_catalog(), chosen, agency=agency, depth=depth, by_month=by == "month")
     print({"table": render.to_table, "json": render.to_json, "csv": render.to_csv}[fmt](report).rstrip("\n"))
     if chart is not None:
         ratio_chart.draw(report, chart)

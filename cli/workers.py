@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 import click
+
+from sohoa.cli.common import PathArg, open_archive
 from sohoa.core.errors import ExitCode, SohoaError
 from sohoa.workers.names import QUEUE_NAMES
-
-PathArg = click.Path(path_type=Path)
 
 
 def _log_to_stderr(verbose: bool) -> None:
@@ -29,7 +29,6 @@ def _log_to_stderr(verbose: bool) -> None:
 
 
 def _supervisor():
-    from sohoa.archive.backends import open_archive
     from sohoa.core.settings import get_settings
     from sohoa.workers.app import create_app
     from sohoa.workers.supervisor import Supervisor
@@ -47,7 +46,6 @@ def _supervisor():
 @click.option("--loglevel", default="WARNING", show_default=True)
 def worker(queues: str, concurrency: Optional[int], name: Optional[str], loglevel: str) -> None:
     """Run a Celery worker for the OCR, ingest, archive and index queues."""
-    from sohoa.archive.backends import open_archive
     from sohoa.core.settings import get_settings
 
     settings = get_settings()
@@ -171,7 +169,6 @@ def jobs_group(ctx: click.Context, as_json: bool) -> None:
     """List jobs (batches, the hot folder) with their progress."""
     if ctx.invoked_subcommand is not None:
         return
-    from sohoa.archive.backends import open_archive
     from sohoa.workers import jobs
 
     catalog = open_archive().catalog
@@ -192,7 +189,6 @@ def jobs_group(ctx: click.Context, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def jobs_show(name: str, as_json: bool) -> None:
     """One job: its summary and every file with its status and reason."""
-    from sohoa.archive.backends import open_archive
     from sohoa.workers import jobs
 
     catalog = open_archive().catalog

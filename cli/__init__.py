@@ -1,0 +1,74 @@
+"""The `sohoa` command: the click group, its command groups (one module each), and `main()`.
+
+Every expected failure prints one line and exits with a documented code.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+
+import click
+
+import sohoa
+from sohoa.core.errors import EXIT_CODE_DOCS, ExitCode, SohoaError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(sohoa.__version__, prog_name="sohoa")
+def app() -> None:
+    """Số hóa: scanned paper → verified Vietnamese PDF/A electronic archive."""
+
+
+@app.command("exit-codes")
+def exit_codes() -> None:
+    """List the exit codes (a stable interface)."""
+    for code, text in EXIT_CODE_DOCS.items():
+        print(f"{int(code):4}  {code.name:20} {text}")
+
+
+def _register_commands() -> None:
+    from sohoa.cli import archive, ocr, ratios, search, web, workers
+
+    for group in (ocr, archive, search, workers, ratios, web):
+        for command in group.COMMANDS:
+            app.add_command(command)
+
+
+_register_commands()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> None:
+    # Decoder libraries (pdfminer, pikepdf) log warnings about sloppy PDFs; the
+    # report carries what matters, stderr stays one line per error.
+    logging.basicConfig(level=logging.ERROR, format="sohoa: %(name)s: %(message)s")
+    for stream in (sys.stdout, sys.stderr):
+        stream.reconfigure(errors="backslashreplace")  # odd bytes in file names never crash a print
+    # SIGTERM (a service stop) unwinds like Ctrl-C, so `finally` removes partial files.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        app.main(standalone_mode=False, prog_name="sohoa")
+    except SohoaError as exc:
+        print(f"sohoa: error: {exc.message}", file=sys.stderr)
+        sys.exit(int(exc.exit_code))
+    except click.ClickException as exc:
+        hint = f" (see {exc.ctx.command_path} --help)" if isinstance(exc, click.UsageError) and exc.ctx else ""
+        print(f"sohoa: error: {' '.join(exc.format_message().split())}{hint}", file=sys.stderr)
+        sys.exit(ExitCode.USAGE if isinstance(exc, click.UsageError) else exc.exit_code)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        print("sohoa: interrupted", file=sys.stderr)
+        sys.exit(ExitCode.INTERRUPTED)
+    except Exception as exc:  # a bug: one line for the user, the traceback on request
+        if os.environ.get("SOHOA_DEBUG"):
+            raise
+        detail = (str(exc).strip().splitlines() or [""])[0][:200]
+        print(f"sohoa: internal error: {type(exc).__name__}: {detail} (set SOHOA_DEBUG=1 for details)",
+              file=sys.stderr)
+        sys.exit(ExitCode.INTERNAL)
+
