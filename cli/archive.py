@@ -96,15 +96,9 @@ def rebuild_catalog() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def show(record_id: str, as_json: bool) -> None:
     """Show a record: metadata, objects with their SHA-256, events."""
-    from sqlalchemy import select
-
-    from sohoa.archive.catalog import EventRow
-
     archive = open_archive()
     record = find_record(archive, record_id)
-    with archive.catalog.session() as session:
-        events = session.scalars(select(EventRow).where(EventRow.record_id == record.id)
-                                 .order_by(EventRow.at, EventRow.id)).all()
+    events = archive.catalog.events_of(record.id)
     document = {
         "metadata": record.metadata_json,
         "objects": {o.name: {"key": o.key, "sha256": o.sha256, "size": o.size} for o in record.objects},
@@ -159,9 +153,6 @@ def get(record_id: str, out: Path, original: bool) -> None:
 @click.option("--out", required=True, type=PathArg, help="Bag directory to create.")
 def export(record_id: Optional[str], dossier: Optional[str], out: Path) -> None:
     """Write a BagIt bag (manifest-sha256, bag-info) of a record or a whole dossier."""
-    from sqlalchemy import select
-
-    from sohoa.archive.catalog import Record
     from sohoa.archive.export import export_bag
 
     archive = open_archive()
@@ -170,10 +161,7 @@ def export(record_id: Optional[str], dossier: Optional[str], out: Path) -> None:
     if record_id:
         chosen = [find_record(archive, record_id)]
     else:
-        with archive.catalog.session() as session:
-            chosen = session.scalars(select(Record).where(Record.dossier_code == dossier)).all()
-            for record in chosen:
-                record.objects  # load while the session is open
+        chosen = archive.catalog.records_of_dossier(dossier)
         if not chosen:
             raise SohoaError(f"no records in dossier {dossier!r}", ExitCode.NOT_FOUND)
     export_bag(archive, list(chosen), out)

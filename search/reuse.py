@@ -54,7 +54,8 @@ def suggest(archive: Archive, index: SearchIndex, dossier: str | None = None,
     if dossier:
         dossier = codes.dossier_code(dossier)
         # the registry's owner first; if it has not sent the dossier, the owner of its records
-        owner_id = owner_id or registry.owner_of(archive.catalog, dossier) or archive.catalog.owner_in_dossier(dossier)
+        owner_id = (owner_id or registry.owner_of(archive.catalog, dossier)
+                    or archive.catalog.owner_in_dossier(dossier))
         linked = archive.catalog.records_in_dossier(dossier)
     if not owner_id:
         raise SohoaError("no owner known for this dossier: give --owner-id", ExitCode.USAGE)
