@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test bench docs install lint clean
+.PHONY: run test test-fast bench docs install lint clean
 
 install:
 	scripts/install-deps.sh
@@ -14,6 +14,11 @@ run: install
 test:
 	scripts/install-deps.sh test
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The edit-run loop: no test that starts a server or OCRs many pages (markers: tests/conftest.py).
+test-fast:
+	scripts/install-deps.sh test
+	$(PY) -m pytest -m "not ocr and not servers and not slow" $(PYTEST_ARGS)
 
 bench:
 	scripts/install-deps.sh bench

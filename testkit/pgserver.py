@@ -1,9 +1,12 @@
-"""A throwaway PostgreSQL cluster on loopback for tests and benchmarks (Debian's postgresql)."""
+"""A throwaway PostgreSQL cluster on loopback for tests and benchmarks (Debian's postgresql),
+and fresh databases on it (one cluster per test session, one database per test)."""
 
 from __future__ import annotations
 
 import glob
+import itertools
 import os
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -13,6 +16,8 @@ from pathlib import Path
 from typing import Iterator
 
 from sohoa.testkit.servers import free_port
+
+_databases = itertools.count(1)
 
 
 def _bin(name: str) -> str:
@@ -60,3 +65,25 @@ def postgresql() -> Iterator[str]:
         subprocess.run(_as_postgres([_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
                        capture_output=True)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def fresh_database(server_url: str) -> Iterator[str]:
+    """Yields the URL of a new, empty database on the cluster at `server_url`; dropped afterwards.
+
+    One cluster serves a whole test session; a database per test keeps tests independent
+    (creating one from template1 takes a few milliseconds with fsync off).
+    """
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"t_{next(_databases)}_{secrets.token_hex(3)}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+        with admin.connect() as connection:  # FORCE: a test may leave pooled connections open
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()

@@ -36,8 +36,6 @@ from pathlib import Path
 import pytest
 from sohoa.archive.catalog import Catalog, Record, ReuseLink
 from sohoa.ratios.models import Dossier
-from sohoa.testkit.pgserver import postgresql
-from sqlalchemy import text
 
 __all__ = [
     "AGENCIES_CSV",
@@ -54,7 +52,6 @@ __all__ = [
     "catalog",
     "dossier",
     "load_scenario",
-    "postgres_url",
     "write_scenario",
 ]
 
@@ -121,22 +118,14 @@ EXPECTED_MONTHS = {
 }
 
 
-@pytest.fixture(scope="module")
-def postgres_url():
-    with postgresql() as url:
-        yield url
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.servers)])
 def catalog(request, tmp_path) -> Catalog:
-    """An empty catalog on each backend, migrated by Alembic the way the application does it."""
+    """An empty catalog on each backend, migrated by Alembic the way the application does it
+    (PostgreSQL: a fresh database on the session's cluster, see conftest)."""
     if request.param == "sqlite":
         catalog = Catalog(f"sqlite:///{tmp_path / 'catalog.db'}")
     else:
         catalog = Catalog(request.getfixturevalue("postgres_url"))
-        with catalog.engine.begin() as connection:
-            connection.execute(text("TRUNCATE ratio_targets, reuse_links, events, objects, records, dossiers, "
-                                    "agencies CASCADE"))
     yield catalog
     catalog.dispose()
 

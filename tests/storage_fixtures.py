@@ -29,10 +29,13 @@ def new_bucket() -> str:
 def seaweedfs_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Endpoint]:
     """One SeaweedFS for the whole session (starting one takes about a second)."""
     with seaweedfs(tmp_path_factory.mktemp("seaweedfs")) as endpoint:
+    from conftest import _only_for_server_tests
+
+    _only_for_server_tests("SeaweedFS")
         yield endpoint
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.servers)])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The storage URL of an empty store of each backend (a fresh directory or bucket)."""
     if request.param == "local":

@@ -18,6 +18,9 @@ from sohoa.testkit import scans
 from conftest import run_sohoa
 from storage_fixtures import new_bucket
 
+# Every test goes through `sohoa ingest` in a subprocess, Tesseract on each scan (make test-fast leaves it out).
+pytestmark = pytest.mark.ocr
+
 AGENCY = "000.00.12.H36"
 DOSSIER = "000.00.12.H36-240115-0001"
 OWNER = "001204012345"
@@ -30,7 +33,7 @@ def scan_files(tmp_path_factory) -> list[Path]:
             for i in range(3)]
 
 
-@pytest.fixture(scope="module", params=["local", "s3"])
+@pytest.fixture(scope="module", params=["local", pytest.param("s3", marks=pytest.mark.servers)])
 def env(request, tmp_path_factory):
     """Environment for `sohoa` with a fresh data dir and the chosen object store."""
     data = tmp_path_factory.mktemp(f"data-{request.param}")

@@ -14,25 +14,16 @@ from sohoa.archive.catalog import Catalog
 from sohoa.archive.rebuild import rebuild
 from sohoa.archive.storage import open_store
 from sohoa.core.records import Event, Kind, RecordMetadata, record_id_for
-from sohoa.testkit.pgserver import postgresql
 
 DOSSIER = "000.00.12.H36-240115-0007"
 
 
-@pytest.fixture(scope="session")
-def postgres_url():
-    with postgresql() as url:
-        yield url
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.servers)])
 def catalog(request, tmp_path):
     if request.param == "sqlite":
         catalog = Catalog(f"sqlite:///{tmp_path / 'catalog.db'}")
-    else:
+    else:  # a fresh database on the session's cluster (conftest)
         catalog = Catalog(request.getfixturevalue("postgres_url"))
-        with catalog.engine.begin() as connection:  # each test starts empty
-            connection.execute(text("TRUNCATE reuse_links, events, objects, records, dossiers, agencies CASCADE"))
     yield catalog
     catalog.dispose()
 

@@ -13,6 +13,8 @@ from sohoa.testkit import scans
 from sohoa.testkit.metrics import cer
 from sohoa.testkit.vietnamese import document_text
 
+pytestmark = pytest.mark.ocr  # real Tesseract over every input format (make test-fast leaves it out)
+
 
 @pytest.fixture(scope="module")
 def clean_scan():

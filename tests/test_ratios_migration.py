@@ -7,24 +7,15 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from sohoa.core.db import MIGRATIONS, make_engine
-from sohoa.testkit.pgserver import postgresql
 from sqlalchemy import inspect, text
 
 
-@pytest.fixture(scope="module")
-def postgres_url():
-    with postgresql() as url:
-        yield url
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.servers)])
 def engine(request, tmp_path):
+    # PostgreSQL: a fresh database on the session's cluster (conftest), dropped after the test.
     url = f"sqlite:///{tmp_path / 'old.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
     engine = make_engine(url)
     yield engine
-    if request.param == "postgresql":  # leave the shared cluster empty for the next test
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
     engine.dispose()
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import date, datetime, timezone
 
 import pytest
@@ -38,15 +37,7 @@ def _docs() -> list[SearchDoc]:
     ]
 
 
-@pytest.fixture(scope="session")
-def es_server(tmp_path_factory):
-    from sohoa.testkit.noida import noida_es
-
-    with noida_es(tmp_path_factory.mktemp("noida")) as url:
-        yield url
-
-
-@pytest.fixture(params=["sqlite", "elasticsearch"])
+@pytest.fixture(params=["sqlite", pytest.param("elasticsearch", marks=pytest.mark.servers)])
 def index(request, tmp_path):
     if request.param == "sqlite":
         from sohoa.search.sqlite_index import SqliteIndex
@@ -55,9 +46,8 @@ def index(request, tmp_path):
     else:
         from sohoa.search.es_index import ElasticIndex
 
-        # SOHOA_TEST_ES_URL runs the same suite against a real Elasticsearch 8.
-        url = os.environ.get("SOHOA_TEST_ES_URL") or request.getfixturevalue("es_server")
-        index = ElasticIndex(url, index=f"sohoa-test-{tmp_path.name.lower()[-20:]}")
+        # The session's server (conftest): noida-db, or a real Elasticsearch 8 at SOHOA_TEST_ES_URL.
+        index = ElasticIndex(request.getfixturevalue("es_url"), index=request.getfixturevalue("es_index_name"))
     index.recreate()
     assert index.index(_docs()) == 5
     return index

@@ -1,6 +1,6 @@
 """ElasticIndex against a real ES REST server (noida-db), no mocks.
 
-Self-contained: the session fixture `es_url` starts one noida-db; every test works behind its
+The session fixture `es_url` (conftest) starts one noida-db; every test works behind its
 own alias, so tests never see each other's documents. The Vietnamese documents are generated
 here (controlled records for each property under test) and by testkit.vietnamese (filler pages
 with realistic text), never copied from real records.
@@ -41,13 +41,6 @@ _ids = itertools.count(1)
 
 
 # ---------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="session")
-def es_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One noida-db (Elasticsearch REST API) for the whole session."""
-    with noida_es(tmp_path_factory.mktemp("noida")) as url:
-        yield url
 
 
 @pytest.fixture(scope="session")
@@ -326,6 +319,7 @@ def test_bad_url_is_a_usage_error() -> None:
     assert caught.value.exit_code == ExitCode.USAGE
 
 
+@pytest.mark.servers
 def test_noida_fixture_stops_its_server(tmp_path: Path) -> None:
     with noida_es(tmp_path) as url:
         port = int(url.rsplit(":", 1)[1])

@@ -11,35 +11,18 @@ from alembic.config import Config
 from sohoa.archive.catalog import Catalog
 from sohoa.core.db import MIGRATIONS, make_engine
 from sohoa.core.errors import SohoaError
-from sohoa.testkit.pgserver import postgresql
 from sohoa.web import accounts, audit
 from sohoa.web.models import WebSession
-from sqlalchemy import inspect, text, update
+from sqlalchemy import inspect, update
 
 WEB_TABLES = {"users", "web_sessions", "api_tokens", "audit_log"}
 
 
-@pytest.fixture(scope="module")
-def postgres_url():
-    with postgresql() as url:
-        yield url
-
-
-def _reset(url: str) -> None:
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    engine.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.servers)])
 def url(request, tmp_path):
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'catalog.db'}"
-        return
-    url = request.getfixturevalue("postgres_url")
-    yield url
-    _reset(url)  # leave the shared cluster empty for the next test
+        return f"sqlite:///{tmp_path / 'catalog.db'}"
+    return request.getfixturevalue("postgres_url")  # a fresh database on the session's cluster (conftest)
 
 
 def _migrate(url: str, revision: str, down: bool = False) -> None:

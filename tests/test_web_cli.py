@@ -105,6 +105,7 @@ def _wait_http(url: str, process: subprocess.Popen, timeout: float) -> str:
             time.sleep(0.3)
 
 
+@pytest.mark.servers  # the embedded broker, the workers and the web app
 def test_sohoa_run_starts_the_web_app_as_a_third_process(tmp_path):
     import signal
 
