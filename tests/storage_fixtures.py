@@ -28,10 +28,10 @@ def new_bucket() -> str:
 @pytest.fixture(scope="session")
 def seaweedfs_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Endpoint]:
     """One SeaweedFS for the whole session (starting one takes about a second)."""
-    with seaweedfs(tmp_path_factory.mktemp("seaweedfs")) as endpoint:
     from conftest import _only_for_server_tests
 
     _only_for_server_tests("SeaweedFS")
+    with seaweedfs(tmp_path_factory.mktemp("seaweedfs")) as endpoint:
         yield endpoint
 
 

@@ -29,6 +29,7 @@ from sohoa.archive.storage import (
     RetentionError,
     StorageError,
     StorageUnavailable,
+    open_store,
 )
 from sohoa.core.errors import ExitCode, SohoaError
 from storage_fixtures import *  # noqa: F403 - seaweedfs_endpoint, store_url, store
@@ -496,8 +497,8 @@ def test_unreachable_s3_port_is_a_one_line_storage_unavailable():
     assert time.monotonic() - started < 15
 
 
-def test_server_stopped_then_restarted(tmp_path):
 @pytest.mark.servers
+def test_server_stopped_then_restarted(tmp_path):
     """A store outlives an outage: StorageUnavailable while the server is down, data back after."""
     with seaweedfs(tmp_path / "sw") as endpoint:
         store = open_store(endpoint.url("outage"))
