@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sohoa.archive.catalog import Catalog
-from sohoa.archive.storage import ObjectStore, open_store
+from sohoa.archive.storage import ObjectStore
+from sohoa.archive.stores import open_store
 from sohoa.core.settings import Settings, get_settings
 
 

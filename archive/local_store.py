@@ -40,9 +40,9 @@ from sohoa.archive.storage import (
     check_retain_until,
     check_sha256,
     iter_chunks,
-    sha256_stream,
     under_retention,
 )
+from sohoa.core.hashing import sha256_stream
 
 META_DIR = ".sohoa/meta"
 

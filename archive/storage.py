@@ -1,8 +1,9 @@
 """The object-store contract of the archive: one Protocol, its types and errors, key rules, and
-`open_store(url)`, which picks the backend from `SOHOA_STORAGE_URL`.
+the verified read every consumer of stored bytes uses (`read_verified`, `copy_verified`).
 
 Two backends implement it with the same key layout: `LocalStore` (a directory, the embedded
-default) and `S3Store` (MinIO in production, SeaweedFS in tests). `tests/test_storage_contract.py`
+default) and `S3Store` (MinIO in production, SeaweedFS in tests); `sohoa.archive.stores.open_store`
+picks one from `SOHOA_STORAGE_URL`. This module imports neither backend: they import it. `tests/test_storage_contract.py`
 runs one suite against both, so code above this layer never needs to know which one it has.
 
 The contract, in short:
@@ -19,12 +20,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+import uuid
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import BinaryIO, Final, Iterator, Mapping, Protocol, runtime_checkable
-from urllib.parse import parse_qs, unquote, urlsplit
 
 from sohoa.core.errors import ExitCode, SohoaError
 
@@ -61,6 +62,12 @@ class IntegrityError(StorageError):
     """Stored bytes do not match their recorded SHA-256 (or their metadata is gone)."""
 
     exit_code = ExitCode.DAMAGED
+
+
+class ChecksumMismatch(IntegrityError):
+    """A verified read found bytes that differ from the SHA-256 recorded in the catalog."""
+
+    exit_code = ExitCode.FIXITY_FAILED
 
 
 class RetentionError(StorageError):
@@ -250,63 +257,44 @@ def iter_chunks(data: bytes | BinaryIO) -> Iterator[bytes]:
         yield bytes(chunk)
 
 
-def sha256_stream(reader: BinaryIO) -> str:
-    """SHA-256 of a reader's remaining bytes, in bounded memory."""
-    digest = hashlib.sha256()
-    for chunk in iter(lambda: reader.read(CHUNK_SIZE), b""):
-        digest.update(chunk)
-    return digest.hexdigest()
+# --- verified reads -------------------------------------------------------------------------
 
 
-# --- selection by URL -----------------------------------------------------------------------
+def read_verified(store: ObjectStore, key: str, expected_sha256: str) -> Iterator[bytes]:
+    """The object's bytes in pieces, hashed on the way; `ChecksumMismatch` if they are not the
+    bytes `expected_sha256` names.
 
-
-def open_store(url: str) -> ObjectStore:
-    """The backend named by a storage URL.
-
-    `file:///abs/dir` → LocalStore; `s3://KEY:SECRET@host:port/bucket?secure=false` → S3Store
-    (secure defaults to true; KEY and SECRET are percent-decoded; `region=` is optional).
+    The last piece is held back until the digest is checked, so a consumer (a download, a copy)
+    never receives the whole of an altered object: a mismatch ends the stream one piece short.
     """
-    parts = urlsplit(url)
-    # Backends are imported on demand: the embedded default need not load the S3 SDK.
-    if parts.scheme == "file":
-        from sohoa.archive.local_store import LocalStore
+    digest = hashlib.sha256()
+    held: bytes | None = None
+    with store.open(key) as source:
+        while chunk := source.read(CHUNK_SIZE):
+            digest.update(chunk)
+            if held is not None:
+                yield held
+            held = chunk
+    if digest.hexdigest() != expected_sha256:
+        raise ChecksumMismatch(f"{key}: stored bytes do not match their SHA-256 (run sohoa fixity)")
+    if held is not None:
+        yield held
 
-        if parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
-            raise StorageError("invalid storage URL: use file:///absolute/dir", ExitCode.USAGE)
-        return LocalStore(Path(unquote(parts.path)))
-    if parts.scheme == "s3":
-        from sohoa.archive.s3_store import S3Store
 
-        # Never echo the URL itself: it carries the secret key.
-        bucket = parts.path.strip("/")
-        try:
-            port = parts.port
-        except ValueError:
-            port = -1
-        if (
-            not parts.hostname
-            or not bucket
-            or "/" in bucket
-            or parts.username is None
-            or port == -1
-        ):
-            raise StorageError(
-                "invalid storage URL: use s3://KEY:SECRET@host:port/bucket[?secure=false]",
-                ExitCode.USAGE,
-            )
-        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        secure = query.get("secure", "true").lower() not in ("false", "0", "no")
-        host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
-        endpoint = f"{host}:{port}" if port else host
-        return S3Store(
-            endpoint=endpoint,
-            access_key=unquote(parts.username),
-            secret_key=unquote(parts.password or ""),
-            bucket=bucket,
-            secure=secure,
-            region=query.get("region", "us-east-1"),
-        )
-    raise StorageError(
-        f"unsupported storage URL scheme {parts.scheme!r}: use file:// or s3://", ExitCode.USAGE
-    )
+def copy_verified(store: ObjectStore, key: str, expected_sha256: str, out: Path) -> int:
+    """Write the object to `out` only if its bytes match `expected_sha256`; return the size.
+
+    The bytes go to a hidden partial file next to `out` first and replace `out` in one rename, so
+    `out` is either the whole verified object or untouched (never a half or altered copy).
+    """
+    partial = out.with_name(f".{out.name}.{uuid.uuid4().hex}.partial")
+    size = 0
+    try:
+        with partial.open("xb") as sink:
+            for chunk in read_verified(store, key, expected_sha256):
+                sink.write(chunk)
+                size += len(chunk)
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)
+    return size

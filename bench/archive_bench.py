@@ -13,7 +13,7 @@ from pathlib import Path
 from sohoa.archive.backends import Archive
 from sohoa.archive.catalog import Catalog
 from sohoa.archive.fixity import check
-from sohoa.archive.storage import open_store
+from sohoa.archive.stores import open_store
 from sohoa.ingest.stage import IngestFields, Stored, ingest_file
 from sohoa.ocr.pipeline import OcrOptions
 from sohoa.testkit import scans

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 import sys
 from pathlib import Path
 from typing import Optional
@@ -125,25 +124,13 @@ def show(record_id: str, as_json: bool) -> None:
 @click.option("--original", is_flag=True, help="The original bytes instead of the PDF/A.")
 def get(record_id: str, out: Path, original: bool) -> None:
     """Download a record's PDF/A (or original), verified against the stored SHA-256."""
-    import hashlib
+    from sohoa.archive.storage import copy_verified
 
     archive = open_archive()
     record = find_record(archive, record_id)
     wanted = "original" if original else "pdfa.pdf"
     obj = next(o for o in record.objects if o.name == wanted)
-    partial = out.with_name(f".{out.name}.partial")
-    digest = hashlib.sha256()
-    try:
-        with archive.store.open(obj.key) as source, partial.open("wb") as sink:
-            while chunk := source.read(1 << 20):
-                digest.update(chunk)
-                sink.write(chunk)
-        if digest.hexdigest() != obj.sha256:
-            raise SohoaError(f"{obj.key}: stored bytes do not match their SHA-256 (run sohoa fixity)",
-                             ExitCode.FIXITY_FAILED)
-        partial.replace(out)
-    finally:
-        partial.unlink(missing_ok=True)
+    copy_verified(archive.store, obj.key, obj.sha256, out)
     print(f"{out}: {obj.size} bytes, sha256 verified")
 
 

@@ -13,7 +13,8 @@ from typing import Iterator
 
 import pytest
 from sohoa.testkit.s3server import S3Endpoint, seaweedfs
-from sohoa.archive.storage import ObjectStore, open_store
+from sohoa.archive.storage import ObjectStore
+from sohoa.archive.stores import open_store
 
 __all__ = ["store", "store_url", "new_bucket"]  # seaweedfs_endpoint: registered by conftest
 

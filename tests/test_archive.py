@@ -11,7 +11,7 @@ import bagit
 import pikepdf
 import pytest
 
-from sohoa.archive.storage import open_store
+from sohoa.archive.stores import open_store
 from sohoa.core.errors import ExitCode
 from sohoa.testkit import scans
 

@@ -12,7 +12,7 @@ from sohoa.archive import catalog_write, records
 from sohoa.archive.backends import Archive
 from sohoa.archive.catalog import Catalog
 from sohoa.archive.rebuild import rebuild
-from sohoa.archive.storage import open_store
+from sohoa.archive.stores import open_store
 from sohoa.core.records import Event, Kind, RecordMetadata, record_id_for
 
 DOSSIER = "000.00.12.H36-240115-0007"

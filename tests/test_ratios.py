@@ -252,7 +252,7 @@ def test_stored_records_and_the_reuse_command_count(catalog, tmp_path):
     from ratio_scenario import dossier, write_scenario
     from sohoa.archive import catalog_write, records
     from sohoa.archive.backends import Archive
-    from sohoa.archive.storage import open_store
+    from sohoa.archive.stores import open_store
     from sohoa.core.records import Event, Kind, RecordMetadata, record_id_for
     from sohoa.ratios.agencies import import_agencies
     from sohoa.ratios.registry import import_rows

@@ -13,7 +13,7 @@ from sohoa.archive import catalog_write, records
 from sohoa.archive.backends import Archive
 from sohoa.archive.catalog import DERIVED, Catalog
 from sohoa.archive.rebuild import rebuild
-from sohoa.archive.storage import open_store
+from sohoa.archive.stores import open_store
 from sohoa.core.db import Base
 from sohoa.core.records import Event, Kind, RecordMetadata, record_id_for
 from sohoa.ratios import agencies, registry, targets

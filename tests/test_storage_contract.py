@@ -29,8 +29,8 @@ from sohoa.archive.storage import (
     RetentionError,
     StorageError,
     StorageUnavailable,
-    open_store,
 )
+from sohoa.archive.stores import open_store
 from sohoa.core.errors import ExitCode, SohoaError
 from storage_fixtures import *  # noqa: F403 - seaweedfs_endpoint, store_url, store
 

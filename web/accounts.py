@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sohoa.core.db import Database
 from sohoa.core import codes
 from sohoa.core.errors import ExitCode, SohoaError
+from sohoa.core.hashing import sha256_bytes
 from sohoa.web import roles
 from sohoa.web.models import ApiToken, User, WebSession
 from sqlalchemy import delete, select, update
@@ -65,7 +65,7 @@ def _aware(value: datetime) -> datetime:
 
 
 def digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+    return sha256_bytes(token.encode("utf-8"))
 
 
 def check_username(username: str) -> str:

@@ -3,21 +3,21 @@ downloads verified against the SHA-256 recorded at write time (as `sohoa get` do
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
 from sohoa.archive.catalog import EventRow, Record, ReuseLink
+from sohoa.archive.storage import ChecksumMismatch, read_verified
 from sohoa.core.errors import ExitCode, SohoaError
+from sohoa.core.hashing import sha256_bytes
 from sohoa.web.state import WebState
 
 PDFA: Final = "pdfa.pdf"
 ORIGINAL: Final = "original"
 THUMB_WIDTH: Final = 180  # px: five thumbnails side by side fit a 1366-pixel screen
 THUMB_PAGES: Final = 60  # the page shows at most this many; the PDF/A viewer shows them all
-CHUNK: Final = 1 << 20
 MEDIA: Final[dict[str, str]] = {"pdf": "application/pdf", "tiff": "image/tiff", "jpeg": "image/jpeg",
                                 "png": "image/png"}
 
@@ -61,14 +61,7 @@ def verified_stream(state: WebState, record: Record, name: str) -> Iterator[byte
     """The object's bytes, hashed on the way out. A mismatch aborts the response before its last
     chunk, so the client sees a broken download, never silently altered bytes."""
     obj = stored_object(record, name)
-    digest = hashlib.sha256()
-    with state.archive.store.open(obj.key) as source:
-        while chunk := source.read(CHUNK):
-            digest.update(chunk)
-            yield chunk
-    if digest.hexdigest() != obj.sha256:
-        raise SohoaError(f"{obj.key}: stored bytes do not match their SHA-256 (run sohoa fixity)",
-                         ExitCode.FIXITY_FAILED)
+    return read_verified(state.archive.store, obj.key, obj.sha256)
 
 
 def download_name(record: Record, name: str) -> str:
@@ -94,9 +87,8 @@ def thumbnail(state: WebState, record: Record, page: int) -> Path:
 
     obj = stored_object(record, PDFA)
     data = state.archive.store.get(obj.key)
-    if hashlib.sha256(data).hexdigest() != obj.sha256:
-        raise SohoaError(f"{obj.key}: stored bytes do not match their SHA-256 (run sohoa fixity)",
-                         ExitCode.FIXITY_FAILED)
+    if sha256_bytes(data) != obj.sha256:
+        raise ChecksumMismatch(f"{obj.key}: stored bytes do not match their SHA-256 (run sohoa fixity)")
     pdf = pypdfium2.PdfDocument(data)
     try:
         sheet = pdf[page - 1]
