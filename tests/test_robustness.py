@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import io
+import json
 import pickle
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 
 import numpy as np
 import pikepdf
+import pypdfium2
 import pytest
 from PIL import Image, ImageDraw, TiffImagePlugin
 
-from sohoa.core.errors import ExitCode, InputError
+from sohoa.core.errors import ExitCode, InputError, OutputInvalid, SohoaError
 from sohoa.testkit import scans
 
 from conftest import run_sohoa
@@ -22,7 +26,9 @@ def _jpeg_bytes(size=(1240, 1754), color=(255, 255, 255)) -> bytes:
     return buffer.getvalue()
 
 
-def _image_pdf(path, jpegs: list[bytes], width_pt=595.0, height_pt=842.0, mediabox=True):
+def _image_pdf(path, jpegs: list[bytes], width_pt=595.0, height_pt=842.0, mediabox="page"):
+    """Pages that each draw one JPEG over the page; `mediabox`: on each "page", on the page "tree"
+    only (inherited, as the PDF spec allows), or "none" at all."""
     pdf = pikepdf.new()
     for data in jpegs:
         width, height = 1240, 1754
@@ -38,19 +44,50 @@ def _image_pdf(path, jpegs: list[bytes], width_pt=595.0, height_pt=842.0, mediab
         content = pdf.make_stream(f"q {width_pt} 0 0 {height_pt} 0 0 cm /Im0 Do Q".encode())
         page = pikepdf.Dictionary(Type=pikepdf.Name.Page, Contents=content,
                                   Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=image)))
-        if mediabox:
+        if mediabox == "page":
             page.MediaBox = [0, 0, width_pt, height_pt]
         pdf.pages.append(pikepdf.Page(page))
+    if mediabox == "tree":
+        pdf.Root.Pages.MediaBox = [0, 0, width_pt, height_pt]
     pdf.save(path)
     return path
 
 
-def _ok_or_clean_error(proc, out_dir, allowed=(0, ExitCode.DAMAGED)):
-    assert proc.returncode in [int(a) for a in allowed], proc.stderr
+def _clean_error(proc, out_dir, code: ExitCode, *words: str) -> None:
+    """Exit `code`, one `sohoa: error:` line naming `words`, no traceback, nothing written."""
+    assert proc.returncode == code, proc.stderr
     assert "Traceback" not in proc.stderr
-    if proc.returncode:
-        assert len(proc.stderr.strip().splitlines()) == 1
-        assert list(out_dir.iterdir()) == []
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("sohoa: error: "), proc.stderr
+    assert all(word in lines[0] for word in words), proc.stderr
+    assert list(out_dir.iterdir()) == []
+
+
+def _ocr_with_report(source, output, tmp_path, *args):
+    """`sohoa ocr` that must succeed: (its one stdout line, the --json report)."""
+    report = tmp_path / "report.json"
+    proc = run_sohoa("ocr", source, output, "-j", "1", "--json", report, *args)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == "" and proc.stdout.startswith(f"{output}: 1 page(s), PDF/A-"), proc
+    return proc.stdout, json.loads(report.read_text())
+
+
+def _only_page(output):
+    """(content stream, drawn image as 8-bit gray, text a PDF reader extracts) of a one-page output."""
+    with pikepdf.open(output) as pdf:
+        assert len(pdf.pages) == 1
+        page = pdf.pages[0]
+        streams = page.obj.Contents
+        content = b"".join(s.read_bytes() for s in (streams if isinstance(streams, pikepdf.Array) else [streams]))
+        images = page.get_images(recursive=False)
+        assert list(images) == ["/Im0"]
+        drawn = np.asarray(pikepdf.PdfImage(images["/Im0"]).as_pil_image().convert("L"))
+    document = pypdfium2.PdfDocument(str(output))
+    try:
+        text = document[0].get_textpage().get_text_range()
+    finally:
+        document.close()
+    return content, drawn, text
 
 
 def test_drawing_without_text_is_stored_with_an_empty_text_layer(tmp_path):
@@ -60,9 +97,28 @@ def test_drawing_without_text_is_stored_with_an_empty_text_layer(tmp_path):
         draw.rectangle((200, 300 + i * 250, 2280, 480 + i * 250), outline=0, width=4)
     source = tmp_path / "form.png"
     image.save(source, dpi=(300, 300))
-    proc = run_sohoa("ocr", source, tmp_path / "form.pdf", "-j", "1")
-    assert proc.returncode == 0, proc.stderr
-    assert (tmp_path / "form.pdf").exists()
+    _, report = _ocr_with_report(source, tmp_path / "form.pdf", tmp_path)
+    page = report["pages"][0]
+    # Ink on the page: not blank, so Tesseract ran, and found no word.
+    assert not page["blank"] and page["ocr"] and page["text_source"] == "ocr"
+    assert (page["words"], page["characters"], page["confidence"]) == (0, 0, None)
+    content, drawn, text = _only_page(tmp_path / "form.pdf")
+    assert b"BT" not in content and text == ""  # the text layer is empty: no text object, nothing to extract
+    assert np.array_equal(drawn, np.asarray(image))  # the drawing itself is kept, pixel for pixel
+
+
+def test_blank_page_is_kept_unread_with_no_text_layer(tmp_path):
+    image = Image.new("L", (2480, 3508), 255)
+    ImageDraw.Draw(image).point([(1000, 1000), (1500, 2500)], fill=0)  # two specks of dust
+    source = tmp_path / "blank.png"
+    image.save(source, dpi=(300, 300))
+    _, report = _ocr_with_report(source, tmp_path / "blank.pdf", tmp_path)
+    page = report["pages"][0]
+    assert page["blank"] and not page["ocr"] and page["text_source"] == "none"  # Tesseract never ran
+    assert (page["words"], page["characters"]) == (0, 0) and "ocr" not in page["seconds"]
+    content, drawn, text = _only_page(tmp_path / "blank.pdf")
+    assert b"BT" not in content and text == ""
+    assert np.array_equal(drawn, np.asarray(image))  # the page is archived all the same
 
 
 def test_tiff_with_nan_resolution_falls_back_to_default_dpi(tmp_path):
@@ -85,29 +141,60 @@ def test_pdf_with_a_truncated_jpeg_page_is_damaged(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     proc = run_sohoa("ocr", source, out / "x.pdf", "-j", "2")
-    assert proc.returncode == ExitCode.DAMAGED, proc.stderr
-    assert "page 2" in proc.stderr
-    _ok_or_clean_error(proc, out)
+    _clean_error(proc, out, ExitCode.DAMAGED, "half.pdf", "damaged page 2")  # the error came from a worker
 
 
-def test_pdf_without_mediabox(tmp_path):
-    source = _image_pdf(tmp_path / "nobox.pdf", [_jpeg_bytes()], mediabox=False)
-    out = tmp_path / "out"
-    out.mkdir()
-    _ok_or_clean_error(run_sohoa("ocr", source, out / "x.pdf", "-j", "1"), out)
-
-
-def test_thumbnail_stretched_over_a_page_is_rendered_not_divided_by_zero(tmp_path):
-    source = _image_pdf(tmp_path / "thumb.pdf", [_jpeg_bytes(size=(8, 8))])
+def test_pdf_page_without_any_mediabox_is_damaged(tmp_path):
+    # MediaBox is required (on the page or inherited from the page tree): without it the page has no
+    # size, and a guessed one (qpdf assumes US Letter) would distort an A4 scan.
+    source = _image_pdf(tmp_path / "nobox.pdf", [_jpeg_bytes()], mediabox="none")
     out = tmp_path / "out"
     out.mkdir()
     proc = run_sohoa("ocr", source, out / "x.pdf", "-j", "1")
-    assert proc.returncode == 0, proc.stderr
+    _clean_error(proc, out, ExitCode.DAMAGED, "nobox.pdf", "damaged page 1")
+
+
+def test_pdf_page_inheriting_its_mediabox_keeps_the_page_size(tmp_path):
+    source = _image_pdf(tmp_path / "inherited.pdf", [_jpeg_bytes()], mediabox="tree")
+    _, report = _ocr_with_report(source, tmp_path / "x.pdf", tmp_path)
+    page = report["pages"][0]
+    assert (page["width_pt"], page["height_pt"]) == (595.0, 842.0)
+    assert page["image"] == "JPEG rgb passthrough"  # the scan's own JPEG, not re-encoded
+    with pikepdf.open(tmp_path / "x.pdf") as pdf:
+        assert [float(v) for v in pdf.pages[0].mediabox] == [0, 0, 595, 842]
+
+
+def test_thumbnail_stretched_over_a_page_is_rendered_not_divided_by_zero(tmp_path):
+    source = _image_pdf(tmp_path / "thumb.pdf", [_jpeg_bytes(size=(8, 8), color=(90, 90, 90))])
+    _, report = _ocr_with_report(source, tmp_path / "x.pdf", tmp_path)
+    page = report["pages"][0]
+    # The page keeps its size (to the rendered pixel: 2480 × 3509 at 300 dpi).
+    assert (page["width_pt"], page["height_pt"]) == (pytest.approx(595, abs=0.5), pytest.approx(842, abs=0.5))
+    assert page["source_dpi"] == 300
+    _, drawn, _ = _only_page(tmp_path / "x.pdf")
+    # Rendered at 300 dpi over the whole A4 page (not kept as 8 × 8 pixels), and still the same gray.
+    assert drawn.shape == (pytest.approx(842 / 72 * 300, abs=1), pytest.approx(595 / 72 * 300, abs=1))
+    assert abs(float(drawn.mean()) - 90) < 8
+    with pikepdf.open(tmp_path / "x.pdf") as pdf:
+        assert [float(v) for v in pdf.pages[0].mediabox] == pytest.approx([0, 0, 595, 842], abs=0.5)
+
+
+def _fail_in_a_worker(code: int) -> None:
+    raise InputError("trang 2: tệp bị hỏng", ExitCode(code))
 
 
 def test_errors_keep_their_exit_code_across_processes():
-    error = pickle.loads(pickle.dumps(InputError("too big", ExitCode.TOO_LARGE)))
-    assert error.exit_code == ExitCode.TOO_LARGE and error.message == "too big"
+    # The page pool forks workers: an error raised in one reaches the parent pickled.
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("fork")) as pool:
+        with pytest.raises(InputError) as caught:
+            pool.submit(_fail_in_a_worker, int(ExitCode.TOO_LARGE)).result()
+    assert caught.value.exit_code == ExitCode.TOO_LARGE and caught.value.message == "trang 2: tệp bị hỏng"
+    # Every kind keeps its class, its code (given or the class default) and its one-line message.
+    for error in (InputError("too big", ExitCode.TOO_LARGE), InputError("cut short"), OutputInvalid("bad xmp"),
+                  SohoaError("boom")):
+        copy = pickle.loads(pickle.dumps(error))
+        assert (type(copy), copy.exit_code, copy.message) == (type(error), error.exit_code, error.message)
+    assert pickle.loads(pickle.dumps(InputError("cut short"))).exit_code == ExitCode.DAMAGED
 
 
 @pytest.mark.parametrize("case", ["garbage_ifd", "zero_dimensions"])
@@ -124,24 +211,26 @@ def test_broken_tiff_structures_are_damaged(tmp_path, case):
     source.write_bytes(bytes(data))
     out = tmp_path / "out"
     out.mkdir()
-    _ok_or_clean_error(run_sohoa("ocr", source, out / "x.pdf"), out, allowed=(ExitCode.DAMAGED,))
+    _clean_error(run_sohoa("ocr", source, out / "x.pdf"), out, ExitCode.DAMAGED, "broken.tif", "damaged")
 
 
-def test_output_equal_to_input_is_refused_and_the_scan_kept(tmp_path, ocr_kind):
+def test_output_equal_to_input_is_refused_and_the_scan_kept(tmp_path):
     source = tmp_path / "scan.jpg"
-    source.write_bytes(ocr_kind("gray200_jpeg").source.read_bytes())
+    scans.save_image(scans.make_scan("gray200_jpeg", seed=67), source, "jpeg")
     before = source.read_bytes()
     proc = run_sohoa("ocr", source, source)
-    assert proc.returncode == ExitCode.USAGE and "overwrite the input" in proc.stderr
-    assert source.read_bytes() == before
+    assert proc.returncode == ExitCode.USAGE and "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == f"sohoa: error: {source}: would overwrite the input"
+    assert source.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["scan.jpg"]
 
 
-def test_unwritable_report_path_fails_before_ocr_and_leaves_nothing(tmp_path, ocr_kind):
+def test_unwritable_report_path_fails_before_ocr_and_leaves_nothing(tmp_path):
+    source = tmp_path / "scan.png"
+    scans.save_image(scans.make_scan("clean", seed=68), source, "png")
     out = tmp_path / "out"
     out.mkdir()
-    proc = run_sohoa("ocr", ocr_kind("clean").source, out / "x.pdf", "--json", out)
-    assert proc.returncode == ExitCode.OUTPUT_ERROR and "Traceback" not in proc.stderr
-    assert list(out.iterdir()) == []
+    proc = run_sohoa("ocr", source, out / "x.pdf", "--json", out)  # the report path is a directory
+    _clean_error(proc, out, ExitCode.OUTPUT_ERROR, str(out))
 
 
 def test_usage_errors_are_one_line(tmp_path):
