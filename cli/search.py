@@ -9,7 +9,7 @@ from typing import Optional
 
 import click
 
-from sohoa.cli.common import open_archive, open_index, parse_date
+from sohoa.cli.common import open_archive, open_catalog, open_index, parse_date
 from sohoa.core import codes
 
 
@@ -31,6 +31,7 @@ from sohoa.core import codes
 def search(query, agency, procedure, doc_type, kind, owner_id, dossier, issued_from, issued_to, valid_only,
            sort, page, size, as_json) -> None:
     """Search records by any word (diacritics optional), ID, name, codes and filters."""
+    from sohoa.ratios.agencies import subordinates
     from sohoa.search import service
     from sohoa.search.model import SearchQuery
 
@@ -41,8 +42,8 @@ def search(query, agency, procedure, doc_type, kind, owner_id, dossier, issued_f
         issued_from=parse_date(issued_from), issued_to=parse_date(issued_to),
         valid_on=date.today() if valid_only else None, sort=sort, page=page, size=size,
     )
-    result = service.search(open_archive(), open_index(), request,
-                            agency=codes.agency_code(agency) if agency else None)
+    agencies = subordinates(open_catalog(), codes.agency_code(agency)) if agency else None
+    result = service.search(open_index(), request, agencies)
     if as_json:
         print(result.model_dump_json(indent=2))
         return
@@ -94,7 +95,7 @@ def reindex() -> None:
 @click.option("--by", default="sohoa", show_default=True, help="Official who reuses it.")
 def reuse(record_id: str, dossier: str, by: str) -> None:
     """Attach an existing record to a new dossier as a reused component (refuses expired documents)."""
-    from sohoa.search.reuse import reuse as reuse_record
+    from sohoa.archive.reuse import reuse as reuse_record
 
     outcome = reuse_record(open_archive(), record_id, dossier, by)
     state = "already linked to" if outcome.already_linked else "reused in"
@@ -107,9 +108,14 @@ def reuse(record_id: str, dossier: str, by: str) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def suggest(dossier: Optional[str], owner_id: Optional[str], as_json: bool) -> None:
     """Digitised documents that can fill a new dossier: what not to ask the citizen for again."""
+    from functools import partial
+
+    from sohoa.ratios.registry import owner_of
     from sohoa.search.reuse import suggest as suggest_records
 
-    hits = suggest_records(open_archive(), open_index(), dossier=dossier, owner_id=owner_id)
+    archive = open_archive()
+    hits = suggest_records(archive, open_index(), dossier=dossier, owner_id=owner_id,
+                           registered_owner=partial(owner_of, archive.catalog))
     if as_json:
         print(json.dumps([json.loads(h.model_dump_json()) for h in hits], ensure_ascii=False, indent=2))
         return

@@ -11,6 +11,7 @@ from typing import Final
 from sohoa.core import codes
 from sohoa.core.db import Database
 from sohoa.core.errors import ExitCode, InvalidCode, SohoaError
+from sohoa.core.hierarchy import subtree
 from sohoa.ratios.csvinput import ImportReport, RowError, read_text, rows
 from sohoa.ratios.models import Agency
 from sqlalchemy import select
@@ -62,6 +63,13 @@ def load_tree(catalog: Database) -> AgencyTree:
     with catalog.session() as session:
         found = session.execute(select(Agency.code, Agency.name, Agency.parent_code, Agency.level)).all()
     return AgencyTree({code: AgencyRow(code, name, parent, level) for code, name, parent, level in found})
+
+
+def subordinates(catalog: Database, code: str) -> list[str]:
+    """The agency and every agency below it: what a search filter or an upload scope covers."""
+    with catalog.session() as session:
+        pairs = session.execute(select(Agency.code, Agency.parent_code)).all()
+    return subtree(pairs, code)
 
 
 def _validate(cells: dict[str, str]) -> AgencyRow:

@@ -1,61 +1,32 @@
-"""Reuse: attach an already-digitised record to a new dossier instead of asking the citizen again.
+"""Suggest: the owner's digitised documents a new dossier can reuse instead of asking again.
 
-Every reuse writes a `reused` event (catalog and storage, so a rebuilt catalog
-keeps the link) and a reuse link the ratios of issue #6 count.
+Attaching one (the write) is the archive's: `sohoa.archive.reuse.reuse`. The dossier registry is
+the ratios'; this module does not import it: the caller passes the registry's lookup.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+from collections.abc import Callable
 
-import sohoa
-from sohoa.archive import catalog_write, records
 from sohoa.archive.backends import Archive
 from sohoa.core import codes
 from sohoa.core.errors import ExitCode, SohoaError
-from sohoa.core.records import Event, RecordMetadata
-from sohoa.ratios import registry
 from sohoa.search.model import Hit, SearchIndex
 from sohoa.search.service import kho
 
 
-@dataclass
-class ReuseOutcome:
-    record_id: str
-    record_code: str
-    dossier_code: str
-    already_linked: bool
+def suggest(archive: Archive, index: SearchIndex, dossier: str | None = None, owner_id: str | None = None,
+            registered_owner: Callable[[str], str | None] = lambda dossier: None) -> list[Hit]:
+    """The owner's valid documents not yet in the dossier: what staff need not ask for again.
 
-
-def reuse(archive: Archive, record_id: str, dossier: str, by: str, today: date | None = None) -> ReuseOutcome:
-    dossier = codes.dossier_code(dossier)
-    record = archive.catalog.record(record_id)
-    if record is None:
-        raise SohoaError(f"no record {record_id!r}", ExitCode.NOT_FOUND)
-    today = today or date.today()
-    if record.valid_until and record.valid_until < today:
-        raise SohoaError(
-            f"{record.code}: hết hiệu lực từ {record.valid_until:%d/%m/%Y} (expired on {record.valid_until}); "
-            "ask the citizen for a valid document", ExitCode.REFUSED)
-    if archive.catalog.reuse_link(record.id, dossier) is not None:
-        return ReuseOutcome(record.id, record.code, dossier, True)
-    event = Event(record_id=record.id, action="reused", agent=by, tool="sohoa reuse",
-                  tool_version=sohoa.__version__, detail=f"dossier {dossier}")
-    records.add_event(archive.store, RecordMetadata.model_validate(record.metadata_json), event)
-    catalog_write.add_reuse(archive.catalog, event, dossier)
-    return ReuseOutcome(record.id, record.code, dossier, False)
-
-
-def suggest(archive: Archive, index: SearchIndex, dossier: str | None = None,
-            owner_id: str | None = None) -> list[Hit]:
-    """The owner's valid documents not yet in the dossier: what staff need not ask for again."""
+    Without `owner_id`, the owner is the one `registered_owner(dossier)` gives (the registry,
+    e.g. `functools.partial(sohoa.ratios.registry.owner_of, catalog)`), else the owner of the
+    dossier's records.
+    """
     linked: set[str] = set()
     if dossier:
         dossier = codes.dossier_code(dossier)
-        # the registry's owner first; if it has not sent the dossier, the owner of its records
-        owner_id = (owner_id or registry.owner_of(archive.catalog, dossier)
-                    or archive.catalog.owner_in_dossier(dossier))
+        owner_id = owner_id or registered_owner(dossier) or archive.catalog.owner_in_dossier(dossier)
         linked = archive.catalog.records_in_dossier(dossier)
     if not owner_id:
         raise SohoaError("no owner known for this dossier: give --owner-id", ExitCode.USAGE)

@@ -6,13 +6,10 @@ from collections import OrderedDict
 from datetime import date
 from itertools import islice
 
-from sqlalchemy import select
-
 import sohoa
 from sohoa.archive import catalog_write
 from sohoa.archive.backends import Archive
 from sohoa.core.records import Event
-from sohoa.ratios.models import Agency  # the agency tree is the registry's (ratios/agencies.py)
 from sohoa.search.backends import document
 from sohoa.search.model import Hit, SearchIndex, SearchQuery, SearchResult
 
@@ -45,23 +42,16 @@ def reindex(archive: Archive, index: SearchIndex, batch: int = 200) -> int:
 
 
 def subordinate_agencies(archive: Archive, code: str) -> list[str]:
-    """The agency and every agency below it in the hierarchy."""
-    with archive.catalog.session() as session:
-        children: dict[str | None, list[str]] = {}
-        for agency_code, parent in session.execute(select(Agency.code, Agency.parent_code)):
-            children.setdefault(parent, []).append(agency_code)
-    found, stack = [], [code]
-    while stack:
-        current = stack.pop()
-        if current not in found:
-            found.append(current)
-            stack.extend(children.get(current, []))
-    return found
+    """Transition only: web/uploads.py still imports this; use sohoa.ratios.agencies.subordinates."""
+    from sohoa.ratios.agencies import subordinates
+
+    return subordinates(archive.catalog, code)
 
 
-def search(archive: Archive, index: SearchIndex, query: SearchQuery, agency: str | None = None) -> SearchResult:
-    if agency:
-        query = query.model_copy(update={"agencies": subordinate_agencies(archive, agency)})
+def search(index: SearchIndex, query: SearchQuery, agencies: list[str] | None = None) -> SearchResult:
+    """Run the query; `agencies` (an agency and its subordinates, from the registry) narrows it."""
+    if agencies:
+        query = query.model_copy(update={"agencies": agencies})
     return index.search(query)
 
 

@@ -246,7 +246,7 @@ def test_cli_by_month_json(catalog, tmp_path):
 
 def test_stored_records_and_the_reuse_command_count(catalog, tmp_path):
     """End to end with the archive and search code: a record written to a real store and catalogued,
-    then reused into a later dossier with `search.reuse`: both dossiers count."""
+    then reused into a later dossier with `archive.reuse`: both dossiers count."""
     import hashlib
 
     from ratio_scenario import dossier, write_scenario
@@ -256,7 +256,7 @@ def test_stored_records_and_the_reuse_command_count(catalog, tmp_path):
     from sohoa.core.records import Event, Kind, RecordMetadata, record_id_for
     from sohoa.ratios.agencies import import_agencies
     from sohoa.ratios.registry import import_rows
-    from sohoa.search.reuse import reuse
+    from sohoa.archive.reuse import reuse
 
     agencies, _ = write_scenario(tmp_path)
     import_agencies(catalog, agencies)

@@ -18,7 +18,7 @@ from sohoa.core.db import Base
 from sohoa.core.records import Event, Kind, RecordMetadata, record_id_for
 from sohoa.ratios import agencies, registry, targets
 from sohoa.ratios.indicators import INDICATORS
-from sohoa.search.reuse import reuse
+from sohoa.archive.reuse import reuse
 from sohoa.web import accounts, audit
 from sohoa.workers import jobs
 

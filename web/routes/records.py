@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response, Streamin
 from pydantic import BaseModel, Field
 from sohoa.core import codes
 from sohoa.core.codes import RETENTION_CODES
-from sohoa.search.reuse import reuse
+from sohoa.archive.reuse import reuse
 from sohoa.web import audit, records, roles
 from sohoa.web.accounts import Principal
 from sohoa.web.routes import client, page

@@ -7,6 +7,7 @@ import json
 import math
 import re
 from datetime import date
+from functools import partial
 from html import unescape
 from typing import Annotated, Final, Literal
 from urllib.parse import urlencode
@@ -17,6 +18,8 @@ from markupsafe import Markup, escape
 from pydantic import BaseModel, Field
 from sohoa.core import codes
 from sohoa.core.errors import ExitCode, SohoaError
+from sohoa.ratios.agencies import subordinates
+from sohoa.ratios.registry import owner_of
 from sohoa.search import service
 from sohoa.search.model import EXACT_ID, SearchQuery
 from sohoa.search.reuse import suggest
@@ -71,8 +74,8 @@ def run_search(request: Request, params: SearchParams):
         valid_on=date.today() if params.valid_only else None, sort=params.sort, page=params.page, size=params.size,
     )
     web = state(request)
-    agency = codes.agency_code(params.agency) if params.agency.strip() else None
-    return service.search(web.archive, web.index, query, agency=agency)
+    agencies = subordinates(web.catalog, codes.agency_code(params.agency)) if params.agency.strip() else None
+    return service.search(web.index, query, agencies)
 
 
 def snippet_html(snippet: str) -> Markup:
@@ -151,5 +154,6 @@ def api_kho(request: Request, owner_id: str, principal: Annotated[Principal, Dep
 def api_suggest(request: Request, principal: Annotated[Principal, Depends(require(roles.REUSE))],
                 dossier: str = "", owner_id: str = "") -> dict:
     web = state(request)
-    hits = suggest(web.archive, web.index, dossier=dossier.strip() or None, owner_id=owner_id.strip() or None)
+    hits = suggest(web.archive, web.index, dossier=dossier.strip() or None, owner_id=owner_id.strip() or None,
+                   registered_owner=partial(owner_of, web.catalog))
     return {"hits": [json.loads(h.model_dump_json()) for h in hits]}
