@@ -14,7 +14,7 @@ from sohoa.archive.backends import Archive
 from sohoa.archive.catalog import Catalog
 from sohoa.archive.fixity import check
 from sohoa.archive.stores import open_store
-from sohoa.ingest.stage import IngestFields, Stored, ingest_file
+from sohoa.ingest.runner import IngestFields, Stored, ingest_file
 from sohoa.ocr.pipeline import OcrOptions
 from sohoa.testkit import scans
 from sohoa.testkit.s3server import seaweedfs

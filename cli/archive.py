@@ -33,7 +33,7 @@ from sohoa.core.errors import ExitCode, SohoaError
 def ingest(files, agency, dossier, procedure, kind, doc_type, owner_id, title, number_symbol, issued_on,
            issuing_agency, summary, valid_until, retention, scanned_by, as_json) -> None:
     """Create one verified record per FILE (synchronously) and print its id and code."""
-    from sohoa.ingest.stage import IngestFields, Quarantined, ingest_file
+    from sohoa.ingest.runner import IngestFields, Quarantined, ingest_file
     from sohoa.ocr.pipeline import OcrOptions
 
     fields = IngestFields(

@@ -30,11 +30,11 @@ def _log_to_stderr(verbose: bool) -> None:
 
 def _supervisor():
     from sohoa.core.settings import get_settings
-    from sohoa.workers.app import create_app
+    from sohoa.workers.app import create_app, sender
     from sohoa.workers.supervisor import Supervisor
 
     settings = get_settings()
-    return Supervisor(open_archive(settings), create_app(settings), settings)
+    return Supervisor(open_archive(settings), sender(create_app(settings)), settings)
 
 
 @click.command()
@@ -57,8 +57,9 @@ def worker(queues: str, concurrency: Optional[int], name: Optional[str], logleve
     logging.getLogger("kombu.connection").setLevel(logging.ERROR)  # "no hostname" for the file broker
     open_archive(settings).catalog.dispose()  # migrate once here, not in every pool process at once
     os.environ["OMP_THREAD_LIMIT"] = "1"  # one Tesseract thread per process: the pool fills the cores
-    from sohoa.workers.tasks import app
+    from sohoa.workers.app import create_app
 
+    app = create_app(settings)
     argv = ["worker", "-Q", ",".join(chosen), "-c", str(concurrency or settings.jobs), "-P", "prefork",
             "-n", name or f"sohoa-{os.getpid()}@%h", "--loglevel", loglevel]
     if not settings.broker_url:  # the embedded file broker has no broadcast channel

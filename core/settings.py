@@ -39,6 +39,7 @@ class Settings(BaseModel):
     stable_seconds: float = Field(5.0, ge=0)
 
     ocr_lang: str = "vie"
+    ocr_engine: str = "tesseract"  # or "null", or module:attribute (ocr/engines.py)
     tessdata_dir: Path | None = None
     max_pixels: int = Field(DEFAULT_MAX_PIXELS, gt=0)
     jobs: int = Field(default_factory=lambda: os.cpu_count() or 1, gt=0)

@@ -1,1 +1,1 @@
-"""ingest: validate incoming bytes, sniff their type, hash, dedup and attach metadata."""
+"""ingest: THE pipeline (pipeline.py: stages declared once), its policy, contract and in-process runner."""

@@ -66,8 +66,9 @@ def process_page(task: PageTask, recognizer: Recognizer) -> PageOutcome:
         return _born_digital(page, report, clock)
 
     prepared = preprocess.prepare(page.pixels, int(round(page.dpi)), osd=recognizer.detect_orientation)
-    report.rotation, report.rotation_certain = prepared.rotation, prepared.rotation_certain
-    report.skew_deg, report.blank = prepared.skew, prepared.blank
+    # Plain Python values (OpenCV hands back numpy scalars): the report travels as JSON.
+    report.rotation, report.rotation_certain = int(prepared.rotation), bool(prepared.rotation_certain)
+    report.skew_deg, report.blank = float(prepared.skew), bool(prepared.blank)
     clock.lap("preprocess")
 
     words: list[Word] = []

@@ -21,7 +21,7 @@ import re
 import time
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Literal
@@ -29,7 +29,7 @@ from typing import Callable, Iterable, Iterator, Literal
 import sohoa
 from sohoa.core.errors import ExitCode, OutputInvalid, SohoaError
 from sohoa.core.settings import Settings, get_settings
-from sohoa.ocr import inputs, tesseract, validate
+from sohoa.ocr import engines, inputs, tesseract, validate
 from sohoa.ocr.page import PageOutcome, PageTask, process_page
 from sohoa.ocr.pdfa import Level, PdfABuilder
 from sohoa.ocr.report import FileReport, ValidationReport
@@ -46,12 +46,13 @@ class OcrOptions:
     title: str = ""
     tessdata: Path | None = None
     max_pixels: int = 250_000_000
+    engine: str = engines.DEFAULT  # the OCR engine seam (ocr/engines.py): a name or module:attribute
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **overrides) -> "OcrOptions":
         settings = settings or get_settings()
         base = cls(lang=settings.ocr_lang, jobs=settings.jobs, tessdata=settings.tessdata_dir,
-                   max_pixels=settings.max_pixels)
+                   max_pixels=settings.max_pixels, engine=settings.ocr_engine)
         for key, value in overrides.items():
             if value is not None:
                 setattr(base, key, value)
@@ -67,12 +68,12 @@ class OcrResult:
 
 # ---------------------------------------------------------------- worker side
 
-_RECOGNIZER: tesseract.Recognizer | None = None
+_RECOGNIZER: engines.Engine | None = None
 
 
-def _init_worker(lang: str, tessdata: Path | None) -> None:
+def _init_worker(engine: str, lang: str, tessdata: Path | None) -> None:
     global _RECOGNIZER
-    _RECOGNIZER = tesseract.Recognizer(lang, tessdata)
+    _RECOGNIZER = engines.load(engine, lang, tessdata)
 
 
 def _run_task(task: PageTask) -> PageOutcome:
@@ -80,29 +81,30 @@ def _run_task(task: PageTask) -> PageOutcome:
     return process_page(task, _RECOGNIZER)
 
 
-_KEPT: dict[tuple[str, Path | None], tesseract.Recognizer] = {}
+_KEPT: dict[tuple[str, str, Path | None], engines.Engine] = {}
+
+
+def _kept_engine(options: OcrOptions) -> engines.Engine:
+    """This process's engine; it outlives the call because loading the model costs more than a page."""
+    key = (options.engine, options.lang, options.tessdata)
+    if key not in _KEPT:
+        _KEPT[key] = engines.load(*key)
+    return _KEPT[key]
 
 
 def process_pages(tasks: list[PageTask], options: OcrOptions) -> list[PageOutcome]:
-    """Some pages of a file in this process (a distributed OCR task); the recognizer outlives the call
-    because loading the model costs more than a page."""
-    key = (options.lang, options.tessdata)
-    if key not in _KEPT:
-        _KEPT[key] = tesseract.Recognizer(options.lang, options.tessdata)
-    try:
-        return [process_page(task, _KEPT[key]) for task in tasks]
-    finally:
-        inputs.release()
+    """Some pages of a file in this process (a distributed OCR task)."""
+    return list(recognise_pages(tasks, replace(options, jobs=1)))
 
 
 # ---------------------------------------------------------------- parent side
 
 
-def _outcomes(tasks: list[PageTask], options: OcrOptions) -> Iterator[PageOutcome]:
-    """Page outcomes in input order; parallel when there is more than one page and core."""
+def recognise_pages(tasks: list[PageTask], options: OcrOptions) -> Iterator[PageOutcome]:
+    """Page outcomes in input order; parallel when there is more than one page and job."""
     jobs = max(1, min(options.jobs, len(tasks)))
     if jobs == 1:
-        recognizer = tesseract.Recognizer(options.lang, options.tessdata)
+        recognizer = _kept_engine(options)
         try:
             for task in tasks:
                 yield process_page(task, recognizer)
@@ -113,7 +115,7 @@ def _outcomes(tasks: list[PageTask], options: OcrOptions) -> Iterator[PageOutcom
     os.environ["OMP_THREAD_LIMIT"] = "1"
     with ProcessPoolExecutor(
         max_workers=jobs, mp_context=get_context("fork"),
-        initializer=_init_worker, initargs=(options.lang, options.tessdata),
+        initializer=_init_worker, initargs=(options.engine, options.lang, options.tessdata),
     ) as pool:
         pending: deque[Future[PageOutcome]] = deque()
         queue = iter(tasks)
@@ -140,12 +142,13 @@ class Plan:
 
 def plan(input_path: Path, output_path: Path, options: OcrOptions) -> Plan:
     """Stage 1: refuse bad input before any work, and list the pages to process."""
-    tesseract.check_language(options.lang, options.tessdata)
+    if options.engine == engines.DEFAULT:
+        tesseract.check_language(options.lang, options.tessdata)
     document = inputs.inspect(input_path, options.max_pixels)
     report = FileReport(
         input=printable(str(input_path)), input_type=document.kind, output=printable(str(output_path)),
         pdfa=f"PDF/A-{options.pdfa.upper()}", language=options.lang,
-        tesseract=tesseract.version(), sohoa=sohoa.__version__,
+        tesseract=engines.version(options.engine), sohoa=sohoa.__version__,
         page_count=document.page_count, warnings=list(document.warnings),
     )
     frames = document.frames or list(range(document.page_count))
@@ -162,7 +165,7 @@ def run(
     started = time.perf_counter()
     check_output_path(output_path, input_path)
     planned = plan(input_path, output_path, options)  # stage 1
-    return assemble(planned, _outcomes(planned.tasks, options), output_path, options, started, progress)
+    return assemble(planned, recognise_pages(planned.tasks, options), output_path, options, started, progress)
 
 
 def assemble(

@@ -41,11 +41,6 @@ def reindex(archive: Archive, index: SearchIndex, batch: int = 200) -> int:
     return total
 
 
-def subordinate_agencies(archive: Archive, code: str) -> list[str]:
-    """Transition only: web/uploads.py still imports this; use sohoa.ratios.agencies.subordinates."""
-    from sohoa.ratios.agencies import subordinates
-
-    return subordinates(archive.catalog, code)
 
 
 def search(index: SearchIndex, query: SearchQuery, agencies: list[str] | None = None) -> SearchResult:

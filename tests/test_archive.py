@@ -238,7 +238,7 @@ def test_retry_after_an_interrupted_ingest_completes_the_record(tmp_path, scan_f
     from sohoa.archive.records import record_prefix
     from sohoa.core.records import RecordMetadata, record_id_for
     from sohoa.core.settings import Settings
-    from sohoa.ingest.stage import IngestFields, Stored, ingest_file
+    from sohoa.ingest.runner import IngestFields, Stored, ingest_file
     from sohoa.ocr.pipeline import OcrOptions
 
     archive = open_archive(Settings(data_dir=tmp_path / "data"))

@@ -15,6 +15,8 @@ import pytest
 from sohoa.archive.backends import open_archive
 from sohoa.core.errors import ExitCode
 from sohoa.core.settings import Settings
+from sohoa.ingest import pipeline
+from sohoa.ingest.base import Quarantined
 from sohoa.workers import jobs
 from sohoa.workers.batch import check_job_name, default_job_name
 from sohoa.workers.hotfolder import Folders, HotFolder, candidates, clean_part, destination, error_text, fields_for
@@ -49,8 +51,17 @@ def test_bad_folder_codes_are_a_problem_not_a_crash(tmp_path, relative, expected
     path = inbox / relative
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"x")
-    _, problem = fields_for(inbox, path)
-    assert problem is not None and expected in problem
+    assert expected in _problem(inbox, path)
+
+
+def _problem(inbox: Path, path: Path) -> str:
+    """What quarantines a hot-folder file before any work: reading its fields, then the validate stage."""
+    fields, problem = fields_for(inbox, path)
+    if problem is not None:
+        return problem
+    checked = pipeline.validate(fields, path)
+    assert isinstance(checked, Quarantined), checked
+    return checked.reason
 
 
 def test_bad_sidecars_are_reported(tmp_path):
@@ -60,11 +71,11 @@ def test_bad_sidecars_are_reported(tmp_path):
     scan = folder / "a.png"
     scan.write_bytes(b"x")
     (folder / "a.png.json").write_text("{not json")
-    assert "not a readable JSON object" in fields_for(inbox, scan)[1]
+    assert "not a readable JSON object" in _problem(inbox, scan)
     (folder / "a.png.json").write_text(json.dumps({"colour": "red"}))
-    assert "unknown field 'colour'" in fields_for(inbox, scan)[1]
+    assert "unknown field 'colour'" in _problem(inbox, scan)
     (folder / "a.png.json").write_text(json.dumps({"issued_on": "15/01/2024"}))
-    assert "not a date" in fields_for(inbox, scan)[1]
+    assert "not a date" in _problem(inbox, scan)
 
 
 def test_inbox_names_are_normalised_and_never_escape(tmp_path):
@@ -118,20 +129,20 @@ def test_job_names(tmp_path):
     assert check_job_name(name) == name and default_job_name(tmp_path / "Hồ sơ 2019") == name
 
 
-def _supervisor(tmp_path: Path, broker: str, **settings: str) -> Supervisor:
-    from sohoa.workers.app import create_app
-
-    env = {"SOHOA_DATA_DIR": str(tmp_path / "data"), "SOHOA_BROKER_URL": broker,
-           **{f"SOHOA_{k.upper()}": v for k, v in settings.items()}}
+def _supervisor(tmp_path: Path, sent: list[int] | None = None, **settings: str) -> Supervisor:
+    """A supervisor whose `send` only notes the item ids: no broker, no worker."""
+    env = {"SOHOA_DATA_DIR": str(tmp_path / "data"), **{f"SOHOA_{k.upper()}": v for k, v in settings.items()}}
     config = Settings.from_env(env)
-    return Supervisor(open_archive(config), create_app(config), config)
+    return Supervisor(open_archive(config), (sent if sent is not None else []).append, config)
 
 
-def test_a_file_that_keeps_failing_is_quarantined_after_max_attempts(tmp_path, redis_url):
-    supervisor = _supervisor(tmp_path, redis_url, max_attempts="2")
+def test_a_file_that_keeps_failing_is_quarantined_after_max_attempts(tmp_path):
+    sent: list[int] = []
+    supervisor = _supervisor(tmp_path, sent, max_attempts="2")
     scan = write_scans(tmp_path / "in", 1, seed=990)[0]
     item = supervisor.submit("thu", scan, {"agency": AGENCY})
     assert item.status == jobs.QUEUED and list(supervisor.archive.store.list("staging/"))
+    assert sent == [item.id]
     catalog = supervisor.archive.catalog
     for attempt in (1, 2):  # what two crashed runs leave behind (no worker runs in this test)
         jobs.start_attempt(catalog, item.id)
@@ -139,13 +150,14 @@ def test_a_file_that_keeps_failing_is_quarantined_after_max_attempts(tmp_path, r
         supervisor.tend()
         status = jobs.get(catalog, item.id).status
         assert status == (jobs.QUEUED if attempt == 1 else jobs.QUARANTINED)
+    assert sent == [item.id, item.id]  # sent again once, then given up
     ended = jobs.get(catalog, item.id)
     assert "failed 2 times" in ended.reason and "WorkerLostError" in ended.reason
     assert list(supervisor.archive.store.list("staging/")) == []
 
 
-def test_a_lost_file_with_nothing_left_is_quarantined_not_waited_for(tmp_path, redis_url):
-    supervisor = _supervisor(tmp_path, redis_url)
+def test_a_lost_file_with_nothing_left_is_quarantined_not_waited_for(tmp_path):
+    supervisor = _supervisor(tmp_path)
     scan = write_scans(tmp_path / "in", 1, seed=991)[0]
     item = supervisor.submit("thu", scan, {"agency": AGENCY})
     from sohoa.workers import staging
@@ -158,14 +170,16 @@ def test_a_lost_file_with_nothing_left_is_quarantined_not_waited_for(tmp_path, r
     assert ended.status == jobs.QUARANTINED and "neither staged nor at its source" in ended.reason
 
 
-def test_unstable_files_wait(tmp_path, redis_url):
-    supervisor = _supervisor(tmp_path, redis_url)
+def test_unstable_files_wait(tmp_path):
+    sent: list[int] = []
+    supervisor = _supervisor(tmp_path, sent)
     folders = Folders.under(tmp_path / "data")
     hot = HotFolder(supervisor, folders, stable_seconds=30)
     write_scans(folders.inbox / AGENCY, 1, seed=992)
     hot.scan()
     hot.scan()
     assert jobs.items(supervisor.archive.catalog, "watch") == []  # still "being copied"
+    assert sent == []
 
 
 @pytest.mark.slow

@@ -326,7 +326,7 @@ def test_reuse_from_the_record_page_and_the_api(web_env):
 def test_reuse_of_an_expired_document_is_refused(web_env, tmp_path):
     from datetime import date
 
-    from sohoa.ingest.stage import IngestFields, ingest_file
+    from sohoa.ingest.runner import IngestFields, ingest_file
     from sohoa.ocr.pipeline import OcrOptions
     from sohoa.testkit import scans
 

@@ -90,7 +90,7 @@ def add_users(catalog) -> None:
 
 def ingest_scan(app, folder: Path, seed: int) -> tuple[str, str, Path]:
     """One record through the synchronous `sohoa ingest` path: (record id, a keyword, the source)."""
-    from sohoa.ingest.stage import IngestFields, ingest_file
+    from sohoa.ingest.runner import IngestFields, ingest_file
     from sohoa.ocr.pipeline import OcrOptions
 
     web = app.state.sohoa

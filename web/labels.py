@@ -9,7 +9,7 @@ from typing import Final
 
 from sohoa.core.errors import ExitCode
 from sohoa.workers import jobs
-from sohoa.workers.hotfolder import REASONS_VI
+from sohoa.ingest.policy import reason_vi  # noqa: F401  (why a file was quarantined: the policy's words)
 
 STATUS_VI: Final[dict[str, str]] = {
     jobs.QUEUED: "Đã nhận, chờ xử lý",
@@ -41,9 +41,6 @@ FIELD_VI: Final[dict[str, str]] = {
 
 FACET_VI: Final[dict[str, str]] = {"doc_type_code": "Loại giấy tờ", "agency_code": "Cơ quan"}
 
-# Why a file was quarantined, by exit code: the hot folder's words, so staff read the same thing.
-REASON_VI: Final[dict[int, str]] = REASONS_VI
-
 # Titles of error pages and JSON errors, by the exit code of the SohoaError behind them.
 ERROR_TITLE_VI: Final[dict[int, str]] = {
     ExitCode.USAGE: "Dữ liệu nhập không hợp lệ",
@@ -56,7 +53,3 @@ ERROR_TITLE_VI: Final[dict[int, str]] = {
     ExitCode.INPUT_EMPTY: "Tệp rỗng",
     ExitCode.UNSUPPORTED: "Định dạng không được hỗ trợ",
 }
-
-
-def reason_vi(exit_code: int | None) -> str:
-    return REASON_VI.get(exit_code or 0, "")

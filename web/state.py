@@ -54,10 +54,10 @@ class WebState:
         """Created on first use: pages that never upload need no broker connection."""
         with self._lock:
             if self._supervisor is None:
-                from sohoa.workers.app import create_app
+                from sohoa.workers.app import create_app, sender
                 from sohoa.workers.supervisor import Supervisor
 
-                self._supervisor = Supervisor(self.archive, create_app(self.settings), self.settings)
+                self._supervisor = Supervisor(self.archive, sender(create_app(self.settings)), self.settings)
             return self._supervisor
 
 

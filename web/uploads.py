@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import BinaryIO, Final
 
 from sohoa.core.errors import ExitCode, SohoaError
-from sohoa.ingest.stage import IngestFields
+from sohoa.ingest.policy import IngestFields
 from sohoa.ocr.sniff import sniff_bytes
-from sohoa.search.service import subordinate_agencies
+from sohoa.ratios.agencies import subordinates
 from sohoa.web import audit, labels, roles
 from sohoa.web.accounts import Principal
 from sohoa.web.errors import WebError
@@ -43,7 +43,7 @@ def allowed_agencies(state: WebState, principal: Principal) -> list[str] | None:
         return None
     if not principal.agency_code:
         return []
-    return subordinate_agencies(state.archive, principal.agency_code)
+    return subordinates(state.catalog, principal.agency_code)
 
 
 def check_fields(state: WebState, principal: Principal, form: Mapping[str, object]) -> IngestFields:
@@ -110,7 +110,7 @@ def accept(state: WebState, principal: Principal, fields: IngestFields,
     supervisor = state.supervisor()
     items = []
     for path in saved:
-        item = supervisor.submit(JOB, path, fields.to_dict())
+        item = supervisor.submit(JOB, path, fields)  # validated above: not checked again
         items.append(item)
         audit.write(state.catalog, principal.username, audit.UPLOAD, item.record_id,
                     f"{path.name} → job {JOB} item {item.id} ({fields.agency}"
@@ -158,8 +158,4 @@ def settle(state: WebState) -> int:
 
 def has_open_items(state: WebState) -> bool:
     """Anything failed or in flight (any job): only then is there work for the supervisor's `tend`."""
-    from sqlalchemy import exists, select
-
-    with state.catalog.session() as session:
-        return bool(session.scalar(select(exists().where(
-            jobs.JobItem.status.in_([jobs.FAILED, jobs.QUEUED, jobs.RUNNING])))))
+    return jobs.any_open(state.catalog)

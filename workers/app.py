@@ -13,14 +13,18 @@ Delivery settings so that nothing is lost when a worker dies:
 - Tasks are idempotent (keyed by the file's SHA-256 and the stage), so a
   redelivered task never makes a second record.
 The queues themselves are declared in workers/tasks.py, next to their tasks.
+Nothing happens at import: `create_app` builds the app (and the embedded
+broker's folders) when a worker, the supervisor or a test asks for one.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 from celery import Celery
 from sohoa.core.settings import Settings, get_settings
+from sohoa.workers.names import INGEST_QUEUE, INGEST_TASK
 
 
 def broker_settings(settings: Settings) -> dict:
@@ -33,7 +37,7 @@ def broker_settings(settings: Settings) -> dict:
         }
     root = (settings.data_dir / "broker").resolve()
     for folder in ("queue", "processed", "results", "control"):
-        (root / folder).mkdir(parents=True, exist_ok=True)
+        (root / folder).mkdir(mode=0o700, parents=True, exist_ok=True)
     queue = str(root / "queue")
     return {
         "broker_url": "filesystem://",
@@ -47,10 +51,13 @@ def broker_settings(settings: Settings) -> dict:
 
 
 def create_app(settings: Settings | None = None) -> Celery:
+    from sohoa.workers.tasks import QUEUES
+
     settings = settings or get_settings()
-    app = Celery("sohoa", include=["sohoa.workers.tasks"])
+    app = Celery("sohoa", include=["sohoa.workers.tasks"], set_as_current=True)
     app.conf.update(
         broker_settings(settings),
+        task_queues=QUEUES,
         task_acks_late=True,
         # A pool process that dies (not the whole worker) fails its task; our on_failure marks the
         # item failed and the supervisor runs it again, counting attempts, so a file that crashes
@@ -64,9 +71,15 @@ def create_app(settings: Settings | None = None) -> Celery:
         broker_connection_retry_on_startup=True,
         worker_max_tasks_per_child=200,  # bounds the growth of long-lived Tesseract processes
         worker_hijack_root_logger=False,
-        task_default_queue="ingest",
+        task_default_queue=INGEST_QUEUE,
     )
     return app
 
 
-app = create_app()
+def sender(app: Celery) -> Callable[[int], None]:
+    """What the supervisor needs of a broker: send the ingest task of one job item."""
+
+    def send(item_id: int) -> None:
+        app.send_task(INGEST_TASK, kwargs={"item_id": item_id}, queue=INGEST_QUEUE)
+
+    return send

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable, Final, Iterator
 
 from sohoa.core.errors import ExitCode, SohoaError
-from sohoa.ingest.stage import IngestFields
+from sohoa.ingest.policy import FIELD_NAMES
 from sohoa.workers import jobs
 from sohoa.workers.hotfolder import candidates, fields_for
 from sohoa.workers.supervisor import Supervisor
@@ -36,6 +36,7 @@ class Entry:
     path: Path
     fields: dict
     problem: str | None = None
+    where: str = ""  # the manifest line, prefixed to a quarantine reason
 
 
 def default_job_name(folder: Path) -> str:
@@ -70,7 +71,7 @@ def from_manifest(folder: Path, manifest: Path) -> tuple[list[Entry], list[str]]
     with handle:
         reader = csv.DictReader(handle)
         header = [h.strip() for h in reader.fieldnames or []]
-        known = set(IngestFields.__dataclass_fields__) | {"path"}
+        known = set(FIELD_NAMES) | {"path"}
         if "path" not in header or set(header) - known:
             extra = ", ".join(sorted(set(header) - known)) or "no 'path' column"
             raise SohoaError(f"{manifest}: bad header ({extra}); expected {','.join(MANIFEST_COLUMNS)}",
@@ -84,20 +85,15 @@ def from_manifest(folder: Path, manifest: Path) -> tuple[list[Entry], list[str]]
                 problems.append(f"line {line}: path {relative!r} is not inside {folder}")
             elif not path.is_file():
                 problems.append(f"line {line}: {relative}: no such file")
-            else:
-                problem = None
-                try:
-                    IngestFields.from_dict(row).validated()
-                except SohoaError as error:
-                    problem = f"line {line}: {error.message}"
-                entries.append(Entry(path, {k: v for k, v in row.items() if v}, problem))
+            else:  # the fields are validated once, by the pipeline's validate stage at submit
+                entries.append(Entry(path, {k: v for k, v in row.items() if v}, where=f"line {line}"))
     return entries, problems
 
 
 def submit_all(supervisor: Supervisor, job_name: str, entries: list[Entry],
                on_submit: Callable[[int], None] | None = None) -> None:
     for n, entry in enumerate(entries, start=1):
-        supervisor.submit(job_name, entry.path, entry.fields, entry.problem)
+        supervisor.submit(job_name, entry.path, entry.fields, entry.problem, entry.where)
         if on_submit:
             on_submit(n)
 

@@ -24,9 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Iterator
 
-from sohoa.core import codes
-from sohoa.core.errors import EXIT_CODE_DOCS, ExitCode, SohoaError
-from sohoa.ingest.stage import IngestFields
+from sohoa.core.errors import ExitCode, SohoaError
+from sohoa.ingest.policy import reason_en, reason_vi
 from sohoa.workers import jobs
 from sohoa.workers.supervisor import Supervisor
 
@@ -34,23 +33,6 @@ JOB: Final = "watch"
 DOSSIER_SIDECAR: Final = "dossier.json"
 IGNORED_SUFFIXES: Final = (".json", ".error.txt", ".tmp", ".part", ".crdownload", ".partial")
 log = logging.getLogger("sohoa.watch")
-
-# What staff read in <file>.error.txt, by exit code; the English detail follows.
-REASONS_VI: Final[dict[int, str]] = {
-    ExitCode.INPUT_MISSING: "Không còn tệp để xử lý; hãy gửi lại.",
-    ExitCode.INPUT_EMPTY: "Tệp rỗng (0 byte).",
-    ExitCode.UNSUPPORTED: "Định dạng không được hỗ trợ (chỉ nhận PDF, TIFF, JPEG, PNG).",
-    ExitCode.DAMAGED: "Tệp bị hỏng, không đọc được.",
-    ExitCode.ENCRYPTED: "Tệp PDF có mật khẩu; hãy gỡ mật khẩu rồi quét/gửi lại.",
-    ExitCode.NO_PAGES: "Tệp không có trang nào.",
-    ExitCode.TOO_LARGE: "Ảnh quá lớn, vượt giới hạn số điểm ảnh.",
-    ExitCode.BAD_PAGE_SIZE: "Kích thước trang không hợp lệ.",
-    ExitCode.OUTPUT_INVALID: "Không tạo được PDF/A hợp lệ từ tệp này.",
-    ExitCode.INVALID_CODE: "Mã cơ quan, mã hồ sơ hoặc thông tin kèm theo không hợp lệ.",
-    ExitCode.INTERNAL: "Xử lý thất bại nhiều lần; cần kiểm tra thủ công.",
-    ExitCode.REFUSED: "Tệp bị từ chối.",
-}
-
 
 @dataclass
 class Folders:
@@ -75,20 +57,23 @@ def clean_part(part: str) -> str:
 
 
 def fields_for(inbox: Path, path: Path) -> tuple[dict, str | None]:
-    """(fields, problem): agency and dossier from the folders, then dossier.json, then <file>.json."""
+    """(fields, problem): agency and dossier from the folders, then dossier.json, then <file>.json.
+
+    Only gathers what staff said; the codes are checked once, by the pipeline's
+    validate stage, when the file is submitted.
+    """
     parts = [clean_part(p) for p in path.relative_to(inbox).parts]
     fields: dict = {}
     try:
         if len(parts) < 2:
             raise SohoaError("put files in inbox/<agency code>/[<dossier code>/]: the agency is unknown",
                              ExitCode.INVALID_CODE)
-        fields["agency"] = codes.agency_code(parts[0])
+        fields["agency"] = parts[0]
         if len(parts) >= 3:
-            fields["dossier"] = codes.dossier_code(parts[1])
+            fields["dossier"] = parts[1]
         for sidecar in (path.parent / DOSSIER_SIDECAR, path.with_name(path.name + ".json")):
             if sidecar.is_file():
                 fields.update(_read_sidecar(sidecar))
-        IngestFields.from_dict(fields).validated()
     except SohoaError as error:
         return fields, error.message
     return fields, None
@@ -129,10 +114,8 @@ def destination(folders: Folders, path: Path, into: Path) -> Path:
 
 
 def error_text(item: jobs.JobItem) -> str:
-    vi = REASONS_VI.get(item.exit_code or 0, "Không số hóa được tệp này.")
-    code = ExitCode(item.exit_code) if item.exit_code in iter(ExitCode) else None
-    return (f"Tệp: {item.name}\nLý do: {vi}\nChi tiết: {item.reason}\n\n"
-            f"File: {item.name}\nReason: {EXIT_CODE_DOCS.get(code, 'cannot be digitised') if code else ''}\n"
+    return (f"Tệp: {item.name}\nLý do: {reason_vi(item.exit_code)}\nChi tiết: {item.reason}\n\n"
+            f"File: {item.name}\nReason: {reason_en(item.exit_code)}\n"
             f"Detail: {item.reason}\nSHA-256: {item.sha256}\n")
 
 

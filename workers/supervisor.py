@@ -14,43 +14,51 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from celery import Celery
+from typing import Callable, Mapping
+
 from sohoa.archive.backends import Archive
 from sohoa.archive.storage import ObjectMissing
 from sohoa.core.errors import ExitCode, SohoaError
+from sohoa.core.hashing import sha256_file
 from sohoa.core.settings import Settings
-from sohoa.ingest.stage import IngestFields, sha256_file
+from sohoa.ingest import pipeline
+from sohoa.ingest.base import Quarantined
+from sohoa.ingest.policy import IngestFields
 from sohoa.workers import jobs, staging
-from sohoa.workers.names import INGEST_TASK
 
 log = logging.getLogger("sohoa.supervisor")
 
 
 @dataclass
 class Supervisor:
+    """`send(item_id)` hands an item to the workers (workers/app.py `sender`; a list's append in tests)."""
+
     archive: Archive
-    celery: Celery
+    send: Callable[[int], None]
     settings: Settings
 
-    def submit(self, job_name: str, path: Path, fields: dict, problem: str | None = None) -> jobs.JobItem:
-        """One file into the job; `problem` (a bad sidecar, an invalid code) quarantines it at once."""
+    def submit(self, job_name: str, path: Path, fields: Mapping | IngestFields, problem: str | None = None,
+               where: str = "") -> jobs.JobItem:
+        """One file into the job: the validate stage runs here, once; `problem` (a bad sidecar, a
+        manifest line) quarantines the file at once. `where` names the file's origin in reasons."""
         sha256, size = sha256_file(path)
-        item = jobs.add_item(self.archive.catalog, job_name, str(path), sha256, size, fields)
+        checked = pipeline.validate(fields, path, where) if problem is None else Quarantined(
+            path, problem, int(ExitCode.INVALID_CODE))
+        if isinstance(checked, Quarantined):
+            stored_fields = fields.to_dict() if isinstance(fields, IngestFields) else dict(fields)
+        else:
+            stored_fields = checked.to_dict()
+        item = jobs.add_item(self.archive.catalog, job_name, str(path), sha256, size, stored_fields)
         if item.terminal:  # the job ran before and this file already ended: resume skips it
             return item
-        if problem is None:
-            try:
-                IngestFields.from_dict(fields).validated()
-            except SohoaError as error:
-                problem = error.message
-        if problem is not None:
-            jobs.finish(self.archive.catalog, item.id, jobs.QUARANTINED, reason=problem,
-                        exit_code=int(ExitCode.INVALID_CODE))
+        if isinstance(checked, Quarantined):
+            jobs.finish(self.archive.catalog, item.id, jobs.QUARANTINED, reason=checked.reason,
+                        exit_code=checked.exit_code)
             return jobs.get(self.archive.catalog, item.id) or item
-        existing = self.archive.catalog.record_by_sha(sha256)
-        if existing is not None:  # already digitised: no need to stage or OCR again
-            jobs.finish(self.archive.catalog, item.id, jobs.DUPLICATE, record_id=existing.id,
-                        record_code=existing.code)
+        duplicate = pipeline.dedup(sha256, path, self.archive.catalog)
+        if duplicate is not None:  # already digitised: no need to stage or OCR again
+            jobs.finish(self.archive.catalog, item.id, jobs.DUPLICATE, record_id=duplicate.record_id,
+                        record_code=duplicate.code)
             return jobs.get(self.archive.catalog, item.id) or item
         if item.status in jobs.IN_FLIGHT and item.submitted_at is not None:
             return item  # already with the workers (a restarted watcher or batch sees it again)
@@ -60,7 +68,7 @@ class Supervisor:
     def _send(self, item: jobs.JobItem, path: Path) -> None:
         staging.stage_original(self.archive.store, path, item.sha256)
         jobs.mark_queued(self.archive.catalog, item.id)
-        self.celery.send_task(INGEST_TASK, kwargs={"item_id": item.id}, queue="ingest")
+        self.send(item.id)
 
     def tend(self) -> int:
         """Send again what failed or got lost; quarantine what failed too often. Returns items touched."""
@@ -93,7 +101,7 @@ class Supervisor:
             self._send(item, source)
             return
         jobs.mark_queued(self.archive.catalog, item.id)
-        self.celery.send_task(INGEST_TASK, kwargs={"item_id": item.id}, queue="ingest")
+        self.send(item.id)
 
     def recover(self) -> int:
         """At start-up with the embedded broker: its messages died with the previous process, so

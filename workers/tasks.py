@@ -1,16 +1,24 @@
-"""The distributed pipeline: one queue per kind of work, declared next to the tasks that use it.
+"""The distributed runner: Celery tasks that carry the stages of ingest/pipeline.py between machines.
 
-    ingest  — identify, dedup, plan the pages, fan them out        (quick)
-    ocr     — recognise a small range of pages                     (CPU-bound, the bulk of the work)
-    archive — reassemble the pages in order into PDF/A, store, verify, catalog
+One queue per kind of work, declared next to the tasks that use it:
+
+    ingest  — identify, dedup, plan; stage the plan; fan the pages out   (quick)
+    ocr     — recognise a small range of pages                         (CPU-bound, the bulk of the work)
+    archive — assemble the pages in order into PDF/A, store + verify, catalog
     index   — put the stored record into the search index
 
 Separate queues let a deployment give OCR its own machines and keep indexing
-and archiving flowing while OCR is saturated. Every task names its job item
-(`item_id`) and is idempotent: the item's SHA-256 decides the record, page
-outcomes are write-once objects, and the catalog refuses a second record for
-the same bytes. Transient failures (storage, catalog, index, broker) retry
-with exponential backoff; permanent ones quarantine the item at once.
+and archiving flowing while OCR is saturated. A task holds no stage logic: it
+loads its inputs (the job item, staged JSON and bytes), calls one stage of the
+pipeline, and saves its output. Every task names its job item (`item_id`) and
+is idempotent: the item's SHA-256 decides the record, staged objects are
+write-once, and the catalog refuses a second record for the same bytes.
+Transient failures (storage, catalog, index, broker) retry with exponential
+backoff; permanent ones quarantine the item at once. Fields were validated
+once when the file was handed in (workers/supervisor.py) and are trusted here.
+
+The tasks are `shared_task`s: importing this module creates no Celery app;
+workers/app.py builds one and includes this module.
 """
 
 from __future__ import annotations
@@ -19,35 +27,26 @@ import logging
 import socket
 import tempfile
 from pathlib import Path
+from typing import Iterator
 
 import sqlalchemy.exc
-from celery import Task, chord
+from celery import Task, chord, shared_task
 from kombu import Exchange, Queue
 from sohoa.archive.backends import Archive, open_archive
-from sohoa.archive.storage import StorageUnavailable
-from sohoa.core.errors import ExitCode, InputError, OutputInvalid, SohoaError
+from sohoa.archive.storage import ObjectMissing, StorageUnavailable
+from sohoa.core.errors import ExitCode, InputError, SohoaError
 from sohoa.core.settings import get_settings
-from sohoa.ingest.stage import (
-    Duplicate,
-    IngestFields,
-    Original,
-    Quarantined,
-    identify,
-    store_record,
-)
-from sohoa.ocr import pipeline
-from sohoa.ocr.page import PageTask
+from sohoa.ingest import pipeline
+from sohoa.ingest.base import Duplicate, Original, Quarantined, Stored, ended
+from sohoa.ingest.policy import IngestFields
+from sohoa.ocr.page import PageOutcome
+from sohoa.ocr.pipeline import OcrOptions
 from sohoa.workers import jobs, staging
-from sohoa.workers.app import app
-from sohoa.workers.names import INGEST_TASK, QUEUE_NAMES
+from sohoa.workers.names import ARCHIVE_QUEUE, INDEX_QUEUE, INGEST_QUEUE, INGEST_TASK, OCR_QUEUE, QUEUE_NAMES
+from sohoa.workers.staging import PageFailure
 
-INGEST_QUEUE, OCR_QUEUE, ARCHIVE_QUEUE, INDEX_QUEUE = QUEUE_NAMES
-app.conf.task_queues = [Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUE_NAMES]
+QUEUES = [Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUE_NAMES]
 log = logging.getLogger("sohoa.workers")
-
-
-class PageFailure(SohoaError):
-    """Pages that can never be recognised (a damaged page): the whole file goes to quarantine."""
 
 
 def transient(exc: BaseException) -> bool:
@@ -83,6 +82,10 @@ def agent() -> str:
     return f"sohoa-worker@{socket.gethostname()}"
 
 
+def options() -> OcrOptions:
+    return OcrOptions.from_settings(jobs=1)  # one page at a time per process: the pool fills the cores
+
+
 class ItemTask(Task):
     """Retries transient failures with backoff; a failure that escapes marks the item `failed`."""
 
@@ -112,38 +115,52 @@ class ItemTask(Task):
             log.exception("cannot mark item %s failed", item_id)
 
 
-def _quarantine(item: jobs.JobItem, result: Quarantined) -> dict:
-    reason = result.reason.replace(str(result.path), item.name)  # staff know the file, not our cache path
-    jobs.finish(archive().catalog, item.id, jobs.QUARANTINED, reason=reason, exit_code=result.exit_code)
+# ------------------------------------------------------------------ how an item ends
+
+
+def _end(item: jobs.JobItem, result: Stored | Duplicate | Quarantined) -> dict:
+    """Record the typed end of the pipeline on the job item, and drop its staged objects."""
+    catalog = archive().catalog
+    if isinstance(result, Quarantined):
+        reason = result.reason.replace(str(result.path), item.name)  # staff know the file, not our cache path
+        jobs.finish(catalog, item.id, jobs.QUARANTINED, reason=reason, exit_code=result.exit_code)
+        outcome = {"status": jobs.QUARANTINED, "reason": reason}
+    elif isinstance(result, Duplicate):
+        jobs.finish(catalog, item.id, jobs.DUPLICATE, record_id=result.record_id, record_code=result.code)
+        outcome = {"status": jobs.DUPLICATE, "record_id": result.record_id}
+    else:
+        jobs.finish(catalog, item.id, jobs.STORED, record_id=result.record_id, record_code=result.code,
+                    pages=result.pages)
+        outcome = {"status": jobs.STORED, "record_id": result.record_id}
     staging.clear(archive().store, item.sha256)
-    return {"status": jobs.QUARANTINED, "reason": reason}
+    return outcome
 
 
-def _duplicate(item: jobs.JobItem, result: Duplicate) -> dict:
-    jobs.finish(archive().catalog, item.id, jobs.DUPLICATE, record_id=result.record_id,
-                record_code=result.code)
-    staging.clear(archive().store, item.sha256)
-    return {"status": jobs.DUPLICATE, "record_id": result.record_id}
+def _original(item: jobs.JobItem) -> Original | Duplicate | Quarantined:
+    """Stages dedup and identify on the worker's copy of the staged original.
 
-
-def _original(item: jobs.JobItem) -> Original | Quarantined | Duplicate:
-    """Dedup first (the staged copy is gone once a twin item stored the record), then fetch and identify."""
+    Dedup first: once a twin item stored the record, its staged copy is gone.
+    """
     arch = archive()
-    existing = arch.catalog.record_by_sha(item.sha256)
-    if existing is not None:
-        return Duplicate(Path(item.path), existing.id, existing.code)
-    original = identify(staging.fetch_original(arch.store, item.sha256), name=item.name)
+    duplicate = pipeline.dedup(item.sha256, Path(item.path), arch.catalog)
+    if duplicate is not None:
+        return duplicate
+    original = pipeline.identify(staging.fetch_original(arch.store, item.sha256), name=item.name)
     if isinstance(original, Original) and original.sha256 != item.sha256:
         raise SohoaError(f"{item.name}: staged copy does not match its SHA-256", ExitCode.DAMAGED)
     return original
 
 
-def _end(item: jobs.JobItem, result: Duplicate | Quarantined) -> dict:
-    return _duplicate(item, result) if isinstance(result, Duplicate) else _quarantine(item, result)
-
-
-def _options(title: str | None) -> pipeline.OcrOptions:
-    return pipeline.OcrOptions.from_settings(jobs=1, title=title or None)
+def _planned(item: jobs.JobItem, original: Original | None = None) -> pipeline.Planned:
+    """The plan the ingest task staged, over this worker's verified copy of the original."""
+    arch = archive()
+    staged = staging.get_plan(arch.store, item.sha256)
+    if staged is None:
+        raise SohoaError(f"{item.name}: its plan is not staged (sent again before planning?)", ExitCode.INTERNAL)
+    if original is None:  # the copy was checked against the SHA-256 when it was fetched
+        path = staging.fetch_original(arch.store, item.sha256)
+        original = Original(path, item.name, staged["kind"], item.sha256, path.stat().st_size)
+    return pipeline.Planned.restore(original, staged["frames"], staged["title"], staged["report"])
 
 
 def page_ranges(pages: int, per_task: int) -> list[tuple[int, int]]:
@@ -151,95 +168,100 @@ def page_ranges(pages: int, per_task: int) -> list[tuple[int, int]]:
     return [(first, min(pages, first + per_task)) for first in range(0, pages, per_task)]
 
 
-@app.task(name=INGEST_TASK, base=ItemTask, bind=True, queue=INGEST_QUEUE)
+# ------------------------------------------------------------------ queue ingest
+
+
+@shared_task(name=INGEST_TASK, base=ItemTask, bind=True, queue=INGEST_QUEUE)
 def ingest(self, item_id: int) -> dict:
+    """identify → dedup → plan, then the page ranges to the ocr queue and their chord to archive."""
     catalog = archive().catalog
     item = jobs.start_attempt(catalog, item_id)
     if item is None or item.terminal:
         return {"status": getattr(item, "status", "unknown")}
     original = _original(item)
-    if not isinstance(original, Original):  # already stored by a twin, or not a usable file
+    if ended(original):
         return _end(item, original)
-    try:
-        fields = IngestFields.from_dict(item.fields).validated()
-        with tempfile.TemporaryDirectory(prefix="sohoa-plan-") as work:
-            planned = pipeline.plan(original.path, Path(work) / "out.pdf", _options(fields.title))
-    except InputError as error:
-        return _quarantine(item, Quarantined(original.path, error.message, int(error.exit_code)))
-    except SohoaError as error:
-        if error.exit_code != ExitCode.INVALID_CODE:
-            raise
-        return _quarantine(item, Quarantined(original.path, error.message, int(error.exit_code)))
-    pages = len(planned.tasks)
-    jobs.set_pages(catalog, item_id, pages)
-    ranges = page_ranges(pages, get_settings().pages_per_task)
-    frames = [task.frame for task in planned.tasks]
-    header = [ocr_pages.s(item_id=item_id, sha256=item.sha256, kind=original.kind, first=first, last=last,
-                          frames=frames[first:last], title=fields.title)
-              for first, last in ranges]
+    planned = pipeline.plan(original, IngestFields.trusted(item.fields), options())
+    if ended(planned):
+        return _end(item, planned)
+    staging.put_plan(archive().store, item.sha256, original.kind, planned.frames, planned.plan.title,
+                     planned.plan.report)
+    jobs.set_pages(catalog, item_id, planned.pages)
+    ranges = page_ranges(planned.pages, get_settings().pages_per_task)
+    header = [ocr_pages.s(item_id=item_id, first=first, last=last) for first, last in ranges]
     chord(header)(assemble.s(item_id=item_id, firsts=[first for first, _ in ranges]))
-    return {"status": "fanned out", "pages": pages, "tasks": len(ranges)}
+    return {"status": "fanned out", "pages": planned.pages, "tasks": len(ranges)}
 
 
-@app.task(name="sohoa.ocr_pages", base=ItemTask, bind=True, queue=OCR_QUEUE)
-def ocr_pages(self, item_id: int, sha256: str, kind: str, first: int, last: int, frames: list,
-              title: str | None = None) -> str:
-    store = archive().store
-    key = staging.pages_key(sha256, first)
-    if store.exists(key):  # a redelivered task: this range is already done
+# ------------------------------------------------------------------ queue ocr
+
+
+@shared_task(name="sohoa.ocr_pages", base=ItemTask, bind=True, queue=OCR_QUEUE)
+def ocr_pages(self, item_id: int, first: int, last: int) -> str:
+    """recognise [first, last): page outcomes (JSON + image objects) into staging."""
+    arch = archive()
+    item = jobs.get(arch.catalog, item_id)
+    if item is None or item.terminal:
+        return "ended"
+    key = staging.pages_key(item.sha256, first)
+    if arch.store.exists(key):  # a redelivered task: this range is already done
         return key
-    path = staging.fetch_original(store, sha256)
-    tasks = [PageTask(path, kind, index, frame) for index, frame in zip(range(first, last), frames)]
     try:
-        outcome: object = pipeline.process_pages(tasks, _options(title))
+        outcome: list[PageOutcome] | PageFailure = list(pipeline.recognise(_planned(item), options(), first, last))
     except InputError as error:
         outcome = PageFailure(f"page {first + 1}-{last}: {error.message}", error.exit_code)
-    staging.put_pages(store, sha256, first, outcome)
-    jobs.add_pages_done(archive().catalog, item_id, last - first)
+    staging.put_pages(arch.store, item.sha256, first, outcome)
+    jobs.add_pages_done(arch.catalog, item_id, last - first)
     return key
 
 
-@app.task(name="sohoa.assemble", base=ItemTask, bind=True, queue=ARCHIVE_QUEUE)
+# ------------------------------------------------------------------ queue archive
+
+
+@shared_task(name="sohoa.assemble", base=ItemTask, bind=True, queue=ARCHIVE_QUEUE)
 def assemble(self, _keys: list, item_id: int, firsts: list[int]) -> dict:
+    """assemble → store (+ verify) → catalog, then the record to the index queue."""
     arch = archive()
     item = jobs.get(arch.catalog, item_id)
     if item is None or item.terminal:
         return {"status": getattr(item, "status", "unknown")}
     original = _original(item)
-    if not isinstance(original, Original):  # already stored by a twin, or not a usable file
+    if ended(original):
         return _end(item, original)
-    fields = IngestFields.from_dict(item.fields).validated()
-    outcomes = []
     # Read the ranges the plan named, not the chord's results: a redelivered header task may
     # have reported twice, but each range has exactly one write-once object.
-    for first in firsts:
-        part = staging.get_pages(arch.store, item.sha256, first)
-        if part is None:
-            raise self.retry(countdown=5, max_retries=60)  # a twin header task is still running
-        if isinstance(part, PageFailure):
-            return _quarantine(item, Quarantined(original.path, part.message, int(part.exit_code)))
-        outcomes.extend(part)
-    options = _options(fields.title)
+    if not all(arch.store.exists(staging.pages_key(item.sha256, first)) for first in firsts):
+        raise self.retry(countdown=5, max_retries=60)  # a twin header task is still running
+    planned = _planned(item, original)
+    fields = IngestFields.trusted(item.fields)
+    opts = options()
     with tempfile.TemporaryDirectory(prefix="sohoa-assemble-") as work:
-        pdfa = Path(work) / "pdfa.pdf"
-        try:
-            planned = pipeline.plan(original.path, pdfa, options)
-            result = pipeline.assemble(planned, outcomes, pdfa, options)
-        except (InputError, OutputInvalid) as error:
-            return _quarantine(item, Quarantined(original.path, error.message, int(error.exit_code)))
-        stored = store_record(original, fields, result, pdfa, arch, agent=agent())
-    if isinstance(stored, Duplicate):
-        return _duplicate(item, stored)
-    jobs.finish(arch.catalog, item.id, jobs.STORED, record_id=stored.record_id, record_code=stored.code,
-                pages=stored.pages)
-    staging.clear(arch.store, item.sha256)
-    index_record.apply_async(kwargs={"record_id": stored.record_id})
-    return {"status": jobs.STORED, "record_id": stored.record_id}
+        assembled = pipeline.assemble(planned, _staged_pages(item.sha256, firsts), Path(work), opts)
+        if ended(assembled):
+            return _end(item, assembled)
+        written = pipeline.store(original, fields, assembled, arch, agent(), opts.engine)
+    stored = pipeline.catalog(original, written, arch)
+    outcome = _end(item, stored)
+    if isinstance(stored, Stored):
+        index_record.apply_async(kwargs={"record_id": stored.record_id})
+    return outcome
 
 
-@app.task(name="sohoa.index_record", base=ItemTask, bind=True, queue=INDEX_QUEUE)
+def _staged_pages(sha256: str, firsts: list[int]) -> Iterator[PageOutcome]:
+    """The recognised pages in order, one range in memory at a time; a failed range ends the file."""
+    for first in firsts:
+        part = staging.get_pages(archive().store, sha256, first)
+        if part is None:
+            raise ObjectMissing(f"{staging.pages_key(sha256, first)}: vanished while assembling")
+        if isinstance(part, PageFailure):
+            raise part
+        yield from part
+
+
+# ------------------------------------------------------------------ queue index
+
+
+@shared_task(name="sohoa.index_record", base=ItemTask, bind=True, queue=INDEX_QUEUE)
 def index_record(self, record_id: str) -> str:
-    from sohoa.search.service import index_record as index_one
-
-    index_one(archive(), search_index(), record_id, agent())
+    pipeline.index(record_id, archive(), search_index(), agent())
     return record_id

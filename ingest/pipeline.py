@@ -1,0 +1,237 @@
+"""THE ingest pipeline, declared once: the stages in the order the data flows through them.
+
+    identify → validate → dedup → plan → recognise (a page range) → assemble
+    → store (+ verify) → catalog → index
+
+Each stage is a plain function over typed values (contract in ingest/base.py):
+it returns its output, or an end — `Duplicate` or `Quarantined(reason)` — that
+stops the pipeline. Two runners call these functions and nothing else:
+`ingest/runner.py` in-process (`sohoa ingest`, tests) and `workers/tasks.py`
+through Celery, which only moves the values between machines. Later stages
+plug in here: split (after identify), extract metadata (after recognise),
+sign (after assemble).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Final, Iterable, Iterator, Mapping
+
+import sohoa
+import sqlalchemy.exc
+from sohoa.archive import catalog_write
+from sohoa.archive.backends import Archive
+from sohoa.archive.catalog import Catalog
+from sohoa.archive.records import write_record
+from sohoa.core import codes
+from sohoa.core.errors import InputError, OutputInvalid, SohoaError
+from sohoa.core.hashing import sha256_file
+from sohoa.core.records import (
+    UNASSIGNED_AGENCY,
+    Event,
+    Kind,
+    ObjectInfo,
+    RecordMetadata,
+    component_code,
+    record_id_for,
+)
+from sohoa.ingest import policy
+from sohoa.ingest.base import Duplicate, Original, Quarantined, Stored
+from sohoa.ingest.policy import IngestFields
+from sohoa.ocr import engines
+from sohoa.ocr import pipeline as ocr
+from sohoa.ocr.page import PageOutcome, PageTask
+from sohoa.ocr.pipeline import OcrOptions, OcrResult
+from sohoa.ocr.sniff import sniff
+
+STAGES: Final = ("identify", "validate", "dedup", "plan", "recognise", "assemble", "store", "catalog", "index")
+
+
+@dataclass
+class Planned:
+    """What the plan stage learnt: the OCR plan (report so far, one task per page) of an original."""
+
+    original: Original
+    plan: ocr.Plan
+
+    @property
+    def pages(self) -> int:
+        return len(self.plan.tasks)
+
+    @property
+    def frames(self) -> list[int | None]:
+        return [task.frame for task in self.plan.tasks]
+
+    @classmethod
+    def restore(cls, original: Original, frames: list[int | None], title: str, report) -> "Planned":
+        """The plan of a file planned elsewhere (a worker with its own copy of the original)."""
+        tasks = [PageTask(original.path, original.kind, index, frame) for index, frame in enumerate(frames)]
+        return cls(original, ocr.Plan(report, tasks, title))
+
+
+@dataclass
+class Assembled:
+    """The recognised pages in order, as a validated PDF/A file at `pdfa` (in a scratch folder)."""
+
+    result: OcrResult
+    pdfa: Path
+
+
+@dataclass
+class Written:
+    """A record folder written to storage, every object read back and verified."""
+
+    meta: RecordMetadata
+    objects: dict[str, ObjectInfo]
+    events: list[Event]
+
+
+# ------------------------------------------------------------------ 1. identify
+
+
+def identify(path: Path, name: str | None = None) -> Original | Quarantined:
+    """Sniff the type from the bytes (never the name) and hash them."""
+    try:
+        kind = sniff(path)
+        sha256, size = sha256_file(path)
+    except InputError as error:
+        return policy.quarantined(path, error)
+    return Original(path, name or path.name, kind, sha256, size)
+
+
+# ------------------------------------------------------------------ 2. validate
+
+
+def validate(given: Mapping[str, object] | IngestFields, path: Path, where: str = "") -> IngestFields | Quarantined:
+    """Fields and codes checked once, by the one policy (fields validated before pass untouched)."""
+    return policy.validate(given, path, where)
+
+
+# ------------------------------------------------------------------ 3. dedup
+
+
+def dedup(sha256: str, path: Path, catalog: Catalog) -> Duplicate | None:
+    """The same bytes are stored once, whoever sends them again."""
+    existing = catalog.record_by_sha(sha256)
+    return Duplicate(path, existing.id, existing.code) if existing is not None else None
+
+
+# ------------------------------------------------------------------ 4. plan
+
+
+def plan(original: Original, fields: IngestFields, options: OcrOptions) -> Planned | Quarantined:
+    """Refuse a bad file before any OCR work and list its pages."""
+    try:
+        planned = ocr.plan(original.path, Path("pdfa.pdf"), _titled(options, fields))
+    except InputError as error:
+        return policy.quarantined(original.path, error)
+    return Planned(original, planned)
+
+
+def _titled(options: OcrOptions, fields: IngestFields) -> OcrOptions:
+    return replace(options, title=fields.title or options.title or "")
+
+
+# ------------------------------------------------------------------ 5. recognise
+
+
+def recognise(planned: Planned, options: OcrOptions, first: int = 0, last: int | None = None) -> Iterator[PageOutcome]:
+    """Pages [first, last) read in order (in parallel when `options.jobs` > 1).
+
+    A generator, so the assemble stage holds only the in-flight window of pages;
+    a page that cannot be read raises InputError, which `assemble` (or the OCR
+    task of the workers) turns into a quarantine.
+    """
+    tasks = planned.plan.tasks[first:last]
+    return ocr.recognise_pages(tasks, options)
+
+
+# ------------------------------------------------------------------ 6. assemble
+
+
+def assemble(planned: Planned, outcomes: Iterable[PageOutcome], work: Path, options: OcrOptions) -> Assembled | Quarantined:
+    """Pages in input order → a PDF/A file, validated before it exists (in `work`)."""
+    pdfa = work / "pdfa.pdf"
+    try:
+        result = ocr.assemble(planned.plan, outcomes, pdfa, options)
+    except (InputError, OutputInvalid) as error:
+        return policy.quarantined(planned.original.path, error)
+    return Assembled(result, pdfa)
+
+
+# ------------------------------------------------------------------ 7. store (+ verify)
+
+
+def store(original: Original, fields: IngestFields, assembled: Assembled, archive: Archive, agent: str,
+          engine: str = engines.DEFAULT) -> Written:
+    """Write the record folder (original, PDF/A, text, words, events, metadata last), each object verified."""
+    record_id = record_id_for(original.sha256)
+    report = assembled.result.report
+    meta = _metadata(record_id, original, fields, report.page_count, archive.catalog)
+    events = _events(record_id, original, assembled, agent, engine)
+    events.append(Event(record_id=record_id, action="stored", agent=agent, tool=archive.store.describe(),
+                        detail="every object read back and its SHA-256 verified"))
+    objects = write_record(archive.store, meta, original.path, assembled.pdfa, assembled.result.texts,
+                           assembled.result.word_boxes, events)
+    return Written(meta, objects, events)
+
+
+def _events(record_id: str, original: Original, assembled: Assembled, agent: str, engine: str) -> list[Event]:
+    report = assembled.result.report
+    ocr_pages = sum(page.ocr for page in report.pages)
+    events = [
+        Event(record_id=record_id, action="ingested", agent=agent, tool="sohoa", tool_version=sohoa.__version__,
+              detail=f"{original.name}: {original.size} bytes, sha256 {original.sha256}"),
+        Event(record_id=record_id, action="ocr", agent=agent, tool=engine, tool_version=report.tesseract,
+              detail=f"{report.page_count} pages, {ocr_pages} OCR'd, lang {report.language}"),
+    ]
+    for check in report.validation:
+        events.append(Event(record_id=record_id, action="validated", agent=agent, tool=check.validator,
+                            outcome="success" if check.valid else "failure", detail=report.pdfa))
+    return events
+
+
+def _metadata(record_id: str, original: Original, fields: IngestFields, pages: int,
+              catalog: Catalog) -> RecordMetadata:
+    agency = fields.agency or UNASSIGNED_AGENCY
+    if fields.kind == Kind.result:
+        if not fields.dossier:
+            raise SohoaError("a result record needs a dossier code")
+        code = codes.result_code(fields.dossier, catalog_write.next_result_number(catalog, fields.dossier))
+    else:
+        code = component_code(agency, original.sha256)
+    return RecordMetadata(
+        record_id=record_id, record_code=code, kind=fields.kind, agency_code=agency,
+        dossier_code=fields.dossier, procedure_code=fields.procedure, doc_type_code=fields.doc_type,
+        owner_id=fields.owner_id, title=fields.title, number_symbol=fields.number_symbol,
+        issued_on=fields.issued_on, issuing_agency=fields.issuing_agency, summary=fields.summary,
+        valid_until=fields.valid_until, retention_code=fields.retention, page_count=pages,
+        scanned_by=fields.scanned_by, original_name=original.name, original_sha256=original.sha256,
+        original_size=original.size, media_type=policy.MEDIA_TYPES[original.kind],
+    )
+
+
+# ------------------------------------------------------------------ 8. catalog
+
+
+def catalog(original: Original, written: Written, archive: Archive) -> Stored | Duplicate:
+    """The stored record into the catalog; a twin that won the race makes this one its duplicate."""
+    try:
+        catalog_write.add_record(archive.catalog, written.meta, written.objects, written.events)
+    except sqlalchemy.exc.IntegrityError:
+        duplicate = dedup(original.sha256, original.path, archive.catalog)
+        if duplicate is None:
+            raise
+        return duplicate
+    return Stored(original.path, written.meta.record_id, written.meta.record_code, written.meta.page_count)
+
+
+# ------------------------------------------------------------------ 9. index
+
+
+def index(record_id: str, archive: Archive, search_index, agent: str) -> None:
+    """Into the search index (derived: `sohoa reindex` rebuilds it), with an `indexed` event."""
+    from sohoa.search.service import index_record
+
+    index_record(archive, search_index, record_id, agent)
