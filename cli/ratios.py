@@ -70,27 +70,11 @@ def targets() -> None:
 def targets_set(agency: str | None, points: float | None, inherit: bool, **given: str | None) -> None:
     """Set targets (in %) and points for an agency or for all agencies."""
     from sohoa.ratios import targets as target_store
-    from sohoa.ratios.agencies import load_tree, require_agency
-    from sohoa.ratios.indicators import INDICATORS
+    from sohoa.ratios.agencies import load_tree
 
-    named = [indicator for indicator in INDICATORS if given[indicator] is not None]
-    if inherit and (named or points is not None):
-        raise SohoaError("--inherit drops every value of its own: give it without targets or --points",
-                         ExitCode.USAGE)
-    if not inherit and not named and points is None:
-        raise SohoaError("nothing to set: give a target such as --reuse 70, --points N, or --inherit",
-                         ExitCode.USAGE)
     catalog = open_catalog()
-    tree = load_tree(catalog)
-    code = require_agency(tree, agency) if agency else None
-    if inherit:
-        new_targets = new_points = {indicator: None for indicator in INDICATORS}
-    else:
-        new_targets = {indicator: target_store.parse_percent(given[indicator], INDICATOR_OPTIONS[indicator])
-                       for indicator in named}
-        new_points = {indicator: points for indicator in (named or INDICATORS)} if points is not None else {}
-    target_store.set_targets(catalog, code, new_targets, new_points)
-    _print_targets(catalog, tree, [code] if code else [target_store.ALL_AGENCIES])
+    code = target_store.change(catalog, agency, given, points, inherit, INDICATOR_OPTIONS)
+    _print_targets(catalog, load_tree(catalog), [code])
 
 
 @targets.command("show")
@@ -111,17 +95,9 @@ def _print_targets(catalog, tree, codes: list[str]) -> None:
     from sohoa.ratios import targets as target_store
     from sohoa.ratios.indicators import INDICATORS
 
-    effective = target_store.effective(catalog, tree)
-    own = target_store.stored(catalog)
     print("agency          " + "  ".join(f"{indicator:>24}" for indicator in INDICATORS))
-    for code in codes:
-        cells = []
-        for indicator in INDICATORS:
-            target = effective[code][indicator]
-            mark = "*" if (code, indicator) in own else " "  # set on this agency, not inherited
-            cells.append(f"{target.target * 100:g}% / {target.points:g} pts{mark}".rjust(24))
-        label = "(all agencies)" if code == target_store.ALL_AGENCIES else code
-        print((f"{label:16}" + "  ".join(cells)).rstrip())
+    for label, cells in target_store.table(catalog, tree, codes):
+        print((f"{label:16}" + "  ".join(cell.rjust(24) for cell in cells)).rstrip())
     print("target / points; * = set on this agency, otherwise inherited from the parent or the default")
 
 

@@ -73,3 +73,43 @@ def _override(inherited: Target, own: tuple[float | None, float | None] | None) 
         return inherited
     target, points = own
     return Target(inherited.target if target is None else target, inherited.points if points is None else points)
+
+
+def change(catalog: Database, agency: str | None, percents: Mapping[str, str | None], points: float | None,
+           inherit: bool, option_names: Mapping[str, str]) -> str:
+    """`sohoa targets set`: the given percentages (text, per indicator) and points, or `inherit` to
+    drop the agency's own values. Returns the agency row changed (ALL_AGENCIES for the default)."""
+    from sohoa.ratios.agencies import load_tree, require_agency
+
+    named = [indicator for indicator in INDICATORS if percents.get(indicator) is not None]
+    if inherit and (named or points is not None):
+        raise SohoaError("--inherit drops every value of its own: give it without targets or --points",
+                         ExitCode.USAGE)
+    if not inherit and not named and points is None:
+        raise SohoaError("nothing to set: give a target such as --reuse 70, --points N, or --inherit",
+                         ExitCode.USAGE)
+    code = require_agency(load_tree(catalog), agency) if agency else None
+    if inherit:
+        new_targets = new_points = {indicator: None for indicator in INDICATORS}
+    else:
+        new_targets = {indicator: parse_percent(str(percents[indicator]), option_names[indicator])
+                       for indicator in named}
+        new_points = {indicator: points for indicator in (named or INDICATORS)} if points is not None else {}
+    set_targets(catalog, code, new_targets, new_points)
+    return code or ALL_AGENCIES
+
+
+def table(catalog: Database, tree: AgencyTree, codes: list[str]) -> list[tuple[str, list[str]]]:
+    """(agency label, one "target / points" cell per indicator); `*` marks a value set on the agency
+    itself rather than inherited."""
+    in_force = effective(catalog, tree)
+    own = stored(catalog)
+    rows = []
+    for code in codes:
+        cells = []
+        for indicator in INDICATORS:
+            target = in_force[code][indicator]
+            mark = "*" if (code, indicator) in own else " "
+            cells.append(f"{target.target * 100:g}% / {target.points:g} pts{mark}")
+        rows.append(("(all agencies)" if code == ALL_AGENCIES else code, cells))
+    return rows
