@@ -240,8 +240,6 @@ def test_app_services_reach_each_server_with_its_credentials(services):
     assert f"mc mb --with-lock s/{bucket}" in script and f"mc version enable s/{bucket}" in script
 
 
-@pytest.mark.xfail(strict=True, reason="psycopg is only in the test extra: `pip install .` in the Dockerfile "
-                   "leaves the image without the driver SOHOA_DATABASE_URL names")
 def test_the_image_installs_the_database_driver_the_compose_url_names(services, project):
     settings = Settings.from_env({k: str(v) for k, v in services["sohoa"]["environment"].items()})
     driver = urlsplit(settings.database_url).scheme.split("+")[1]
