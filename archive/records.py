@@ -21,7 +21,7 @@ import io
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Final
+from typing import Final, Iterator
 
 from sohoa.archive.storage import ObjectExists, ObjectStore
 from sohoa.core.codes import RETENTION_YEARS
@@ -118,3 +118,32 @@ def read_events(store: ObjectStore, meta: RecordMetadata) -> list[Event]:
     for key in store.list(f"{prefix}/events/"):
         events.append(Event.model_validate_json(store.get(key)))
     return sorted(events, key=lambda e: e.at)
+
+
+# --- metadata versions ---------------------------------------------------------------------
+
+LEGACY_METADATA: Final = "metadata.json"
+
+
+def list_record_prefixes(store: ObjectStore) -> Iterator[str]:
+    """Every record folder in storage (a folder holding a metadata object), each once, sorted."""
+    seen: set[str] = set()
+    for key in store.list():
+        prefix = _record_prefix_of(key)
+        if prefix is not None and prefix not in seen:
+            seen.add(prefix)
+    yield from sorted(seen)
+
+
+def _record_prefix_of(key: str) -> str | None:
+    if "/events/" in key:
+        return None
+    if key.endswith("/" + LEGACY_METADATA):
+        return key[: -len(LEGACY_METADATA) - 1]
+    return None
+
+
+def current_metadata(store: ObjectStore, prefix: str) -> tuple[RecordMetadata, dict[str, ObjectInfo], int]:
+    """(metadata, objects, version) of the record's highest metadata version."""
+    meta, objects = read_record_document(store, f"{prefix}/{LEGACY_METADATA}")
+    return meta, objects, 1
