@@ -124,13 +124,18 @@ def show(record_id: str, as_json: bool) -> None:
 @click.option("--original", is_flag=True, help="The original bytes instead of the PDF/A.")
 def get(record_id: str, out: Path, original: bool) -> None:
     """Download a record's PDF/A (or original), verified against the stored SHA-256."""
-    from sohoa.archive.storage import copy_verified
+    from sohoa.archive.storage import ChecksumMismatch, copy_verified
+    from sohoa.archive.verified import record_mismatch
 
     archive = open_archive()
     record = find_record(archive, record_id)
     wanted = "original" if original else "pdfa.pdf"
     obj = next(o for o in record.objects if o.name == wanted)
-    copy_verified(archive.store, obj.key, obj.sha256, out)
+    try:
+        copy_verified(archive.store, obj.key, obj.sha256, out)
+    except ChecksumMismatch:  # nothing was written; the finding is kept as a fixity event
+        record_mismatch(archive, record, obj.key, "sohoa get", f"sohoa get --out {out.name}")
+        raise
     print(f"{out}: {obj.size} bytes, sha256 verified")
 
 

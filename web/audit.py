@@ -25,11 +25,13 @@ LOGIN: Final = "login"
 LOGIN_FAILED: Final = "login-failed"
 LOGOUT: Final = "logout"
 ADMIN: Final = "admin"  # users, tokens, agencies, targets changed
+INTEGRITY: Final = "integrity-failed"  # a download or thumbnail refused: the stored bytes fail their SHA-256
 
 LABELS_VI: Final[dict[str, str]] = {
     VIEW: "Xem bản ghi", VIEW_PDF: "Xem PDF/A", DOWNLOAD_PDFA: "Tải PDF/A", DOWNLOAD_ORIGINAL: "Tải bản gốc",
     KHO: "Tra cứu Kho", REUSE: "Sử dụng lại", UPLOAD: "Tải lên", LOGIN: "Đăng nhập",
     LOGIN_FAILED: "Đăng nhập sai", LOGOUT: "Đăng xuất", ADMIN: "Quản trị",
+    INTEGRITY: "Chặn tải (sai SHA-256)",
 }
 
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Callable, Final
 
+from sohoa.archive import verified
 from sohoa.archive.catalog import EventRow, Record, ReuseLink
 from sohoa.archive.storage import ChecksumMismatch, read_verified
 from sohoa.core.errors import ExitCode, SohoaError
-from sohoa.core.hashing import sha256_bytes
+from sohoa.web.errors import WebError
 from sohoa.web.state import WebState
 
 PDFA: Final = "pdfa.pdf"
@@ -57,18 +59,49 @@ def stored_object(record: Record, name: str):
     return found
 
 
-def verified_stream(state: WebState, record: Record, name: str) -> Iterator[bytes]:
-    """The object's bytes, hashed on the way out. A mismatch aborts the response before its last
-    chunk, so the client sees a broken download, never silently altered bytes."""
+ALTERED_VI: Final = ("Tệp lưu trong kho không khớp mã kiểm tra SHA-256 đã ghi khi lưu (có thể đã bị thay đổi "
+                     "hoặc hỏng), nên không được gửi đi. Sự việc đã được ghi lại; hãy báo quản trị hệ thống "
+                     "chạy kiểm tra toàn vẹn (sohoa fixity).")
+
+
+@dataclass
+class Download:
+    """What a download sends: `body` (a small object, verified whole already) or `chunks` (a large
+    one, hashed on the way out; the last chunk is held back until the SHA-256 matched, and
+    `on_mismatch` is called when it does not, before the response is cut)."""
+
+    size: int
+    sha256: str
+    body: bytes | None = None
+    chunks: Iterator[bytes] | None = None
+    on_mismatch: Callable[[], None] | None = None
+
+
+def mismatch(state: WebState, record: Record, key: str, who: str, what: str) -> None:
+    """Evidence of an altered object met while serving it: a fixity-checked failure event."""
+    verified.record_mismatch(state.archive, record, key, f"sohoa web ({who})", what)
+
+
+def download(state: WebState, record: Record, name: str, who: str, what: str) -> Download:
+    """The object's bytes for a client, never altered ones. Small objects are verified whole first
+    (a mismatch is a 500 with a clear Vietnamese message); large ones are streamed verified."""
     obj = stored_object(record, name)
-    return read_verified(state.archive.store, obj.key, obj.sha256)
+    if obj.size <= verified.SMALL:
+        try:
+            body = verified.read_small(state.archive, obj.key, obj.sha256)
+        except ChecksumMismatch:
+            mismatch(state, record, obj.key, who, what)
+            raise WebError(500, ALTERED_VI, "fixity_failed") from None
+        return Download(obj.size, obj.sha256, body=body)
+    return Download(obj.size, obj.sha256, chunks=read_verified(state.archive.store, obj.key, obj.sha256),
+                    on_mismatch=lambda: mismatch(state, record, obj.key, who, what))
 
 
 def download_name(record: Record, name: str) -> str:
     if name == PDFA:
         return f"{record.code}.pdf"
     original = (record.metadata_json or {}).get("original_name") or record.code
-    return original
+    return str(original)
 
 
 def original_media_type(record: Record) -> str:
@@ -76,7 +109,7 @@ def original_media_type(record: Record) -> str:
     return MEDIA.get(kind, kind if "/" in kind else "application/octet-stream")
 
 
-def thumbnail(state: WebState, record: Record, page: int) -> Path:
+def thumbnail(state: WebState, record: Record, page: int, who: str = "") -> Path:
     """A PNG of one page of the PDF/A, rendered once and cached under DATA/web-cache/thumbs."""
     if not 1 <= page <= max(record.page_count, 1):
         raise SohoaError(f"{record.code}: không có trang {page}", ExitCode.NOT_FOUND)
@@ -86,9 +119,11 @@ def thumbnail(state: WebState, record: Record, page: int) -> Path:
     import pypdfium2
 
     obj = stored_object(record, PDFA)
-    data = state.archive.store.get(obj.key)
-    if sha256_bytes(data) != obj.sha256:
-        raise ChecksumMismatch(f"{obj.key}: stored bytes do not match their SHA-256 (run sohoa fixity)")
+    try:
+        data = b"".join(read_verified(state.archive.store, obj.key, obj.sha256))
+    except ChecksumMismatch:
+        mismatch(state, record, obj.key, who, f"thumbnail of page {page}")
+        raise WebError(500, ALTERED_VI, "fixity_failed") from None
     pdf = pypdfium2.PdfDocument(data)
     try:
         sheet = pdf[page - 1]

@@ -3,43 +3,115 @@ Every view and download is written to the audit log before the bytes leave."""
 
 from __future__ import annotations
 
+import logging
 import unicodedata
+from collections.abc import Iterator
 from typing import Annotated, Final
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+from sohoa.archive.storage import ChecksumMismatch
 from pydantic import BaseModel, Field
 from sohoa.core import codes
 from sohoa.core.codes import RETENTION_CODES
 from sohoa.archive.reuse import reuse
 from sohoa.web import audit, records, roles
 from sohoa.web.accounts import Principal
+from sohoa.web.errors import WebError
 from sohoa.web.routes import client, page
 from sohoa.web.security import require
 from sohoa.web.state import WebState, state
 
 router = APIRouter()
+log = logging.getLogger("sohoa.web")
 LIST_MAX: Final = 200
+ASCII_NAME_MAX: Final = 150
 
 
 def _disposition(kind: str, filename: str) -> str:
-    ascii_name = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode() or "download"
-    ascii_name = ascii_name.replace('"', "").replace("\\", "")
-    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+    """RFC 6266: `filename*` carries the real name (UTF-8, percent-encoded), `filename` a plain ASCII
+    fallback. Whatever the name holds (newlines, ESC, quotes, undecodable bytes), the header stays
+    one legal line."""
+    text = filename.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    text = "".join(ch for ch in unicodedata.normalize("NFC", text) if ch.isprintable()).strip() or "download"
+    folded = unicodedata.normalize("NFKD", text.replace("đ", "d").replace("Đ", "D"))
+    ascii_name = "".join(ch for ch in folded.encode("ascii", "ignore").decode()
+                         if ch.isprintable() and ch not in '"\\;%').strip()[-ASCII_NAME_MAX:] or "download"
+    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(text, safe='')}"
+
+
+class VerifiedResponse(Response):
+    """A download streamed through the verified read. When the SHA-256 does not match, the final
+    chunk was never sent: the mismatch is recorded and the response ends without its last body
+    message, so the server closes the connection short of the declared Content-Length and the
+    client sees a failed download, never HTTP 200 with the whole of the altered bytes."""
+
+    def __init__(self, download: records.Download, media_type: str, headers: dict[str, str],
+                 on_abort) -> None:
+        self.status_code = 200
+        self.media_type = media_type
+        self.background = None
+        self.body = b""
+        self.download, self.on_abort = download, on_abort
+        self.raw_headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+        self.raw_headers.append((b"content-type", media_type.encode("latin-1")))
+
+    async def __call__(self, scope, receive, send) -> None:
+        chunks: Iterator[bytes] = self.download.chunks or iter(())
+        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+        sent = 0
+        try:
+            while True:
+                try:
+                    chunk = await run_in_threadpool(next, chunks, None)
+                except ChecksumMismatch:
+                    if self.download.on_mismatch:
+                        await run_in_threadpool(self.download.on_mismatch)
+                    await run_in_threadpool(self.on_abort)
+                    return  # no final body message: the connection is closed short
+                if chunk is None:
+                    break
+                sent += len(chunk)
+                if sent > self.download.size:  # more bytes than the catalog knows of: altered too
+                    if self.download.on_mismatch:
+                        await run_in_threadpool(self.download.on_mismatch)
+                    await run_in_threadpool(self.on_abort)
+                    return
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        finally:
+            close = getattr(chunks, "close", None)
+            if close:
+                close()
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 def _send(web: WebState, principal: Principal, record_id: str, name: str, action: str, inline: bool,
-          who: str) -> StreamingResponse:
+          who: str) -> Response:
     record = records.load(web, record_id)
-    obj = records.stored_object(record, name)
     audit.write(web.catalog, principal.username, action, record.id, name, who)
+
+    def aborted() -> None:
+        log.error("%s %s: stored bytes fail their SHA-256; %s refused (see sohoa fixity)", record.code, name, action)
+        audit.write(web.catalog, principal.username, audit.INTEGRITY, record.id,
+                    f"{name}: SHA-256 mismatch, {action} refused", who)
+
+    try:
+        download = records.download(web, record, name, principal.username, f"{action} by {principal.username}")
+    except WebError as error:
+        if error.code == "fixity_failed":
+            aborted()
+        raise
     media = "application/pdf" if name == records.PDFA else records.original_media_type(record)
     headers = {"Content-Disposition": _disposition("inline" if inline else "attachment",
                                                    records.download_name(record, name)),
-               "Content-Length": str(obj.size), "X-Sohoa-SHA256": obj.sha256,
+               "X-Sohoa-SHA256": download.sha256,
                "Cache-Control": "private, no-store"}  # personal data: no copies in shared caches
-    return StreamingResponse(records.verified_stream(web, record, name), media_type=media, headers=headers)
+    if download.body is not None:
+        return Response(download.body, media_type=media, headers=headers)
+    headers["Content-Length"] = str(download.size)
+    return VerifiedResponse(download, media, headers, aborted)
 
 
 @router.get("/ban-ghi/{record_id}", include_in_schema=False)
@@ -75,7 +147,14 @@ def record_original(request: Request, record_id: str,
 def record_thumbnail(request: Request, record_id: str, number: int,
                      principal: Annotated[Principal, Depends(require(roles.SEARCH))]) -> Response:
     web = state(request)
-    path = records.thumbnail(web, records.load(web, record_id), number)
+    record = records.load(web, record_id)
+    try:
+        path = records.thumbnail(web, record, number, principal.username)
+    except WebError as error:
+        if error.code == "fixity_failed":
+            audit.write(web.catalog, principal.username, audit.INTEGRITY, record.id,
+                        f"{records.PDFA}: SHA-256 mismatch, thumbnail of page {number} refused", client(request))
+        raise
     return FileResponse(path, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
 
