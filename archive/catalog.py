@@ -60,7 +60,30 @@ class Record(Base):
     prefix: Mapped[str] = mapped_column(String(200))  # folder of the record in object storage
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     metadata_json: Mapped[dict] = mapped_column(JSON)
+    metadata_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # the current one in storage
     objects: Mapped[list["StoredObjectRow"]] = relationship(back_populates="record", cascade="all, delete-orphan")
+
+
+class CodeReservation(Base):
+    """A result number of a dossier, reserved for one record before anything is written to storage.
+
+    (dossier, n) is unique, so two concurrent ingests never get the same KQn; (record id, dossier)
+    too, so a retry of the same record gets its own reservation back. `state` is `pending` until the
+    record is in the catalog, then `stored`. A pending reservation is released when its ingest
+    ends before writing metadata that names it; once a code is in stored metadata it stays taken.
+    Not derived: `sohoa rebuild-catalog` keeps the pending rows and marks stored every code it
+    finds in storage.
+    """
+
+    __tablename__ = "code_reservations"
+    __table_args__ = (UniqueConstraint("dossier_code", "n"), UniqueConstraint("record_id", "dossier_code"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dossier_code: Mapped[str] = mapped_column(String(64))
+    n: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(96), unique=True)
+    record_id: Mapped[str] = mapped_column(String(32), index=True)
+    state: Mapped[str] = mapped_column(String(12))  # pending | stored
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class StoredObjectRow(Base):

@@ -5,11 +5,20 @@ the S3 bucket. What S3 keeps as object metadata and object lock lives in a JSON 
 `<root>/.sohoa/meta/a/b/c.pdf.json` (sha256, size, user metadata, retain_until, legal_hold). The
 sidecar tree starts with '.', a segment that keys may never have, so it can't collide with a key.
 
-Writes are atomic and write-once: bytes go to a temporary file in the target's own directory,
-are fsynced, made read-only (0o444) and verified by reading them back; then `os.link` publishes
-them. `link`, unlike `rename`, fails when the name exists, so of two concurrent writers exactly one
-wins. The sidecar is written after the link by the winner only; a crash between the two leaves an
-object without a sidecar, which `stat` reports as an `IntegrityError` (the bytes are kept).
+Writes are atomic and write-once, in an order where a crash at any step leaves a state the next
+call completes (each step has a fault point, see core/faults.py):
+1. the bytes go to a temporary file `.<name>.<pid>-<token>.tmp` in the target's own directory,
+   are fsynced, made read-only (0o444) and verified by reading them back;
+2. the sidecar is written, fsynced, as a *pending* sidecar `.<name>.json.<pid>-<token>.pending`
+   beside where the sidecar goes;
+3. `os.link` publishes the bytes. `link`, unlike `rename`, fails when the name exists, so of two
+   concurrent writers exactly one wins; the loser removes its pending sidecar;
+4. the winner renames its pending sidecar into place.
+A crash between 3 and 4 leaves an object whose sidecar is still pending: `stat` finds the pending
+sidecar whose SHA-256 and size match the bytes and completes step 4 (an object with no matching
+pending sidecar is an `IntegrityError`, the bytes are kept). Temporaries of dead writers (their pid
+is gone, or they are a day old) are removed by the next write to the same folder and by
+`clean_temporaries` (which fixity calls).
 
 Retention here is an emulation that `delete` honours: anybody with write access to the directory
 can still remove files. Real enforcement needs the S3 backend with object lock.
@@ -23,6 +32,7 @@ import hashlib
 import json
 import os
 import secrets
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Iterator
@@ -42,9 +52,11 @@ from sohoa.archive.storage import (
     iter_chunks,
     under_retention,
 )
+from sohoa.core.faults import maybe_crash
 from sohoa.core.hashing import sha256_stream
 
 META_DIR = ".sohoa/meta"
+STALE_AFTER = 24 * 3600  # a temporary this old is a leftover, whoever wrote it
 
 
 class LocalStore:
@@ -86,10 +98,13 @@ class LocalStore:
             raise ObjectExists(f"{key}: already stored (objects are write-once)")
         if target.parent != self.root and target.parent.is_file():
             raise StorageError(f"{key}: a parent of this key is an object in the local store")
-        tmp = target.parent / f".{target.name}.{secrets.token_hex(8)}.tmp"
+        stamp = f"{os.getpid()}-{secrets.token_hex(8)}"
+        tmp = target.parent / f".{target.name}.{stamp}.tmp"
+        pending: Path | None = None
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             digest, size = self._write_temp(tmp, data)
+            maybe_crash("local.written", key)
             self._verify_temp(tmp, key, digest)
             record = {
                 "sha256": digest,
@@ -98,12 +113,19 @@ class LocalStore:
                 "legal_hold": bool(legal_hold),
                 "metadata": meta,
             }
+            pending = self._write_pending_sidecar(key, record, stamp)
+            maybe_crash("local.sidecar-pending", key)
             self._publish(tmp, target, key)
-            self._write_sidecar(key, record)
+            maybe_crash("local.linked", key)
+            self._commit_sidecar(key, pending)
+            pending = None
         except OSError as exc:
             raise StorageError(f"{key}: cannot write to {self.root} ({exc.strerror})") from None
         finally:
             tmp.unlink(missing_ok=True)
+            if pending is not None:  # lost the race, or failed: the sidecar is not ours to publish
+                pending.unlink(missing_ok=True)
+        self._clean_folder(target.parent, self._sidecar(key).parent)
         return StoredObject(key, size, digest, until, bool(legal_hold), meta)
 
     def _write_temp(self, tmp: Path, data: bytes | BinaryIO) -> tuple[str, int]:
@@ -146,22 +168,111 @@ class LocalStore:
             raise ObjectExists(f"{key}: already stored (objects are write-once)") from None
         _fsync_dir(target.parent)
 
-    def _write_sidecar(self, key: str, record: dict) -> None:
+    def _write_pending_sidecar(self, key: str, record: dict, stamp: str) -> Path:
+        """The sidecar, durable under a pending name before the bytes are published."""
         sidecar = self._sidecar(key)
         sidecar.parent.mkdir(parents=True, exist_ok=True)
-        tmp = sidecar.parent / f".{sidecar.name}.{secrets.token_hex(8)}.tmp"
+        pending = sidecar.parent / f".{sidecar.name}.{stamp}.pending"
         try:
-            with builtins.open(tmp, "x", encoding="utf-8") as out:
+            with builtins.open(pending, "x", encoding="utf-8") as out:
                 json.dump(record, out, sort_keys=True)
                 out.flush()
                 os.fsync(out.fileno())
-            os.chmod(tmp, 0o444)
-            # Only the writer that won the link gets here, so replacing is safe: an older sidecar
-            # at this name can only be a leftover whose object was deleted.
-            os.replace(tmp, sidecar)
+            os.chmod(pending, 0o444)
             _fsync_dir(sidecar.parent)
-        finally:
-            tmp.unlink(missing_ok=True)
+        except BaseException:
+            pending.unlink(missing_ok=True)
+            raise
+        return pending
+
+    def _commit_sidecar(self, key: str, pending: Path) -> None:
+        # Only the writer that won the link (or a reader recovering its crash) gets here, so
+        # replacing is safe: an older sidecar at this name can only be a leftover of a deleted object.
+        sidecar = self._sidecar(key)
+        os.replace(pending, sidecar)
+        _fsync_dir(sidecar.parent)
+
+    def _recover_sidecar(self, key: str) -> dict | None:
+        """An object published by a writer that died before its sidecar: finish that writer's step 4."""
+        sidecar = self._sidecar(key)
+        try:
+            candidates = sorted(sidecar.parent.glob(f".{_glob_escape(sidecar.name)}.*.pending"))
+        except OSError:
+            return None
+        if not candidates:
+            return None
+        try:
+            actual = self.sha256_of(key)
+            size = self._path(key).stat().st_size
+        except (ObjectMissing, OSError):
+            return None
+        for pending in candidates:
+            try:
+                record = json.loads(pending.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if isinstance(record, dict) and record.get("sha256") == actual and record.get("size") == size:
+                try:
+                    self._commit_sidecar(key, pending)
+                except FileNotFoundError:  # another reader recovered it first
+                    pass
+                return self._read_sidecar(key)
+        return None
+
+    # --- temporaries ------------------------------------------------------------------------
+
+    def clean_temporaries(self, prefix: str = "") -> list[str]:
+        """Remove the temporaries of dead writers under `prefix` (data `.tmp` files and pending
+        sidecars); a pending sidecar whose object was published is completed first. Returns the
+        paths removed, relative to the root."""
+        prefix = check_prefix(prefix)
+        removed: list[str] = []
+        folder = prefix.rpartition("/")[0]
+        for base in (self.root / folder if folder else self.root, self.root / META_DIR / folder):
+            if not base.is_dir():
+                continue
+            for dirpath, dirnames, _ in os.walk(base):
+                if Path(dirpath) == self.root:
+                    dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+                meta = Path(dirpath).is_relative_to(self.root / META_DIR)
+                here = Path(dirpath)
+                removed += self._clean_folder(None if meta else here, here if meta else None)
+        return sorted(removed)
+
+    def _clean_folder(self, data_dir: Path | None, sidecar_dir: Path | None) -> list[str]:
+        removed: list[str] = []
+        for folder, suffix in ((data_dir, ".tmp"), (sidecar_dir, ".pending")):
+            if folder is None:
+                continue
+            try:
+                names = [n for n in os.listdir(folder) if n.startswith(".") and n.endswith(suffix)]
+            except OSError:
+                continue
+            for name in names:
+                path = folder / name
+                if not _stale(path):
+                    continue
+                if suffix == ".pending":
+                    key = self._key_of_pending(path)
+                    if key is not None and self.exists(key) and self._read_sidecar(key) is None:
+                        self._recover_sidecar(key)  # completes it if it matches the bytes
+                try:
+                    path.unlink()
+                except FileNotFoundError:
+                    continue
+                except OSError:
+                    continue
+                removed.append(path.relative_to(self.root).as_posix())
+        return removed
+
+    def _key_of_pending(self, pending: Path) -> str | None:
+        # .sohoa/meta/a/b/.c.pdf.json.<pid>-<token>.pending -> a/b/c.pdf
+        name = pending.name[1:].rsplit(".", 2)[0]
+        if not name.endswith(".json"):
+            return None
+        rel = pending.parent.relative_to(self.root / META_DIR).as_posix()
+        key = name[: -len(".json")]
+        return f"{rel}/{key}" if rel != "." else key
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -189,7 +300,7 @@ class LocalStore:
             raise ObjectMissing(f"{key}: no such object in {self.describe()}") from None
         if not path.is_file():
             raise ObjectMissing(f"{key}: no such object in {self.describe()}")
-        record = self._read_sidecar(key)
+        record = self._read_sidecar(key) or self._recover_sidecar(key)
         if record is None:
             raise IntegrityError(f"{key}: its metadata sidecar is missing (interrupted write?)")
         until = record.get("retain_until")
@@ -279,3 +390,28 @@ def _fsync_dir(path: Path) -> None:
             raise
     finally:
         os.close(fd)
+
+
+def _stale(path: Path) -> bool:
+    """A temporary whose writer is gone: its pid (in the name) is dead here, or it is a day old."""
+    try:
+        age = time.time() - path.lstat().st_mtime
+    except OSError:
+        return False
+    if age > STALE_AFTER:
+        return True
+    stamp = path.name.rsplit(".", 2)[-2]  # <pid>-<token>
+    pid = stamp.partition("-")[0]
+    if not pid.isdigit():
+        return age > 3600  # a temporary of an older version of this store
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def _glob_escape(name: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)

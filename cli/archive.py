@@ -82,11 +82,14 @@ def fixity(as_json: bool) -> None:
 @click.command("rebuild-catalog")
 def rebuild_catalog() -> None:
     """Rebuild the catalog database from object storage alone."""
-    from sohoa.archive.rebuild import rebuild
+    from sohoa.archive.rebuild import rebuild_report
 
-    restored, skipped = rebuild(open_archive())
-    print(f"rebuild-catalog: {restored} records restored, {len(skipped)} folders skipped")
-    for line in skipped:
+    report = rebuild_report(open_archive())
+    print(f"rebuild-catalog: {report.restored} records restored, {len(report.repaired)} repaired, "
+          f"{len(report.skipped)} folders skipped, {len(report.cleaned)} temporaries removed")
+    for line in report.repaired:
+        print(f"  repaired {line}")
+    for line in report.skipped:
         print(f"  skipped {line}", file=sys.stderr)
 
 

@@ -23,9 +23,9 @@ import sqlalchemy.exc
 from sohoa.archive import catalog_write
 from sohoa.archive.backends import Archive
 from sohoa.archive.catalog import Catalog
-from sohoa.archive.records import write_record
-from sohoa.core import codes
+from sohoa.archive.records import store_record
 from sohoa.core.errors import InputError, OutputInvalid, SohoaError
+from sohoa.core.faults import maybe_crash
 from sohoa.core.hashing import sha256_file
 from sohoa.core.records import (
     UNASSIGNED_AGENCY,
@@ -85,6 +85,8 @@ class Written:
     meta: RecordMetadata
     objects: dict[str, ObjectInfo]
     events: list[Event]
+    version: int = 1  # the record's current metadata version in storage
+    prefix: str | None = None  # its folder
 
 
 # ------------------------------------------------------------------ 1. identify
@@ -165,16 +167,38 @@ def assemble(planned: Planned, outcomes: Iterable[PageOutcome], work: Path, opti
 
 def store(original: Original, fields: IngestFields, assembled: Assembled, archive: Archive, agent: str,
           engine: str = engines.DEFAULT) -> Written:
-    """Write the record folder (original, PDF/A, text, words, events, metadata last), each object verified."""
+    """Write the record folder (original, PDF/A, text, words, events, metadata last), each object verified.
+
+    A result's code is reserved in the catalog before anything is written (so concurrent ingests
+    of one dossier get distinct KQn); the reservation is released if the ingest fails before its
+    metadata is stored, and kept otherwise (the retry of the same record gets it back)."""
     record_id = record_id_for(original.sha256)
     report = assembled.result.report
     meta = _metadata(record_id, original, fields, report.page_count, archive.catalog)
+    maybe_crash("ingest.reserved")
     events = _events(record_id, original, assembled, agent, engine)
     events.append(Event(record_id=record_id, action="stored", agent=agent, tool=archive.store.describe(),
                         detail="every object read back and its SHA-256 verified"))
-    objects = write_record(archive.store, meta, original.path, assembled.pdfa, assembled.result.texts,
-                           assembled.result.word_boxes, events)
-    return Written(meta, objects, events)
+    try:
+        stored = store_record(archive.store, meta, original.path, assembled.pdfa, assembled.result.texts,
+                              assembled.result.word_boxes, events, agent)
+    except BaseException:
+        if meta.kind == Kind.result and not _names_code(archive, meta):
+            catalog_write.release_result_code(archive.catalog, record_id, meta.record_code)
+        raise
+    return Written(stored.meta, stored.objects, stored.events, stored.version, stored.prefix)
+
+
+def _names_code(archive: Archive, meta: RecordMetadata) -> bool:
+    """Whether some stored metadata version of the record names its code (then it stays taken)."""
+    from sohoa.archive import records
+
+    try:
+        prefix = records.record_prefix(meta)
+        return any(meta.record_code in archive.store.get(key).decode("utf-8")
+                   for _, key in records.metadata_versions(archive.store, prefix))
+    except Exception:  # noqa: BLE001 - storage unreadable: keep the reservation, the safe side
+        return True
 
 
 def _events(record_id: str, original: Original, assembled: Assembled, agent: str, engine: str) -> list[Event]:
@@ -198,7 +222,7 @@ def _metadata(record_id: str, original: Original, fields: IngestFields, pages: i
     if fields.kind == Kind.result:
         if not fields.dossier:
             raise SohoaError("a result record needs a dossier code")
-        code = codes.result_code(fields.dossier, catalog_write.next_result_number(catalog, fields.dossier))
+        code = catalog_write.reserve_result_code(catalog, fields.dossier, record_id)
     else:
         code = component_code(agency, original.sha256)
     return RecordMetadata(
@@ -216,14 +240,20 @@ def _metadata(record_id: str, original: Original, fields: IngestFields, pages: i
 
 
 def catalog(original: Original, written: Written, archive: Archive) -> Stored | Duplicate:
-    """The stored record into the catalog; a twin that won the race makes this one its duplicate."""
+    """The stored record into the catalog; a twin that won the race makes this one its duplicate.
+
+    The catalog ends with the metadata version storage holds: a twin that stored a newer version
+    (the same bytes sent again with other fields) moves the catalog row forward to it."""
     try:
-        catalog_write.add_record(archive.catalog, written.meta, written.objects, written.events)
+        catalog_write.add_record(archive.catalog, written.meta, written.objects, written.events, written.prefix)
     except sqlalchemy.exc.IntegrityError:
         duplicate = dedup(original.sha256, original.path, archive.catalog)
         if duplicate is None:
             raise
+        catalog_write.set_metadata(archive.catalog, written.meta, written.objects,
+                                   [e for e in written.events if e.action in ("corrected", "described")])
         return duplicate
+    maybe_crash("ingest.catalogued")
     return Stored(original.path, written.meta.record_id, written.meta.record_code, written.meta.page_count)
 
 
