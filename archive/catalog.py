@@ -5,7 +5,8 @@ the tables declared here, `records`, `objects`, `events` and `reuse_links` (a li
 from the record's `reused` event). A record's `dossier_code` is a plain column: the dossier
 registry is not the archive's (archive sits below ratios and does not import it).
 
-Not derived, and never touched by a rebuild: the other owners' tables in the same database (see
+Not derived, and never touched by a rebuild: `fixity_runs` (declared here, written by
+archive/fixity.py) and the other owners' tables in the same database (see
 sohoa.core.db) — the agency tree, the dossier registry and the ratio targets (ratios/models.py),
 users, sessions, API tokens and the audit log (web/models.py), jobs and job items
 (workers/jobs.py). Storage cannot give them back: back up the database for them.
@@ -113,6 +114,29 @@ class EventRow(Base):
     tool_version: Mapped[str] = mapped_column(String(50))
     outcome: Mapped[str] = mapped_column(String(20))
     detail: Mapped[str] = mapped_column(Text)
+
+
+class FixityRun(Base):
+    """One fixity run (archive/fixity.py): a full check, a repair or a scheduled slice. Not derived:
+    storage does not hold it, and a rebuild keeps it. A slice's `slot` (the schedule's period
+    number) is unique, so of several processes that find a slice due, one runs it."""
+
+    __tablename__ = "fixity_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(12))  # full | repair | slice
+    slot: Mapped[int | None] = mapped_column(BigInteger, unique=True, nullable=True)
+    status: Mapped[str] = mapped_column(String(12))  # running | ok | problems | error
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    total: Mapped[int] = mapped_column(Integer, default=0)  # records in catalog or storage at the start
+    checked: Mapped[int] = mapped_column(Integer, default=0)
+    objects: Mapped[int] = mapped_column(Integer, default=0)
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    problems: Mapped[int] = mapped_column(Integer, default=0)
+    repaired: Mapped[int] = mapped_column(Integer, default=0)
+    cursor: Mapped[str | None] = mapped_column(String(32), nullable=True)  # a slice: the last record id checked
+    findings: Mapped[list] = mapped_column(JSON, default=list)  # the first FINDINGS_KEPT findings
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Catalog(Database):

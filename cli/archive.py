@@ -63,18 +63,36 @@ def ingest(files, agency, dossier, procedure, kind, doc_type, owner_id, title, n
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True)
-def fixity(as_json: bool) -> None:
-    """Re-read every object, compare SHA-256 with the catalog; exit 16 if anything is missing or altered."""
-    from sohoa.archive.fixity import check
+@click.option("--repair", is_flag=True, help="Make the catalog say what the stored metadata says; every repair is an event.")
+@click.option("--last", is_flag=True, help="Print the last run (full, repair or scheduled slice) and its findings.")
+def fixity(as_json: bool, repair: bool, last: bool) -> None:
+    """Re-read every object and compare the catalog with the stored metadata both ways; exit 16 on any finding."""
+    from sohoa.archive import fixity as fixity_check
 
-    report = check(open_archive())
+    archive = open_archive()
+    if last:
+        run = fixity_check.last_run(archive)
+        if run is None:
+            raise SohoaError("no fixity run yet (run sohoa fixity, or let sohoa run / the workers schedule it)",
+                             ExitCode.NOT_FOUND)
+        shown = fixity_check.run_dict(run)
+        if as_json:
+            print(json.dumps(shown, ensure_ascii=False, indent=2))
+        else:
+            print(f"fixity {run.kind} run {run.id}: {run.status}, finished {shown['finished_at']}, "
+                  f"{run.checked} of {run.total} records checked, {run.problems} problems, {run.repaired} repaired"
+                  + (f"; error: {run.error}" if run.error else ""))
+            for finding in run.findings:
+                print(f"  {finding['problem']}: {finding['reason']}" + (f" [{finding['note']}]" if finding.get("note") else ""))
+        return
+    report = fixity_check.check(archive, repair=repair)
     if as_json:
-        print(json.dumps(dataclasses.asdict(report), ensure_ascii=False, indent=2))
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
         print(f"fixity: {report.records} records, {report.objects} objects, {report.bytes} bytes, "
-              f"{len(report.problems)} problems")
+              f"{len(report.problems)} problems" + (f", {report.repaired} repaired" if repair else ""))
         for problem in report.problems:
-            print(f"  {problem.problem}: {problem.key} (record {problem.record_id})")
+            print(f"  {problem.problem}: {problem.reason}" + (f" [{problem.note}]" if problem.note else ""))
     if not report.ok:
         sys.exit(ExitCode.FIXITY_FAILED)
 

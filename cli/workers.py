@@ -44,7 +44,8 @@ def _supervisor():
               help="Worker processes [default: SOHOA_JOBS, all cores].")
 @click.option("--name", "-n", default=None, help="Worker node name [default: sohoa-<pid>@<host>].")
 @click.option("--loglevel", default="WARNING", show_default=True)
-def worker(queues: str, concurrency: Optional[int], name: Optional[str], loglevel: str) -> None:
+@click.option("--beat", is_flag=True, help="Also send the scheduled tasks (fixity slices): one worker per deployment.")
+def worker(queues: str, concurrency: Optional[int], name: Optional[str], loglevel: str, beat: bool) -> None:
     """Run a Celery worker for the OCR, ingest, archive and index queues."""
     from sohoa.core.settings import get_settings
 
@@ -62,6 +63,8 @@ def worker(queues: str, concurrency: Optional[int], name: Optional[str], logleve
     app = create_app(settings)
     argv = ["worker", "-Q", ",".join(chosen), "-c", str(concurrency or settings.jobs), "-P", "prefork",
             "-n", name or f"sohoa-{os.getpid()}@%h", "--loglevel", loglevel]
+    if beat:  # Celery beat in this worker: sohoa.fixity_slice every SOHOA_FIXITY_INTERVAL / 168 seconds
+        argv += ["-B", "-s", str((settings.data_dir / "celerybeat-schedule").resolve())]
     if not settings.broker_url:  # the embedded file broker has no broadcast channel
         argv += ["--without-mingle", "--without-gossip", "--without-heartbeat"]
         app.conf.worker_enable_remote_control = False
@@ -78,6 +81,8 @@ def watch(inbox: Optional[Path], poll: float, once: bool, verbose: bool) -> None
     from sohoa.workers.hotfolder import Folders, HotFolder
 
     _log_to_stderr(verbose)
+    from sohoa.workers.schedule import FixitySchedule
+
     supervisor = _supervisor()
     settings = supervisor.settings
     folders = Folders.under(settings.data_dir, inbox or settings.inbox_dir)
@@ -91,6 +96,7 @@ def watch(inbox: Optional[Path], poll: float, once: bool, verbose: bool) -> None
             hot.scan()
             time.sleep(poll)
         return
+    supervisor.fixity = FixitySchedule(supervisor.archive, settings)  # `sohoa run` checks fixity through here
     hot.run(poll)
 
 

@@ -37,6 +37,8 @@ class Settings(BaseModel):
     task_retries: int = Field(10, ge=0)
     stuck_seconds: int = Field(1800, gt=0)
     stable_seconds: float = Field(5.0, ge=0)
+    # Scheduled fixity (workers/schedule.py): every record is checked once per interval, a slice at a time.
+    fixity_interval: int = Field(604800, gt=0)
 
     ocr_lang: str = "vie"
     ocr_engine: str = "tesseract"  # or "null", or module:attribute (ocr/engines.py)

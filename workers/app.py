@@ -54,7 +54,9 @@ def create_app(settings: Settings | None = None) -> Celery:
     from sohoa.workers.tasks import QUEUES
 
     settings = settings or get_settings()
-    app = Celery("sohoa", include=["sohoa.workers.tasks"], set_as_current=True)
+    from sohoa.workers.schedule import beat_schedule
+
+    app = Celery("sohoa", include=["sohoa.workers.tasks", "sohoa.workers.schedule"], set_as_current=True)
     app.conf.update(
         broker_settings(settings),
         task_queues=QUEUES,
@@ -72,6 +74,7 @@ def create_app(settings: Settings | None = None) -> Celery:
         worker_max_tasks_per_child=200,  # bounds the growth of long-lived Tesseract processes
         worker_hijack_root_logger=False,
         task_default_queue=INGEST_QUEUE,
+        beat_schedule=beat_schedule(settings),  # run by `sohoa worker --beat` (one node)
     )
     return app
 

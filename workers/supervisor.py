@@ -25,6 +25,7 @@ from sohoa.ingest import pipeline
 from sohoa.ingest.base import Quarantined
 from sohoa.ingest.policy import IngestFields
 from sohoa.workers import jobs, staging
+from sohoa.workers.schedule import FixitySchedule
 
 log = logging.getLogger("sohoa.supervisor")
 
@@ -36,6 +37,7 @@ class Supervisor:
     archive: Archive
     send: Callable[[int], None]
     settings: Settings
+    fixity: "FixitySchedule | None" = None  # the embedded system's scheduled fixity (workers/schedule.py)
 
     def submit(self, job_name: str, path: Path, fields: Mapping | IngestFields, problem: str | None = None,
                where: str = "") -> jobs.JobItem:
@@ -74,6 +76,8 @@ class Supervisor:
         """Send again what failed or got lost; quarantine what failed too often. Returns items touched."""
         catalog = self.archive.catalog
         touched = 0
+        if self.fixity is not None:
+            self.fixity.tick()  # a due slice runs in its own thread
         lost = jobs.stuck(catalog, timedelta(seconds=self.settings.stuck_seconds))
         for item in jobs.items(catalog, statuses=[jobs.FAILED]) + lost:
             touched += 1

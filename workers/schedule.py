@@ -1,0 +1,104 @@
+"""Scheduled fixity: every record is checked once per `SOHOA_FIXITY_INTERVAL` seconds, a slice at a time.
+
+The interval is cut into `SLICES_PER_INTERVAL` periods (hourly at the default week); each period
+checks the next 1/SLICES_PER_INTERVAL of the records (archive/fixity.py `run_slice`, the cursor
+kept in the `fixity_runs` table), so a whole pass takes one interval however large the archive.
+
+Two drivers, the same function (`run_due`):
+- the embedded system (`sohoa run`): the hot folder's loop calls the supervisor's `tend`, which
+  ticks a `FixitySchedule`; a due slice runs in a background thread so the inbox keeps moving;
+- production: Celery beat (`sohoa worker --beat` on one node) sends `sohoa.fixity_slice` on the
+  `archive` queue every period (`beat_schedule` below, wired in workers/app.py).
+
+Several drivers at once are harmless: a period's slot is claimed by inserting its row (the slot is
+unique), so of the processes that find a slice due, exactly one runs it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Final
+
+from celery import shared_task
+
+from sohoa.archive import fixity
+from sohoa.archive.backends import Archive
+from sohoa.core.errors import SohoaError
+from sohoa.core.settings import Settings, get_settings
+from sohoa.workers.names import ARCHIVE_QUEUE
+
+SLICES_PER_INTERVAL: Final = 168  # a slice an hour at the default interval of one week
+FIXITY_TASK: Final = "sohoa.fixity_slice"
+LOOK_AT_MOST_EVERY: Final = 60.0  # seconds between two looks at the runs table from one loop
+log = logging.getLogger("sohoa.fixity")
+
+
+def period_seconds(settings: Settings) -> float:
+    return settings.fixity_interval / SLICES_PER_INTERVAL
+
+
+def current_slot(settings: Settings, now: datetime | None = None) -> int:
+    now = now or datetime.now(timezone.utc)
+    return int(now.timestamp() // period_seconds(settings))
+
+
+def run_due(archive: Archive, settings: Settings, now: datetime | None = None) -> fixity.FixityReport | None:
+    """Run this period's slice if no process has: its report, or None when it was not ours to run."""
+    run_id = fixity.claim_slot(archive, current_slot(settings, now))
+    if run_id is None:
+        return None
+    report = fixity.run_slice(archive, SLICES_PER_INTERVAL, run_id=run_id)
+    if report.problems:
+        log.warning("fixity slice: %d of %d records checked, %d problems (sohoa fixity --last)",
+                    report.records, report.total, len(report.problems))
+    return report
+
+
+def beat_schedule(settings: Settings) -> dict:
+    """The Celery beat entry of production (workers/app.py)."""
+    return {"sohoa-fixity-slice": {"task": FIXITY_TASK, "schedule": period_seconds(settings),
+                                   "options": {"queue": ARCHIVE_QUEUE}}}
+
+
+@shared_task(name=FIXITY_TASK, ignore_result=True)
+def fixity_slice() -> None:
+    from sohoa.workers.tasks import archive
+
+    try:
+        run_due(archive(), get_settings())
+    except SohoaError as error:  # an unreachable store: the run is recorded as an error; try next period
+        log.warning("fixity slice: %s", error.message)
+
+
+@dataclass
+class FixitySchedule:
+    """The embedded driver: `tick()` from a loop; a due slice runs in a background thread."""
+
+    archive: Archive
+    settings: Settings
+    _thread: threading.Thread | None = field(default=None, init=False)
+    _next_look: float = field(default=0.0, init=False)
+
+    def tick(self) -> threading.Thread | None:
+        """Start this period's slice if it is due and none is running here; the thread, or None."""
+        if self._thread is not None and self._thread.is_alive():
+            return None
+        now = time.monotonic()
+        if now < self._next_look:
+            return None
+        self._next_look = now + min(LOOK_AT_MOST_EVERY, period_seconds(self.settings))
+        self._thread = threading.Thread(target=self._run, name="sohoa-fixity", daemon=True)
+        self._thread.start()
+        return self._thread
+
+    def _run(self) -> None:
+        try:
+            run_due(self.archive, self.settings)
+        except SohoaError as error:
+            log.warning("fixity slice: %s", error.message)
+        except Exception:  # noqa: BLE001 - a catalog hiccup must not stop the hot folder
+            log.exception("fixity slice failed; trying again next period")
