@@ -89,10 +89,8 @@ def watch(inbox: Optional[Path], poll: float, once: bool, verbose: bool) -> None
     hot = HotFolder(supervisor, folders, settings.stable_seconds)
     print(f"sohoa watch: {folders.inbox} → {folders.done} | {folders.quarantine}", file=sys.stderr, flush=True)
     if once:
-        from sohoa.workers.hotfolder import candidates
-
         supervisor.recover()
-        while any(True for _ in candidates(folders.inbox)):
+        while hot.pending():  # skipped entries (FIFOs, devices, …) are not pending: --once ends
             hot.scan()
             time.sleep(poll)
         return

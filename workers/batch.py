@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import logging
 import re
 import sys
 import time
@@ -21,7 +22,7 @@ from typing import Callable, Final, Iterator
 from sohoa.core.errors import ExitCode, SohoaError
 from sohoa.ingest.policy import FIELD_NAMES
 from sohoa.workers import jobs
-from sohoa.workers.hotfolder import candidates, fields_for
+from sohoa.workers.hotfolder import entries, escaped, fields_for, name_problem
 from sohoa.workers.supervisor import Supervisor
 
 MANIFEST_COLUMNS: Final = ("path", "agency", "dossier", "procedure", "kind", "doc_type", "owner_id",
@@ -29,6 +30,7 @@ MANIFEST_COLUMNS: Final = ("path", "agency", "dossier", "procedure", "kind", "do
 JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,119}$")
 REPORT_COLUMNS: Final = ("path", "status", "record_id", "record_code", "pages", "seconds", "attempts",
                          "exit_code", "reason")
+log = logging.getLogger("sohoa.batch")
 
 
 @dataclass
@@ -52,8 +54,14 @@ def check_job_name(name: str) -> str:
 
 
 def from_folder(folder: Path) -> Iterator[Entry]:
+    """Regular files (and symlinks, refused) under `folder`; FIFOs, devices and names that are not
+    UTF-8 or hold control characters are left out with a warning (they have no place in a report)."""
     folder = folder.resolve()
-    for path in candidates(folder):
+    for path, skipped in entries(folder):
+        problem = skipped or name_problem(path.relative_to(folder).parts)
+        if problem is not None:
+            log.warning("%s: %s", escaped(str(path)), problem)
+            continue
         if path.is_symlink():
             yield Entry(path, {}, "symbolic links are not taken; copy the file itself")
             continue
