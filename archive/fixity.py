@@ -71,7 +71,7 @@ class FixityProblem:
     note: str = ""  # after a repair: "repaired" or why not
 
     def __post_init__(self) -> None:
-        self.reason = one_line(self.reason or f"{self.key}: {self.problem}")
+        self.reason = one_line(self.reason or f"{self.key}: {self.problem}", 1000)
 
 
 @dataclass
@@ -83,6 +83,7 @@ class FixityReport:
     bytes: int = 0
     problems: list[FixityProblem] = field(default_factory=list)
     cursor: str | None = None
+    cleaned: int = 0  # leftover temporaries of interrupted writes removed
 
     @property
     def ok(self) -> bool:
@@ -148,12 +149,6 @@ def _read_stored(archive: Archive, prefix: str) -> _Stored:
     return stored
 
 
-def _catalog_version(row: Record) -> int | None:
-    """The metadata version the catalog row was made from (None before versioned metadata)."""
-    version = getattr(row, "metadata_version", None)
-    return int(version) if version is not None else None
-
-
 # --- the check -----------------------------------------------------------------------------------
 
 
@@ -167,9 +162,8 @@ def _compare(row: Record, stored: _Stored) -> list[str]:
         theirs = theirs.value if hasattr(theirs, "value") else theirs
         if ours != theirs:
             why.append(f"{column}: catalog {ours!r}, storage {theirs!r}")
-    version = _catalog_version(row)
-    if version is not None and version != stored.version:
-        why.append(f"metadata version: catalog {version}, storage {stored.version}")
+    if row.metadata_version != stored.version:
+        why.append(f"metadata version: catalog {row.metadata_version}, storage {stored.version}")
     if row.prefix != stored.prefix:
         why.append(f"folder: catalog {row.prefix!r}, storage {stored.prefix!r}")
     catalog_objects = {o.name: (o.key, o.sha256) for o in row.objects}
@@ -251,7 +245,7 @@ def _write_event(archive: Archive, stored: _Stored | None, event: Event) -> None
     catalog_write.add_event(archive.catalog, event)
     if stored is not None and stored.meta is not None:
         try:
-            records.add_event(archive.store, stored.meta, event)
+            records.add_event(archive.store, stored.meta, event, stored.prefix)
         except StorageError:  # a read-only or full store must not hide the report; the catalog has it
             pass
 
@@ -275,11 +269,9 @@ def _check_ids(archive: Archive, ids: Iterable[str], catalog_ids: dict[str, str]
         _repair(archive, record_id, problems, stored, agent)
 
 
-def _clean_leftovers(archive: Archive) -> None:
-    """Temporaries an interrupted write left behind, when the store layer offers a cleaner."""
-    cleaner = getattr(records, "clean_temporaries", None)
-    if cleaner is not None:
-        cleaner(archive.store)
+def _clean_leftovers(archive: Archive, report: FixityReport) -> None:
+    """Temporaries interrupted writes left behind (those of live writers are kept)."""
+    report.cleaned = len(records.clean_temporaries(archive.store))
 
 
 def check(archive: Archive, agent: str = "sohoa fixity", repair: bool = False) -> FixityReport:
@@ -288,8 +280,7 @@ def check(archive: Archive, agent: str = "sohoa fixity", repair: bool = False) -
     run_id = _start_run(archive, report.kind)
     try:
         ensure_reachable(archive)
-        if repair:
-            _clean_leftovers(archive)
+        _clean_leftovers(archive, report)
         catalog_ids = _catalog_ids(archive)
         stored_ids = _stored_prefixes(archive, len(catalog_ids))
         ids = sorted(set(catalog_ids) | set(stored_ids))
@@ -339,6 +330,7 @@ def run_slice(archive: Archive, slices: int, agent: str = "sohoa fixity (schedul
     run_id = run_id if run_id is not None else _start_run(archive, "slice")
     try:
         ensure_reachable(archive)
+        _clean_leftovers(archive, report)
         catalog_ids = _catalog_ids(archive)
         stored_ids = _stored_prefixes(archive, len(catalog_ids))
         ids = sorted(set(catalog_ids) | set(stored_ids))
@@ -384,43 +376,26 @@ def _repair(archive: Archive, record_id: str, problems: list[FixityProblem], sto
     _write_event(archive, stored, _event(record_id, "fixity-repaired", agent, todo, ""))
 
 
-class _Capture:
-    """Stands in for a session so `catalog_write.insert_record` builds the row without adding it:
-    one mapping from metadata to columns, whichever columns the catalog has."""
-
-    def __init__(self) -> None:
-        self.added: list = []
-
-    def add(self, instance) -> None:
-        self.added.append(instance)
-
-    def add_all(self, instances) -> None:
-        self.added.extend(instances)
-
-
 def _replace_row(archive: Archive, session, record_id: str, stored: _Stored) -> None:
     """Make the catalog row say what the stored metadata says (insert it, with its stored events,
-    if it is missing)."""
+    if it is missing), through catalog_write's one mapping from metadata to columns."""
     meta = stored.meta
     assert meta is not None
     row = session.get(Record, record_id)
     if row is None:
-        events = records.read_events(archive.store, meta)
-        catalog_write.insert_record(session, meta, stored.objects, events)
+        events = records.read_events(archive.store, meta, stored.prefix)
+        catalog_write.insert_record(session, meta, stored.objects, events, stored.prefix)
         session.flush()
         catalog_write.restore_reuse_links(session, events)
         session.flush()
         return
-    capture = _Capture()
-    catalog_write.insert_record(capture, meta, stored.objects, [])
-    fresh = next(item for item in capture.added if isinstance(item, Record))
     row.objects.clear()
     session.flush()  # the old object rows go first: object keys are unique
-    for column in Record.__table__.columns.keys():
-        if column != "id":
-            setattr(row, column, getattr(fresh, column))
-    row.objects = [StoredObjectRow(name=o.name, key=o.key, sha256=o.sha256, size=o.size) for o in fresh.objects]
+    catalog_write._apply(row, meta, stored.objects, stored.prefix)
+    row.objects = [StoredObjectRow(name=name, key=info.key, sha256=info.sha256, size=info.size)
+                   for name, info in stored.objects.items()]
     session.flush()
+    catalog_write._mark_stored(session, meta)
 
 
 # --- the runs table ------------------------------------------------------------------------------

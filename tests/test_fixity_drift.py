@@ -91,7 +91,8 @@ def test_drift_both_ways_and_disagreeing_fields_then_repair_then_clean(environ, 
     # 3. Disagreeing fields: the catalog says result KQ9 of another dossier, another owner (with a newline).
     with archive.catalog.session() as session, session.begin():
         session.execute(update(Record).where(Record.id == changed).values(
-            code=f"{OTHER_DOSSIER}-KQ9", dossier_code=OTHER_DOSSIER, kind="result", owner_id="0791\n99"))
+            code=f"{OTHER_DOSSIER}-KQ9", dossier_code=OTHER_DOSSIER, kind="result", owner_id="0791\n99",
+            metadata_version=3))
 
     report = fixity.check(archive)
     found = {(p.record_id, p.problem) for p in report.problems}
@@ -103,6 +104,7 @@ def test_drift_both_ways_and_disagreeing_fields_then_repair_then_clean(environ, 
     for name in ("code", "dossier_code", "kind", "owner_id"):
         assert f"{name}: catalog" in field_reason
     assert "0791\\n99" in field_reason and "agency_code" not in field_reason
+    assert "metadata version: catalog 3, storage 1" in field_reason
 
     # The command: exit 16, --json lists the same findings, each with a one-line reason.
     proc = run_sohoa("fixity", "--json", env=environ)
@@ -121,8 +123,8 @@ def test_drift_both_ways_and_disagreeing_fields_then_repair_then_clean(environ, 
     # Stored metadata won: the row is back, the fields say what storage says, the ghost is gone.
     assert archive.catalog.record(uncatalogued) is not None
     back = archive.catalog.record(changed)
-    assert (back.code, back.dossier_code, back.kind, back.owner_id) == (
-        f"{AGENCY}-TP-{back.original_sha256[:10].upper()}", DOSSIER, "component", OWNER)
+    assert (back.code, back.dossier_code, back.kind, back.owner_id, back.metadata_version) == (
+        f"{AGENCY}-TP-{back.original_sha256[:10].upper()}", DOSSIER, "component", OWNER, 1)
     assert archive.catalog.record(ghost) is None
     for record_id in (uncatalogued, changed, ghost):
         assert "fixity-repaired" in actions(archive, record_id)
@@ -264,3 +266,39 @@ def test_celery_beat_sends_the_fixity_slice_to_the_archive_queue(tmp_path):
     assert entry["schedule"] == pytest.approx(3600.0)
     app.loader.import_default_modules()
     assert "sohoa.fixity_slice" in app.tasks
+
+
+def test_the_admin_sees_the_last_run_and_an_official_does_not(tmp_path, scan_files):
+    from web_fixtures import add_users, login, make_app
+    from fastapi.testclient import TestClient
+
+    data = tmp_path / "data"
+    environ = dict(os.environ, SOHOA_DATA_DIR=str(data), SOHOA_OCR_ENGINE="null")
+    environ.pop("SOHOA_STORAGE_URL", None)
+    environ.pop("SOHOA_DATABASE_URL", None)
+    archive, ids = make_records(environ, scan_files[:2])
+    with archive.catalog.session() as session, session.begin():
+        session.execute(update(Record).where(Record.id == ids[1]).values(dossier_code=OTHER_DOSSIER))
+    report = fixity.check(archive)
+    assert [p.problem for p in report.problems] == ["field"]
+    run = fixity.last_run(archive)
+
+    app = make_app(data)
+    add_users(app.state.sohoa.catalog)
+    with TestClient(app, raise_server_exceptions=False) as admin:
+        login(admin, "quantri")
+        assert 'href="/quan-tri/toan-ven"' in admin.get("/quan-tri").text
+        shown = admin.get("/quan-tri/toan-ven")
+        assert shown.status_code == 200
+        html = shown.text
+        assert "Kiểm tra toàn vẹn" in html and "Danh mục và siêu dữ liệu lưu trữ không khớp" in html
+        assert "2 / 2" in html and ids[1] in html and OTHER_DOSSIER in html
+        # The time is Vietnam's (+07:00), as everywhere in the web app.
+        from datetime import timedelta, timezone
+
+        started = run.started_at if run.started_at.tzinfo else run.started_at.replace(tzinfo=timezone.utc)
+        assert f"{started.astimezone(timezone(timedelta(hours=7))):%d/%m/%Y %H:%M:%S}" in html
+    with TestClient(app, raise_server_exceptions=False) as official:
+        login(official, "canbo")
+        refused = official.get("/quan-tri/toan-ven")
+        assert refused.status_code == 403 and OTHER_DOSSIER not in refused.text

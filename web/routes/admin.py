@@ -190,6 +190,28 @@ def audit_page(request: Request, principal: Annotated[Principal, MANAGE], user: 
                 actions=audit.LABELS_VI)
 
 
+FIXITY_KINDS_VI: Final[dict[str, str]] = {"full": "Toàn bộ", "repair": "Toàn bộ, có sửa", "slice": "Theo lịch (một phần)"}
+FIXITY_STATUS_VI: Final[dict[str, str]] = {"ok": "Không phát hiện sai lệch", "problems": "Có sai lệch",
+                                           "error": "Lỗi: không kiểm tra được", "running": "Đang chạy"}
+FIXITY_PROBLEMS_VI: Final[dict[str, str]] = {
+    "missing": "Thiếu tệp trong kho lưu trữ", "altered": "Tệp bị thay đổi (sai SHA-256)",
+    "not-in-catalog": "Có trong kho lưu trữ, thiếu trong danh mục", "not-in-storage": "Có trong danh mục, thiếu trong kho lưu trữ",
+    "no-metadata": "Thư mục thiếu siêu dữ liệu", "field": "Danh mục và siêu dữ liệu lưu trữ không khớp",
+    "unreadable": "Không đọc được siêu dữ liệu", "duplicate-folder": "Bản ghi nằm trong nhiều thư mục",
+}
+
+
+@router.get("/quan-tri/toan-ven", include_in_schema=False)
+def fixity_page(request: Request, principal: Annotated[Principal, MANAGE]) -> Response:
+    """Kiểm tra toàn vẹn: the last fixity run (full, repair or scheduled slice) and its findings."""
+    from sohoa.archive import fixity
+
+    web = state(request)
+    return page(request, "fixity.html", principal, run=fixity.last_run(web.archive),
+                interval_days=web.settings.fixity_interval / 86400, kinds=FIXITY_KINDS_VI,
+                statuses=FIXITY_STATUS_VI, problems_vi=FIXITY_PROBLEMS_VI)
+
+
 # --- API twins -----------------------------------------------------------------------------------
 
 def _user_json(user) -> dict:
