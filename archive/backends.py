@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sohoa.archive.catalog import Catalog
 from sohoa.archive.storage import ObjectStore
 from sohoa.archive.stores import open_store
+from sohoa.core import private
 from sohoa.core.settings import Settings, get_settings
 
 
@@ -23,7 +24,7 @@ def storage_url(settings: Settings) -> str:
 def database_url(settings: Settings) -> str:
     if settings.database_url:
         return settings.database_url
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private.make_dir(settings.data_dir)  # 0700 when we create it
     return f"sqlite:///{settings.data_dir.resolve() / 'catalog.db'}"
 
 

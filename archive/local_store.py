@@ -8,7 +8,7 @@ sidecar tree starts with '.', a segment that keys may never have, so it can't co
 Writes are atomic and write-once, in an order where a crash at any step leaves a state the next
 call completes (each step has a fault point, see core/faults.py):
 1. the bytes go to a temporary file `.<name>.<pid>-<token>.tmp` in the target's own directory,
-   are fsynced, made read-only (0o444) and verified by reading them back;
+   are fsynced, made read-only (0o400) and verified by reading them back;
 2. the sidecar is written, fsynced, as a *pending* sidecar `.<name>.json.<pid>-<token>.pending`
    beside where the sidecar goes;
 3. `os.link` publishes the bytes. `link`, unlike `rename`, fails when the name exists, so of two
@@ -52,6 +52,7 @@ from sohoa.archive.storage import (
     iter_chunks,
     under_retention,
 )
+from sohoa.core import private
 from sohoa.core.faults import maybe_crash
 from sohoa.core.hashing import sha256_stream
 
@@ -65,7 +66,7 @@ class LocalStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root).absolute()
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
+            private.make_dir(self.root)  # 0700 when we create it; objects are 0400
         except OSError as exc:
             raise StorageError(f"{self.root}: cannot create the store ({exc.strerror})") from None
 
@@ -145,7 +146,7 @@ class LocalStore:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        os.chmod(tmp, 0o444)  # read-only before anyone can see it under its key
+        os.chmod(tmp, 0o400)  # read-only (and private) before anyone can see it under its key
         return digest.hexdigest(), size
 
     @staticmethod
@@ -178,7 +179,7 @@ class LocalStore:
                 json.dump(record, out, sort_keys=True)
                 out.flush()
                 os.fsync(out.fileno())
-            os.chmod(pending, 0o444)
+            os.chmod(pending, 0o400)
             _fsync_dir(sidecar.parent)
         except BaseException:
             pending.unlink(missing_ok=True)

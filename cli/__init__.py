@@ -45,6 +45,9 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def main() -> None:
+    from sohoa.core.private import lock_umask
+
+    lock_umask()  # private by default: every file and folder this process creates is 0600/0700
     # Decoder libraries (pdfminer, pikepdf) log warnings about sloppy PDFs; the
     # report carries what matters, stderr stays one line per error.
     logging.basicConfig(level=logging.ERROR, format="sohoa: %(name)s: %(message)s")

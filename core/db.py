@@ -35,6 +35,11 @@ class Base(DeclarativeBase):
 def make_engine(url: str) -> Engine:
     engine = create_engine(url, future=True)
     if engine.dialect.name == "sqlite":
+        database = engine.url.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            from sohoa.core.private import prepare_sqlite
+
+            prepare_sqlite(Path(database))  # 0600, and so are its -wal and -shm
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(connection, _record):  # concurrent readers, durable writes
             cursor = connection.cursor()

@@ -50,3 +50,16 @@ def make_private(path: Path) -> None:
             os.chmod(path, current & 0o700)
     except (FileNotFoundError, PermissionError):
         pass
+
+
+def prepare_sqlite(path: Path) -> None:
+    """A SQLite database file created 0600 before SQLite opens it: SQLite gives its -wal and -shm
+    files the database file's mode, so they are private too. Existing files are made private."""
+    path = Path(path)
+    make_dir(path.parent)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, FILE_MODE))
+    except OSError:
+        return  # unwritable: SQLite will say so in its own words
+    for each in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        make_private(each)

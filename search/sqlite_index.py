@@ -41,6 +41,7 @@ from html import escape
 from itertools import islice
 from pathlib import Path
 
+from sohoa.core import private
 from sohoa.search.model import (
     FACET_FIELDS, TEXT_FIELDS, Hit, SearchDoc, SearchQuery, SearchResult, fold,
 )
@@ -103,7 +104,7 @@ NEWEST = "d.issued_on DESC, d.created_at DESC, d.record_id"  # NULL dates sort l
 class SqliteIndex:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private.prepare_sqlite(self.path)  # 0600 (its -wal and -shm follow), in a 0700 folder if new
         self._local = threading.local()
         self._open_schema()
 

@@ -326,8 +326,10 @@ class HotFolder:
         private.make_dir(target.parent)
         sidecar = path.with_name(path.name + ".json")
         shutil.move(path, target)
+        private.make_private(target)  # in the data directory now: nobody else's to read
         if regular_file(sidecar):
             shutil.move(sidecar, target.with_name(target.name + ".json"))
+            private.make_private(target.with_name(target.name + ".json"))
 
     def _quarantine_now(self, path: Path, reason_vi: str, reason_en: str, record: bool = False) -> int:
         """Out of the inbox at once, with an error file naming it escaped; `record` also writes a
@@ -335,6 +337,8 @@ class HotFolder:
         target = destination(self.folders, path, self.folders.quarantine)
         private.make_dir(target.parent)
         os.replace(path, target)  # moves a link itself, never its target
+        if regular_file(target):
+            private.make_private(target)
         name = escaped(path.name)
         target.with_name(target.name + ".error.txt").write_text(
             f"Tệp: {name}\nĐường dẫn: {escaped(str(path))}\nLý do: {reason_vi}\nĐã chuyển tới: {target.name}\n\n"
