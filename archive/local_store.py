@@ -27,6 +27,7 @@ can still remove files. Real enforcement needs the S3 backend with object lock.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import errno
 import hashlib
 import json
@@ -123,9 +124,10 @@ class LocalStore:
         except OSError as exc:
             raise StorageError(f"{key}: cannot write to {self.root} ({exc.strerror})") from None
         finally:
-            tmp.unlink(missing_ok=True)
-            if pending is not None:  # lost the race, or failed: the sidecar is not ours to publish
-                pending.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # e.g. the folder could not be made
+                tmp.unlink(missing_ok=True)
+                if pending is not None:  # lost the race, or failed: the sidecar is not ours to publish
+                    pending.unlink(missing_ok=True)
         self._clean_folder(target.parent, self._sidecar(key).parent)
         return StoredObject(key, size, digest, until, bool(legal_hold), meta)
 
