@@ -94,7 +94,8 @@ def watch(inbox: Optional[Path], poll: float, once: bool, verbose: bool) -> None
             hot.scan()
             time.sleep(poll)
         return
-    supervisor.fixity = FixitySchedule(supervisor.archive, settings)  # `sohoa run` checks fixity through here
+    if not settings.broker_url:  # embedded: scheduled fixity from this loop; with Redis, Celery beat (sohoa run)
+        supervisor.fixity = FixitySchedule(supervisor.archive, settings)
     hot.run(poll)
 
 
@@ -222,7 +223,8 @@ def run(no_web: bool) -> None:
 
     settings = get_settings()
     tesseract.check_language(settings.ocr_lang, settings.tessdata_dir)
-    children = [subprocess.Popen([sys.executable, "-m", "sohoa", "worker"], stdin=subprocess.DEVNULL),
+    beat = ["--beat"] if settings.broker_url else []  # scheduled fixity: beat with Redis, else the hot folder loop
+    children = [subprocess.Popen([sys.executable, "-m", "sohoa", "worker", *beat], stdin=subprocess.DEVNULL),
                 subprocess.Popen([sys.executable, "-m", "sohoa", "watch", "-v"], stdin=subprocess.DEVNULL)]
     if not no_web:  # the web app (issue #7): its own process, so a slow page never holds up the pipeline
         from sohoa.web.config import WebConfig

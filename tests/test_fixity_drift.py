@@ -25,6 +25,7 @@ from sohoa.testkit import scans
 
 from conftest import run_sohoa
 from storage_fixtures import new_bucket
+from workers_fixtures import cluster_factory, wait_for  # noqa: F401  (pytest fixtures)
 
 AGENCY = "000.00.12.H36"
 DOSSIER = f"{AGENCY}-240115-0001"
@@ -302,3 +303,30 @@ def test_the_admin_sees_the_last_run_and_an_official_does_not(tmp_path, scan_fil
         login(official, "canbo")
         refused = official.get("/quan-tri/toan-ven")
         assert refused.status_code == 403 and OTHER_DOSSIER not in refused.text
+
+
+def test_a_worker_with_beat_runs_scheduled_slices(cluster_factory, scan_files):
+    """Production: `sohoa worker --beat` (a real worker process) sends and runs sohoa.fixity_slice."""
+    import signal
+    import subprocess
+    import sys
+
+    cluster = cluster_factory(fixity_interval="168", ocr_engine="null")  # a slice a second
+    archive, ids = make_records(cluster.env, scan_files[:2])
+    log = open(cluster.data_dir / "worker-beat.log", "ab")
+    worker = subprocess.Popen([sys.executable, "-m", "sohoa", "worker", "--beat", "-Q", "archive", "-c", "1",
+                               "-n", "beat@%h", "--loglevel", "INFO"], env=cluster.env, stdout=log,
+                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    log.close()
+    cluster.workers.append(worker)  # stopped by the fixture
+    try:
+        def covered() -> bool:
+            return all("fixity-checked" in actions(archive, i) for i in ids)
+
+        wait_for(covered, 120, "scheduled slices over both records", cluster=cluster)
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGTERM)
+    with archive.catalog.session() as session:
+        runs = session.query(FixityRun).filter(FixityRun.kind == "slice", FixityRun.status == "ok").all()
+    assert len(runs) >= 2 and len({r.slot for r in runs}) == len(runs)
