@@ -50,20 +50,29 @@ def _ingest(app, source: Path):
 
 
 class Served:
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, storage_url: str | None = None) -> None:
         os.environ["SOHOA_OCR_ENGINE"] = "null"
         self.data = tmp / "data"
-        self.app = make_app(self.data)
+        if storage_url:
+            from sohoa.core.settings import Settings
+            from sohoa.web.app import create_app
+            from sohoa.web.config import WebConfig
+
+            self.app = create_app(Settings(data_dir=self.data, storage_url=storage_url, jobs=1,
+                                           stable_seconds=0.5), WebConfig(tend_seconds=0.5))
+        else:
+            self.app = make_app(self.data)
         self.web = self.app.state.sohoa
         add_users(self.web.catalog)
         self.token = accounts.create_token(self.web.catalog, "canbo")
-        self.small_id, _, _ = ingest_scan(self.app, tmp, seed=5)
         noise = tmp / "nhieu.png"  # incompressible: the original is several chunks long
         Image.frombytes("RGB", (1400, 1400), os.urandom(1400 * 1400 * 3)).save(noise)
         self.large_id = _ingest(self.app, noise)
-        odd = tmp / "giấy\nkhai\x1bsinh \"x\";.png"  # a name a scanner's share can really produce
-        Image.frombytes("L", (800, 600), bytes(range(256)) * 1875).save(odd)
-        self.odd_id = _ingest(self.app, odd)
+        if not storage_url:
+            self.small_id, _, _ = ingest_scan(self.app, tmp, seed=5)
+            odd = tmp / "giấy\nkhai\x1bsinh \"x\";.png"  # a name a scanner's share can really produce
+            Image.frombytes("L", (800, 600), bytes(range(256)) * 1875).save(odd)
+            self.odd_id = _ingest(self.app, odd)
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
@@ -186,3 +195,41 @@ def test_content_disposition_is_one_legal_line_for_any_name(name):
     fallback = header.split('filename="', 1)[1].split('"; filename*=', 1)[0]
     assert fallback and '"' not in fallback and "\\" not in fallback and len(fallback) <= 150
     assert header.split("filename*=UTF-8''", 1)[1]
+
+
+@pytest.mark.parametrize("backend", ["local", pytest.param("s3", marks=pytest.mark.servers)])
+def test_no_backend_ever_hands_out_the_whole_of_altered_bytes(backend, tmp_path, request):
+    """Altered behind the store's back: the local store's file is rewritten; on SeaweedFS a raw PUT
+    adds a newer version over the locked one. Whatever the store then reads, a client either gets
+    bytes matching the recorded SHA-256 or a failed download."""
+    import hashlib
+    import io
+
+    storage_url = None
+    if backend == "s3":
+        from storage_fixtures import new_bucket
+
+        endpoint = request.getfixturevalue("seaweedfs_endpoint")
+        storage_url = endpoint.url(new_bucket())
+    env = Served(tmp_path, storage_url)
+    try:
+        obj = env.obj(env.large_id, "original")
+        stored = b"".join(env.web.archive.store.open(obj.key))
+        forged = bytearray(stored)
+        forged[len(forged) // 2] ^= 0x01
+        if backend == "local":
+            _alter(env.web.archive.store, obj.key)
+        else:
+            endpoint.client().put_object(env.web.archive.store.bucket, obj.key, io.BytesIO(bytes(forged)),
+                                         len(forged))
+        response, body, cut = env.get(f"/api/records/{env.large_id}/original")
+        if cut is None:  # the store read the version it wrote (S3 object lock): the right bytes
+            assert backend == "s3" and hashlib.sha256(body).hexdigest() == obj.sha256 == response.getheader(
+                "x-sohoa-sha256")
+            assert env.failures(env.large_id) == []
+        else:
+            assert len(body) < obj.size and hashlib.sha256(body).hexdigest() != obj.sha256
+            assert len(env.failures(env.large_id)) == 1 and len(env.refused(env.large_id)) == 1
+    finally:
+        env.server.should_exit = True
+        env.thread.join(timeout=30)
