@@ -41,6 +41,7 @@ def reuse(archive: Archive, record_id: str, dossier: str, by: str, today: date |
         return ReuseOutcome(record.id, record.code, dossier, True)
     event = Event(record_id=record.id, action="reused", agent=by, tool="sohoa reuse",
                   tool_version=sohoa.__version__, detail=f"dossier {dossier}")
-    records.add_event(archive.store, RecordMetadata.model_validate(record.metadata_json), event)
+    # Reuse adds a link, not a metadata change: an event object in the record's folder, no new version.
+    records.add_event(archive.store, RecordMetadata.model_validate(record.metadata_json), event, prefix=record.prefix)
     catalog_write.add_reuse(archive.catalog, event, dossier)
     return ReuseOutcome(record.id, record.code, dossier, False)

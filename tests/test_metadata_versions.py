@@ -1,0 +1,125 @@
+"""Issue #12, 2: storage stays write-once and every metadata change is a new numbered version;
+a retry never adopts stored metadata that differs from what it catalogs; `rebuild-catalog`
+succeeds on any state an ingest leaves behind and says what it repaired or skipped."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import signal
+
+from archive_checks import DOSSIER, catalog_vs_storage, environ, scans, sohoa
+from sohoa.archive import catalog_write, records
+from sohoa.archive.backends import open_archive
+from sohoa.archive.rebuild import rebuild_report
+from sohoa.core.records import Event, Kind, RecordMetadata, record_id_for
+from sohoa.core.settings import Settings
+
+OTHER = "000.00.00.H01-240601-0002"
+
+
+def test_a_retry_with_other_fields_writes_the_next_version_not_the_stale_one(tmp_path):
+    """The issue's case: a first attempt stored metadata (then died); the retry says other things."""
+    data = tmp_path / "data"
+    [scan] = scans(tmp_path / "in", 1)
+    crashed = sohoa(environ(data, SOHOA_FAULT="record.stored@metadata.json"), "ingest", scan,
+                    "--kind", "result", "--dossier", DOSSIER, "--title", "lần đầu")
+    assert crashed.returncode == -signal.SIGKILL
+    again = sohoa(environ(data), "ingest", scan, "--kind", "result", "--dossier", DOSSIER, "--title", "lần sau")
+    assert again.returncode == 0, again.stderr
+    archive = open_archive(Settings(data_dir=data))
+    record = archive.catalog.record(record_id_for(hashlib.sha256(scan.read_bytes()).hexdigest()))
+    meta, objects, version = records.current_metadata(archive.store, record.prefix)
+    assert version == 2 and meta.title == "lần sau" and record.title == "lần sau"
+    assert record.metadata_version == 2 and record.code == meta.record_code == f"{DOSSIER}-KQ1"
+    assert {"metadata.json", "metadata/v0002.json"} <= set(objects)
+    first = json.loads(archive.store.get(f"{record.prefix}/metadata.json"))
+    assert first["record"]["title"] == "lần đầu"  # write-once: version 1 is still there
+    corrected = [e for e in archive.catalog.events_of(record.id) if e.action == "corrected"]
+    assert len(corrected) == 1 and "title" in corrected[0].detail
+    assert catalog_vs_storage(archive) == []
+    assert sohoa(environ(data), "rebuild-catalog").returncode == 0
+    assert catalog_vs_storage(archive) == [] and archive.catalog.record(record.id).metadata_version == 2
+    assert sohoa(environ(data), "fixity").returncode == 0
+
+
+def test_write_metadata_version_adds_a_numbered_object_and_an_event(tmp_path):
+    data = tmp_path / "data"
+    [scan] = scans(tmp_path / "in", 1)
+    assert sohoa(environ(data), "ingest", scan).returncode == 0
+    archive = open_archive(Settings(data_dir=data))
+    [prefix] = records.list_record_prefixes(archive.store)
+    meta, objects, version = records.current_metadata(archive.store, prefix)
+    assert version == 1
+    changed = meta.model_copy(update={"number_symbol": "12/GKS", "owner_id": "001204012345"})
+    assert records.write_metadata_version(archive.store, prefix, changed, objects, "can.bo") == 2
+    assert records.write_metadata_version(archive.store, prefix, changed, objects, "can.bo", "corrected") == 3
+    meta3, objects3, version3 = records.current_metadata(archive.store, prefix)
+    assert version3 == 3 and meta3.owner_id == "001204012345"
+    assert archive.store.exists(f"{prefix}/metadata/v0002.json") and archive.store.exists(f"{prefix}/metadata/v0003.json")
+    stored = records.read_stored_record(archive.store, prefix)
+    changes = [e for e in stored.events if e.action in ("described", "corrected")]
+    assert sorted(e.action for e in changes) == ["corrected", "described"]
+    assert catalog_write.set_metadata(archive.catalog, meta3, objects3, changes)
+    assert not catalog_write.set_metadata(archive.catalog, meta3, objects3)  # only moves forward
+    assert catalog_vs_storage(archive) == []
+    assert sohoa(environ(data), "fixity").returncode == 0  # every version is checked, and intact
+
+
+def test_a_legacy_folder_with_metadata_json_reads_as_version_1(tmp_path):
+    """Archives from before issue #12: <agency>/<yyyy>/<mm>/<record id>/metadata.json."""
+    archive = open_archive(Settings(data_dir=tmp_path / "data"))
+    original = b"giay cu" * 40
+    sha = hashlib.sha256(original).hexdigest()
+    meta = RecordMetadata(record_id=record_id_for(sha), record_code=f"{DOSSIER}-KQ3", kind=Kind.result,
+                          dossier_code=DOSSIER, original_sha256=sha, original_size=len(original))
+    prefix = records.legacy_prefix(meta)
+    objects = {"original": archive.store.put(f"{prefix}/original", original)}
+    for name in ("pdfa.pdf", "text.txt", "words.json", "events.jsonl"):
+        body = (Event(record_id=meta.record_id, action="ingested").model_dump_json() + "\n").encode() \
+            if name == "events.jsonl" else b"x"
+        objects[name] = archive.store.put(f"{prefix}/{name}", body)
+    document = {"record": json.loads(meta.model_dump_json()),
+                "objects": {n: {"key": o.key, "sha256": o.sha256, "size": o.size} for n, o in objects.items()}}
+    archive.store.put(f"{prefix}/metadata.json", io.BytesIO(json.dumps(document).encode()))
+    assert list(records.list_record_prefixes(archive.store)) == [prefix]
+    assert records.find_prefix(archive.store, meta) == prefix
+    got, got_objects, version = records.current_metadata(archive.store, prefix)
+    assert version == 1 and got.record_code == meta.record_code and got_objects["metadata.json"].key.startswith(prefix)
+    report = rebuild_report(archive)
+    assert report.restored == 1 and catalog_vs_storage(archive) == []
+    # its code stays taken: the next result of the dossier is KQ4
+    assert catalog_write.reserve_result_code(archive.catalog, DOSSIER, "R" + "9" * 24) == f"{DOSSIER}-KQ4"
+
+
+def test_rebuild_repairs_duplicate_codes_and_skips_what_is_not_a_record(tmp_path):
+    """Old races left two records with one KQ; an interrupted ingest left a folder without
+    metadata and temporaries. The rebuild succeeds, renumbers, and says so."""
+    data = tmp_path / "data"
+    files = scans(tmp_path / "in", 3)
+    for scan in files[:2]:
+        assert sohoa(environ(data), "ingest", scan, "--kind", "result", "--dossier", DOSSIER).returncode == 0
+    archive = open_archive(Settings(data_dir=data))
+    prefixes = list(records.list_record_prefixes(archive.store))
+    # make the second record claim KQ1 too, as the racing code of issue #12 did
+    stored = [records.read_stored_record(archive.store, p) for p in prefixes]
+    loser = max(stored, key=lambda s: s.meta.record_code)
+    records.write_metadata_version(archive.store, loser.prefix,
+                                   loser.meta.model_copy(update={"record_code": f"{DOSSIER}-KQ1"}),
+                                   loser.objects, "old race")
+    # an interrupted ingest, and a leftover temporary of a dead writer
+    crashed = sohoa(environ(data, SOHOA_FAULT="local.linked@pdfa.pdf"), "ingest", files[2])
+    assert crashed.returncode == -signal.SIGKILL
+    rebuilt = sohoa(environ(data), "rebuild-catalog")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "2 records restored, 1 repaired" in rebuilt.stdout and "temporaries removed" in rebuilt.stdout
+    assert "renumbered" in rebuilt.stdout and "interrupted ingest" in rebuilt.stderr
+    codes = sorted(r.code for r in archive.catalog.records_of_dossier(DOSSIER))
+    assert len(set(codes)) == 2 and f"{DOSSIER}-KQ1" in codes
+    assert catalog_vs_storage(archive) == []
+    assert not [p for p in (data / "objects").rglob("*") if p.name.endswith((".tmp", ".pending"))]
+    again = sohoa(environ(data), "rebuild-catalog")  # and a second rebuild has nothing left to repair
+    assert again.returncode == 0 and "0 repaired" in again.stdout
+    assert sohoa(environ(data), "ingest", files[2]).returncode == 0  # the interrupted file completes
+    assert sohoa(environ(data), "fixity").returncode == 0
