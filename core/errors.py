@@ -31,6 +31,7 @@ class ExitCode(IntEnum):
     FIXITY_FAILED = 16  # stored objects missing or altered
     NOT_FOUND = 17  # no record with that id or code
     REFUSED = 18  # the action is not allowed on this record (e.g. reuse of an expired document)
+    TOO_MANY_PAGES = 19  # more pages in one file than SOHOA_MAX_PAGES
     INTERRUPTED = 130
 
 
@@ -53,6 +54,7 @@ EXIT_CODE_DOCS: Final[dict[ExitCode, str]] = {
     ExitCode.FIXITY_FAILED: "fixity check found missing or altered objects",
     ExitCode.NOT_FOUND: "no such record",
     ExitCode.REFUSED: "action refused (e.g. the document has expired)",
+    ExitCode.TOO_MANY_PAGES: "more pages in one file than the limit (SOHOA_MAX_PAGES)",
     ExitCode.INTERRUPTED: "interrupted",
 }
 

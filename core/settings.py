@@ -44,6 +44,9 @@ class Settings(BaseModel):
     ocr_engine: str = "tesseract"  # or "null", or module:attribute (ocr/engines.py)
     tessdata_dir: Path | None = None
     max_pixels: int = Field(DEFAULT_MAX_PIXELS, gt=0)
+    max_pages: int = Field(2000, gt=0)  # pages in one file; more is quarantined (split it)
+    # Decoded bytes of one page (pixels × channels) a worker may hold: keeps each under 1 GB.
+    max_page_bytes: int = Field(220_000_000, gt=0)  # A3 at 600 dpi in colour is 209 MB
     jobs: int = Field(default_factory=lambda: os.cpu_count() or 1, gt=0)
 
     @classmethod

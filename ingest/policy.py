@@ -135,6 +135,7 @@ REASONS_VI: Final[dict[int, str]] = {
     ExitCode.ENCRYPTED: "Tệp PDF có mật khẩu; hãy gỡ mật khẩu rồi quét/gửi lại.",
     ExitCode.NO_PAGES: "Tệp không có trang nào.",
     ExitCode.TOO_LARGE: "Ảnh quá lớn, vượt giới hạn số điểm ảnh.",
+    ExitCode.TOO_MANY_PAGES: "Tệp có quá nhiều trang; hãy tách thành nhiều tệp nhỏ hơn.",
     ExitCode.BAD_PAGE_SIZE: "Kích thước trang không hợp lệ.",
     ExitCode.OUTPUT_INVALID: "Không tạo được PDF/A hợp lệ từ tệp này.",
     ExitCode.INVALID_CODE: "Mã cơ quan, mã hồ sơ hoặc thông tin kèm theo không hợp lệ.",

@@ -33,10 +33,16 @@ class EncodedImage:
 def classify(pixels: np.ndarray) -> Mode:
     if pixels.ndim == 3:
         return "color"
-    # A gray image holding only pure black and white is a bilevel scan.
-    if pixels.size and not np.any((pixels > 0) & (pixels < 255)):
-        return "bilevel"
-    return "gray"
+    # A gray image holding only pure black and white is a bilevel scan. Checked in bands of rows,
+    # so a 250-megapixel page costs a few megabytes of temporaries, not three copies of itself.
+    if not pixels.size:
+        return "gray"
+    band = max(1, (4 << 20) // max(1, pixels.shape[1]))
+    for top in range(0, pixels.shape[0], band):
+        rows = pixels[top:top + band]
+        if np.any((rows > 0) & (rows < 255)):
+            return "gray"
+    return "bilevel"
 
 
 def encode(pixels: np.ndarray, mode: Mode) -> EncodedImage:

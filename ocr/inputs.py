@@ -74,13 +74,30 @@ def _check_page_size(path: Path, width_in: float, height_in: float, where: str) 
         )
 
 
-def _check_pixels(path: Path, width: int, height: int, limit: int, where: str) -> None:
+def _check_pixels(path: Path, width: int, height: int, limit: int, where: str, channels: int = 1,
+                  byte_limit: int | None = None) -> None:
     if width * height > limit:
         raise InputError(
             f"{path}: {where} is {width} x {height} = {width * height / 1e6:.0f} megapixels, "
             f"above the limit of {limit / 1e6:.0f} (SOHOA_MAX_PIXELS)",
             ExitCode.TOO_LARGE,
         )
+    decoded = width * height * channels
+    if byte_limit is not None and decoded > byte_limit:  # what one worker may hold for one page
+        raise InputError(
+            f"{path}: {where} decodes to {decoded / 1e6:.0f} MB, above the per-page budget of "
+            f"{byte_limit / 1e6:.0f} MB (SOHOA_MAX_PAGE_BYTES)",
+            ExitCode.TOO_LARGE,
+        )
+
+
+def _check_page_count(path: Path, count: int, limit: int | None) -> None:
+    if limit is not None and count > limit:
+        raise InputError(f"{path}: {count} pages, above the limit of {limit} pages per file "
+                         "(SOHOA_MAX_PAGES): split it into several files", ExitCode.TOO_MANY_PAGES)
+
+
+SINGLE_CHANNEL_MODES: Final = frozenset({"1", "L", "I;16", "I;16B", "I;16L", "I", "F"})
 
 
 # ---------------------------------------------------------------- images
@@ -123,16 +140,19 @@ def _open_image(path: Path) -> Image.Image:
         raise InputError(f"{path}: damaged image ({exc})", ExitCode.DAMAGED) from None
 
 
-def _inspect_image(path: Path, kind: Kind, max_pixels: int) -> Document:
+def _inspect_image(path: Path, kind: Kind, max_pixels: int, max_pages: int | None = None,
+                   max_page_bytes: int | None = None) -> Document:
     image = _open_image(path)
     notes: list[str] = []
     frames = _frames(image)
+    _check_page_count(path, len(frames), max_pages)
     for number, index in enumerate(frames, start=1):
         image.seek(index)
         width, height = image.size
         if width < 1 or height < 1:
             raise InputError(f"{path}: page {number} has no pixels", ExitCode.DAMAGED)
-        _check_pixels(path, width, height, max_pixels, f"page {number}")
+        channels = 1 if image.mode in SINGLE_CHANNEL_MODES else 3
+        _check_pixels(path, width, height, max_pixels, f"page {number}", channels, max_page_bytes)
         dpi_x, dpi_y, note = _image_dpi(image)
         if note and note not in notes:
             notes.append(note)
@@ -149,7 +169,14 @@ def _to_pixels(image: Image.Image) -> np.ndarray:
         paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         image = Image.alpha_composite(paper, rgba).convert("RGB")
     elif image.mode == "1":
-        image = image.convert("L")
+        # Packed bits → 0/255 bytes in one array: no 8-bit PIL copy beside the numpy one.
+        width, height = image.size
+        packed = np.frombuffer(image.tobytes(), dtype=np.uint8).reshape(height, -1)
+        image.close()
+        pixels = np.unpackbits(packed, axis=1, count=width)
+        del packed
+        pixels *= 255
+        return pixels
     elif image.mode in ("I;16", "I;16B", "I;16L", "I"):
         array = np.asarray(image, dtype=np.float64)
         bits = 16
@@ -163,11 +190,19 @@ def _to_pixels(image: Image.Image) -> np.ndarray:
     elif image.mode not in ("L", "RGB"):
         image = image.convert("RGB")  # P, CMYK (Adobe inversion handled by Pillow), YCbCr, LAB
     pixels = np.asarray(image)
-    if pixels.ndim == 3 and np.array_equal(pixels[..., 0], pixels[..., 1]) and np.array_equal(
-        pixels[..., 1], pixels[..., 2]
-    ):
+    if pixels.ndim == 3 and _gray_content(pixels):
         pixels = np.ascontiguousarray(pixels[..., 0])  # colour file, gray content
     return pixels
+
+
+def _gray_content(pixels: np.ndarray) -> bool:
+    """All three channels equal, checked in bands of rows (bounded temporaries on a huge page)."""
+    band = max(1, (4 << 20) // max(1, pixels.shape[1]))
+    for top in range(0, pixels.shape[0], band):
+        rows = pixels[top:top + band]
+        if not (np.array_equal(rows[..., 0], rows[..., 1]) and np.array_equal(rows[..., 1], rows[..., 2])):
+            return False
+    return True
 
 
 def _load_image_page(path: Path, frame: int) -> SourcePage:
@@ -264,7 +299,8 @@ def _content_streams(page):
     return list(contents) if isinstance(contents, pikepdf.Array) else [contents]
 
 
-def _inspect_pdf(path: Path, max_pixels: int) -> Document:
+def _inspect_pdf(path: Path, max_pixels: int, max_pages: int | None = None,
+                 max_page_bytes: int | None = None) -> Document:
     import pikepdf
 
     pdf = _open_pikepdf(path)
@@ -275,12 +311,13 @@ def _inspect_pdf(path: Path, max_pixels: int) -> Document:
             raise InputError(f"{path}: damaged PDF (broken page tree)", ExitCode.DAMAGED) from None
         if count == 0:
             raise InputError(f"{path}: PDF has no pages", ExitCode.NO_PAGES)
+        _check_page_count(path, count, max_pages)
         for index, page in enumerate(pdf.pages):
             width, height = _page_box(page)
             _check_page_size(path, width / 72, height / 72, f"page {index + 1}")
             _check_pixels(
                 path, int(width / 72 * PDF_RENDER_DPI), int(height / 72 * PDF_RENDER_DPI),
-                max_pixels, f"page {index + 1} at {PDF_RENDER_DPI} dpi",
+                max_pixels, f"page {index + 1} at {PDF_RENDER_DPI} dpi", 3, max_page_bytes,
             )
             try:  # a content stream that does not decode would silently render as a blank page
                 for stream in _content_streams(page):
@@ -498,14 +535,15 @@ def _damaged(path: Path, where: str, exc: Exception) -> InputError:
     return InputError(f"{path}: damaged {where} ({detail})", ExitCode.DAMAGED)
 
 
-def inspect(path: Path, max_pixels: int) -> Document:
+def inspect(path: Path, max_pixels: int, max_pages: int | None = None, max_page_bytes: int | None = None) -> Document:
+    """Refuse bad input before any work: type, damage, page count, pixels and decoded bytes per page."""
     kind = sniff(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if kind == "pdf":
-                return _inspect_pdf(path, max_pixels)
-            return _inspect_image(path, kind, max_pixels)
+                return _inspect_pdf(path, max_pixels, max_pages, max_page_bytes)
+            return _inspect_image(path, kind, max_pixels, max_pages, max_page_bytes)
     except InputError:
         raise
     except Exception as exc:  # any decoder failure on input bytes means a damaged file

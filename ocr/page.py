@@ -65,7 +65,13 @@ def process_page(task: PageTask, recognizer: Recognizer) -> PageOutcome:
     if page.words is not None:
         return _born_digital(page, report, clock)
 
+    # The archival image first: then the decoded page can go before Tesseract runs (a worker holds
+    # one full page and the reduced OCR copies, never both with Tesseract's own buffers).
+    encoded = page.passthrough or images.encode(page.pixels, page.mode)
+    _describe_image(report, encoded)
+    clock.lap("encode")
     prepared = preprocess.prepare(page.pixels, int(round(page.dpi)), osd=recognizer.detect_orientation)
+    page.pixels = None
     # Plain Python values (OpenCV hands back numpy scalars): the report travels as JSON.
     report.rotation, report.rotation_certain = int(prepared.rotation), bool(prepared.rotation_certain)
     report.skew_deg, report.blank = float(prepared.skew), bool(prepared.blank)
@@ -92,9 +98,6 @@ def process_page(task: PageTask, recognizer: Recognizer) -> PageOutcome:
     if prepared.rotation in (90, 270):
         width_pt, height_pt = height_pt, width_pt
     placed, boxes = _place_ocr_words(words, prepared, height_pt)
-    encoded = page.passthrough or images.encode(page.pixels, page.mode)
-    _describe_image(report, encoded)
-    clock.lap("encode")
     report.seconds = clock.seconds
     return PageOutcome(
         width_pt, height_pt, encoded,

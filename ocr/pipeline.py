@@ -46,13 +46,16 @@ class OcrOptions:
     title: str = ""
     tessdata: Path | None = None
     max_pixels: int = 250_000_000
+    max_pages: int | None = None  # None: no limit (`sohoa ocr` of one file); settings give 2,000
+    max_page_bytes: int | None = 220_000_000
     engine: str = engines.DEFAULT  # the OCR engine seam (ocr/engines.py): a name or module:attribute
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **overrides) -> "OcrOptions":
         settings = settings or get_settings()
         base = cls(lang=settings.ocr_lang, jobs=settings.jobs, tessdata=settings.tessdata_dir,
-                   max_pixels=settings.max_pixels, engine=settings.ocr_engine)
+                   max_pixels=settings.max_pixels, max_pages=settings.max_pages,
+                   max_page_bytes=settings.max_page_bytes, engine=settings.ocr_engine)
         for key, value in overrides.items():
             if value is not None:
                 setattr(base, key, value)
@@ -144,7 +147,7 @@ def plan(input_path: Path, output_path: Path, options: OcrOptions) -> Plan:
     """Stage 1: refuse bad input before any work, and list the pages to process."""
     if options.engine == engines.DEFAULT:
         tesseract.check_language(options.lang, options.tessdata)
-    document = inputs.inspect(input_path, options.max_pixels)
+    document = inputs.inspect(input_path, options.max_pixels, options.max_pages, options.max_page_bytes)
     report = FileReport(
         input=printable(str(input_path)), input_type=document.kind, output=printable(str(output_path)),
         pdfa=f"PDF/A-{options.pdfa.upper()}", language=options.lang,

@@ -22,6 +22,9 @@ BLANK_INK_RATIO: Final[float] = 0.0008  # share of ink pixels under which a page
 ORIENTATION_MARGIN: Final[float] = 1.12
 MIN_TEXT_LINES: Final[int] = 3  # fewer lines are no evidence of orientation
 MAX_OCR_PIXELS: Final[int] = 60_000_000  # caps the upscaled OCR copy (memory per worker)
+# A page above this is read from a reduced copy (an A3 page at 600 dpi is read at ~350 dpi, an A4 page at 600 dpi at ~500 dpi): the OCR
+# copies then cost the same on any page, and the archival image is never touched.
+MAX_OCR_SOURCE_PIXELS: Final[int] = 24_000_000
 INK_MAX_LEVEL: Final[int] = 200  # normalised gray above this is paper, whatever Otsu says  # ascender/descender ratio needed to decide 0 vs 180
 
 
@@ -30,7 +33,7 @@ class Prepared:
     """The OCR image: the page upright, straightened and scaled to `dpi`."""
 
     image: np.ndarray  # uint8 gray, paper pure white; upright, deskewed, maybe upscaled
-    dpi: int  # resolution of `image`
+    dpi: int | float  # resolution of `image` (fractional when a huge page was reduced)
     rotation: int  # clockwise degrees applied to the source to make it upright
     rotation_certain: bool
     skew: float  # degrees the content was rotated counter-clockwise on the paper
@@ -172,13 +175,26 @@ def detect_orientation_and_skew(ink_small: np.ndarray) -> tuple[int, bool, float
     return (base if ratio >= 1 else (base + 180) % 360), certain, skew
 
 
+def _within_ocr_budget(pixels: np.ndarray, dpi: int) -> tuple[np.ndarray, int | float]:
+    """The page itself, or a copy reduced to MAX_OCR_SOURCE_PIXELS with its (fractional) dpi."""
+    height, width = pixels.shape[:2]
+    if width * height <= MAX_OCR_SOURCE_PIXELS:
+        return pixels, dpi
+    factor = (MAX_OCR_SOURCE_PIXELS / (width * height)) ** 0.5
+    size = (max(1, int(width * factor)), max(1, int(height * factor)))
+    reduced = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
+    return reduced, dpi * size[0] / width
+
+
 def prepare(pixels: np.ndarray, dpi: int, osd=None) -> Prepared:
     """Build the OCR image of one page.
 
     `osd(gray, dpi) -> (rotation, confidence)` is consulted only when the cheap
     orientation evidence is unclear.
     """
+    pixels, dpi = _within_ocr_budget(pixels, dpi)
     gray = ocr_gray(pixels)
+    del pixels  # the reduced copy, if one was made
     factor = min(1.0, ANALYSIS_DPI / dpi)
     small = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
     small_dpi = max(1, int(round(dpi * factor)))
@@ -214,7 +230,7 @@ def prepare(pixels: np.ndarray, dpi: int, osd=None) -> Prepared:
             flags=cv2.INTER_CUBIC if scale > 1 else cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_CONSTANT, borderValue=255,
         )
-    ocr_dpi = int(round(dpi * scale))
+    ocr_dpi = dpi * scale if isinstance(dpi, float) else int(round(dpi * scale))
     norm = np.ascontiguousarray(norm)
     ink = cv2.bitwise_not(despeckle(binarise(norm), ocr_dpi))
     # Tesseract's LSTM reads gray better than hard black/white: keep the gray

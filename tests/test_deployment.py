@@ -263,10 +263,11 @@ def test_compose_start_order_waits_for_what_each_service_needs(services):
     assert services["postgres"]["healthcheck"]["test"] == ["CMD", "pg_isready", "-U", user]
 
 
-def test_the_scalable_worker_consumes_the_ocr_queue(services):
+def test_the_scalable_worker_consumes_both_ocr_queues(services):
     command = services["worker-ocr"]["command"]
-    assert command[0] == "worker" and command[command.index("-Q") + 1] in QUEUE_NAMES
-    assert command[command.index("-Q") + 1] == "ocr"
+    queues = command[command.index("-Q") + 1].split(",")
+    assert command[0] == "worker" and set(queues) <= set(QUEUE_NAMES)
+    assert sorted(queues) == ["ocr", "ocr-bulk"]  # interactive pages and back-file pages
     assert services["sohoa"]["command"] == ["run"]
 
 

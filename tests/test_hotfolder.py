@@ -133,7 +133,8 @@ def _supervisor(tmp_path: Path, sent: list[int] | None = None, **settings: str) 
     """A supervisor whose `send` only notes the item ids: no broker, no worker."""
     env = {"SOHOA_DATA_DIR": str(tmp_path / "data"), **{f"SOHOA_{k.upper()}": v for k, v in settings.items()}}
     config = Settings.from_env(env)
-    return Supervisor(open_archive(config), (sent if sent is not None else []).append, config)
+    record = (sent if sent is not None else []).append
+    return Supervisor(open_archive(config), lambda item_id, queue: record(item_id), config)
 
 
 def test_a_file_that_keeps_failing_is_quarantined_after_max_attempts(tmp_path):

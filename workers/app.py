@@ -79,10 +79,10 @@ def create_app(settings: Settings | None = None) -> Celery:
     return app
 
 
-def sender(app: Celery) -> Callable[[int], None]:
-    """What the supervisor needs of a broker: send the ingest task of one job item."""
+def sender(app: Celery) -> Callable[[int, str], None]:
+    """What the supervisor needs of a broker: send the ingest task of one job item to a queue."""
 
-    def send(item_id: int) -> None:
-        app.send_task(INGEST_TASK, kwargs={"item_id": item_id}, queue=INGEST_QUEUE)
+    def send(item_id: int, queue: str = INGEST_QUEUE) -> None:
+        app.send_task(INGEST_TASK, kwargs={"item_id": item_id}, queue=queue)
 
     return send

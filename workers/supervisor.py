@@ -24,7 +24,7 @@ from sohoa.core.settings import Settings
 from sohoa.ingest import pipeline
 from sohoa.ingest.base import Quarantined
 from sohoa.ingest.policy import IngestFields
-from sohoa.workers import jobs, staging
+from sohoa.workers import jobs, names, staging
 from sohoa.workers.schedule import FixitySchedule
 
 log = logging.getLogger("sohoa.supervisor")
@@ -32,10 +32,10 @@ log = logging.getLogger("sohoa.supervisor")
 
 @dataclass
 class Supervisor:
-    """`send(item_id)` hands an item to the workers (workers/app.py `sender`; a list's append in tests)."""
+    """`send(item_id, queue)` hands an item to the workers (workers/app.py `sender`; a recorder in tests)."""
 
     archive: Archive
-    send: Callable[[int], None]
+    send: Callable[[int, str], None]
     settings: Settings
     fixity: "FixitySchedule | None" = None  # the embedded system's scheduled fixity (workers/schedule.py)
 
@@ -70,7 +70,7 @@ class Supervisor:
     def _send(self, item: jobs.JobItem, path: Path) -> None:
         staging.stage_original(self.archive.store, path, item.sha256)
         jobs.mark_queued(self.archive.catalog, item.id)
-        self.send(item.id)
+        self.send(item.id, names.ingest_queue(item.job_name))
 
     def tend(self) -> int:
         """Send again what failed or got lost; quarantine what failed too often. Returns items touched."""
@@ -105,7 +105,7 @@ class Supervisor:
             self._send(item, source)
             return
         jobs.mark_queued(self.archive.catalog, item.id)
-        self.send(item.id)
+        self.send(item.id, names.ingest_queue(item.job_name))
 
     def recover(self) -> int:
         """At start-up with the embedded broker: its messages died with the previous process, so

@@ -41,7 +41,7 @@ from sohoa.ingest.base import Duplicate, Original, Quarantined, Stored, ended
 from sohoa.ingest.policy import IngestFields
 from sohoa.ocr.page import PageOutcome
 from sohoa.ocr.pipeline import OcrOptions
-from sohoa.workers import jobs, staging
+from sohoa.workers import jobs, names, staging
 from sohoa.workers.names import ARCHIVE_QUEUE, INDEX_QUEUE, INGEST_QUEUE, INGEST_TASK, OCR_QUEUE, QUEUE_NAMES
 from sohoa.workers.staging import PageFailure
 
@@ -188,7 +188,8 @@ def ingest(self, item_id: int) -> dict:
                      planned.plan.report)
     jobs.set_pages(catalog, item_id, planned.pages)
     ranges = page_ranges(planned.pages, get_settings().pages_per_task)
-    header = [ocr_pages.s(item_id=item_id, first=first, last=last) for first, last in ranges]
+    queue = names.ocr_queue(item.job_name, planned.pages)  # back-files and big files do not go first
+    header = [ocr_pages.s(item_id=item_id, first=first, last=last).set(queue=queue) for first, last in ranges]
     chord(header)(assemble.s(item_id=item_id, firsts=[first for first, _ in ranges]))
     return {"status": "fanned out", "pages": planned.pages, "tasks": len(ranges)}
 

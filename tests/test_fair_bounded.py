@@ -1,0 +1,123 @@
+"""Fair and bounded work (issue #12): a page limit per file, a decoded-byte budget per page that keeps a
+worker under 1 GB, and interactive files that are not starved by a back-file or a huge file."""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+
+from sohoa.archive.backends import open_archive
+from sohoa.core.errors import ExitCode
+from sohoa.core.settings import Settings
+from sohoa.ingest.base import Quarantined
+from sohoa.ingest.runner import ingest_file
+from sohoa.ocr.pipeline import OcrOptions
+from sohoa.workers import jobs, names
+from sohoa.workers.hotfolder import JOB as WATCH_JOB
+from sohoa.workers.supervisor import Supervisor
+from sohoa.web.uploads import JOB as UPLOAD_JOB
+
+from workers_fixtures import AGENCY, cluster_factory, redis_url, wait_for, write_scans  # noqa: F401
+
+GIB = 1 << 30
+
+
+def _pdf(path: Path, pages: int) -> Path:
+    """A scanned-looking PDF of `pages` small pages (one short line of ink each)."""
+    page = Image.new("L", (620, 877), 255)
+    ImageDraw.Draw(page).rectangle([60, 80, 560, 96], fill=0)
+    page.save(path, "PDF", resolution=75, save_all=True, append_images=[page] * (pages - 1))
+    return path
+
+
+def _bilevel(path: Path, side: int) -> Path:
+    image = Image.new("1", (side, side), 1)
+    draw = ImageDraw.Draw(image)
+    for top in range(500, side - 500, 400):
+        draw.rectangle([500, top, side - 500, top + 40], fill=0)
+    image.save(path, dpi=(600, 600))
+    return path
+
+
+def _sohoa(*args: object, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sohoa", *map(str, args)], capture_output=True, text=True,
+                          env=env, timeout=600, check=False)
+
+
+def test_the_interactive_jobs_are_the_hot_folder_and_the_uploads():
+    assert names.INTERACTIVE_JOBS == {WATCH_JOB, UPLOAD_JOB}
+    assert names.ingest_queue(UPLOAD_JOB) == names.INGEST_QUEUE
+    assert names.ingest_queue("lo-2019") == names.INGEST_BULK_QUEUE
+    assert names.ocr_queue(WATCH_JOB, 1) == names.OCR_QUEUE
+    assert names.ocr_queue(WATCH_JOB, names.BULK_PAGES + 1) == names.OCR_BULK_QUEUE
+
+
+def test_a_file_over_the_page_limit_is_quarantined_before_any_work(tmp_path, monkeypatch):
+    pdf = _pdf(tmp_path / "ho-so-dai.pdf", 4)
+    archive = open_archive(Settings(data_dir=tmp_path / "data"))
+    result = ingest_file(pdf, {"agency": AGENCY}, archive, OcrOptions(jobs=1, engine="null", max_pages=3))
+    assert isinstance(result, Quarantined) and result.exit_code == ExitCode.TOO_MANY_PAGES
+    assert "4 pages, above the limit of 3" in result.reason
+    assert list(archive.store.list()) == []
+
+    env = {**__import__("os").environ, "SOHOA_DATA_DIR": str(tmp_path / "cli"), "SOHOA_MAX_PAGES": "3",
+           "SOHOA_OCR_ENGINE": "null"}
+    done = _sohoa("ingest", "--agency", AGENCY, pdf, env=env)
+    assert done.returncode == ExitCode.TOO_MANY_PAGES, done.stderr
+    assert "SOHOA_MAX_PAGES" in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_page_over_the_decoded_budget_is_refused_with_its_reason(tmp_path):
+    big = _bilevel(tmp_path / "ban-ve.png", 15800)  # 250 megapixels in a 64 KB file
+    assert big.stat().st_size < 200_000
+    done = _sohoa("ocr", big, tmp_path / "out.pdf")
+    assert done.returncode == ExitCode.TOO_LARGE, done.stderr
+    assert "per-page budget" in done.stderr and "SOHOA_MAX_PAGE_BYTES" in done.stderr
+    assert not (tmp_path / "out.pdf").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.ocr
+@pytest.mark.parametrize("kind", ["bilevel-219-megapixels", "a3-600-dpi-colour"])
+def test_the_biggest_allowed_pages_keep_a_worker_under_1_gb(tmp_path, kind):
+    if kind.startswith("bilevel"):
+        source = _bilevel(tmp_path / "lon.png", 14800)
+    else:
+        import numpy as np
+
+        pixels = np.full((9921, 7016, 3), 245, np.uint8)
+        for top in range(600, 9300, 300):
+            pixels[top:top + 60, 600:6400] = (20, 20, 40)
+        source = tmp_path / "a3.jpg"
+        Image.fromarray(pixels).save(source, quality=85, dpi=(600, 600))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    done = _sohoa("ocr", "-j", "1", "-q", source, tmp_path / "out.pdf")
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    assert done.returncode == 0, done.stderr
+    assert peak_kib > before or peak_kib > 100_000  # the child was measured
+    assert peak_kib * 1024 < GIB, f"{kind}: peak {peak_kib / 1024:.0f} MiB"
+
+
+@pytest.mark.slow
+def test_a_one_page_upload_is_not_starved_by_a_1000_page_back_file(tmp_path, cluster_factory, redis_url):
+    cluster = cluster_factory(redis_url, ocr_engine="null", pages_per_task="4")
+    settings = Settings.from_env(cluster.env)
+    from sohoa.workers.app import create_app, sender
+
+    supervisor = Supervisor(open_archive(settings), sender(create_app(settings)), settings)
+    catalog = supervisor.archive.catalog
+    cluster.start_worker("one", concurrency=1)  # one process: any starvation shows at once
+    big = supervisor.submit("lo-2019", _pdf(tmp_path / "ho-so-luu-tru.pdf", 1000), {"agency": AGENCY})
+    wait_for(lambda: (jobs.get(catalog, big.id).pages_done or 0) >= 8, 300, "the back-file under way",
+             cluster=cluster)
+    small = supervisor.submit(UPLOAD_JOB, write_scans(tmp_path / "up", 1, seed=780)[0], {"agency": AGENCY})
+    wait_for(lambda: jobs.get(catalog, small.id).terminal, 300, "the upload", cluster=cluster)
+    small, big = jobs.get(catalog, small.id), jobs.get(catalog, big.id)
+    assert small.status == jobs.STORED, small.reason
+    assert not big.terminal and big.pages == 1000 and big.pages_done < 1000  # stored while it is in progress
