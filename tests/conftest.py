@@ -66,6 +66,19 @@ def workdir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("ocr")
 
 
+@pytest.fixture
+def null_ocr(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """For workflow tests that never read the text: the `null` OCR engine (ocr/engines.py) for this
+    process and every `sohoa` process it starts, so no Tesseract run costs seconds per page.
+    Engine spec for OcrOptions(engine=...) is the fixture's value."""
+    from sohoa.core.settings import get_settings
+
+    monkeypatch.setenv("SOHOA_OCR_ENGINE", "null")
+    get_settings.cache_clear()
+    yield "null"
+    get_settings.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def ocr_kind(workdir):
     """kind -> KindRun: each kind OCR'd once into PDF/A-1b, shared by the quality and PDF/A tests."""

@@ -184,11 +184,12 @@ def test_unstable_files_wait(tmp_path):
 
 
 @pytest.mark.slow
-def test_sohoa_run_takes_a_dropped_file_and_stops_cleanly(tmp_path):
+def test_sohoa_run_takes_a_dropped_file_and_stops_cleanly(tmp_path, null_ocr):
     import os
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOHOA_")}
-    env.update(SOHOA_DATA_DIR=str(tmp_path / "data"), SOHOA_STABLE_SECONDS="0.5", SOHOA_JOBS="2")
+    env.update(SOHOA_DATA_DIR=str(tmp_path / "data"), SOHOA_STABLE_SECONDS="0.5", SOHOA_JOBS="2",
+               SOHOA_OCR_ENGINE=null_ocr)  # the workflow is under test here, not the OCR
     process = subprocess.Popen([sys.executable, "-m", "sohoa", "run", "--no-web"], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
