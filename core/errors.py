@@ -28,7 +28,7 @@ class ExitCode(IntEnum):
     OUTPUT_ERROR = 13  # the output cannot be written
     INVALID_CODE = 14  # a dossier/agency/ID/retention code fails validation
     INTERNAL = 15  # unexpected error (a bug)
-    FIXITY_FAILED = 16  # stored objects missing or altered
+    FIXITY_FAILED = 16  # stored objects missing or altered, or catalog and storage disagree
     NOT_FOUND = 17  # no record with that id or code
     REFUSED = 18  # the action is not allowed on this record (e.g. reuse of an expired document)
     TOO_MANY_PAGES = 19  # more pages in one file than SOHOA_MAX_PAGES
@@ -51,7 +51,7 @@ EXIT_CODE_DOCS: Final[dict[ExitCode, str]] = {
     ExitCode.OUTPUT_ERROR: "output cannot be written",
     ExitCode.INVALID_CODE: "invalid code (dossier, agency, ID, retention)",
     ExitCode.INTERNAL: "internal error",
-    ExitCode.FIXITY_FAILED: "fixity check found missing or altered objects",
+    ExitCode.FIXITY_FAILED: "fixity check found missing or altered objects, or catalog and storage disagree",
     ExitCode.NOT_FOUND: "no such record",
     ExitCode.REFUSED: "action refused (e.g. the document has expired)",
     ExitCode.TOO_MANY_PAGES: "more pages in one file than the limit (SOHOA_MAX_PAGES)",
