@@ -6,7 +6,8 @@ from the record's `reused` event). A record's `dossier_code` is a plain column: 
 registry is not the archive's (archive sits below ratios and does not import it).
 
 Not derived, and never touched by a rebuild: `fixity_runs` (declared here, written by
-archive/fixity.py) and the other owners' tables in the same database (see
+archive/fixity.py), `code_reservations` (declared here; a rebuild keeps its pending rows and marks
+stored the code of every record it restores) and the other owners' tables in the same database (see
 sohoa.core.db) — the agency tree, the dossier registry and the ratio targets (ratios/models.py),
 users, sessions, API tokens and the audit log (web/models.py), jobs and job items
 (workers/jobs.py). Storage cannot give them back: back up the database for them.

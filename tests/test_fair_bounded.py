@@ -55,6 +55,8 @@ def test_the_interactive_jobs_are_the_hot_folder_and_the_uploads():
     assert names.ingest_queue("lo-2019") == names.INGEST_BULK_QUEUE
     assert names.ocr_queue(WATCH_JOB, 1) == names.OCR_QUEUE
     assert names.ocr_queue(WATCH_JOB, names.BULK_PAGES + 1) == names.OCR_BULK_QUEUE
+    assert names.archive_queue(UPLOAD_JOB, 1000) == names.ARCHIVE_BULK_QUEUE
+    assert names.archive_queue(UPLOAD_JOB, 2) == names.ARCHIVE_QUEUE
 
 
 def test_a_file_over_the_page_limit_is_quarantined_before_any_work(tmp_path, monkeypatch):
@@ -105,7 +107,9 @@ def test_the_biggest_allowed_pages_keep_a_worker_under_1_gb(tmp_path, kind):
 
 
 @pytest.mark.slow
-def test_a_one_page_upload_is_not_starved_by_a_1000_page_back_file(tmp_path, cluster_factory, redis_url):
+@pytest.mark.parametrize("big_job", [UPLOAD_JOB, "lo-2019"], ids=["huge-upload", "back-file-batch"])
+def test_a_one_page_upload_is_not_starved_by_a_1000_page_file(tmp_path, cluster_factory, redis_url, big_job):
+    """The issue's case: another agency's 5,000-page upload held a 1-page upload at 0/1 for minutes."""
     cluster = cluster_factory(redis_url, ocr_engine="null", pages_per_task="4")
     settings = Settings.from_env(cluster.env)
     from sohoa.workers.app import create_app, sender
@@ -113,7 +117,7 @@ def test_a_one_page_upload_is_not_starved_by_a_1000_page_back_file(tmp_path, clu
     supervisor = Supervisor(open_archive(settings), sender(create_app(settings)), settings)
     catalog = supervisor.archive.catalog
     cluster.start_worker("one", concurrency=1)  # one process: any starvation shows at once
-    big = supervisor.submit("lo-2019", _pdf(tmp_path / "ho-so-luu-tru.pdf", 1000), {"agency": AGENCY})
+    big = supervisor.submit(big_job, _pdf(tmp_path / "ho-so-luu-tru.pdf", 1000), {"agency": AGENCY})
     wait_for(lambda: (jobs.get(catalog, big.id).pages_done or 0) >= 8, 300, "the back-file under way",
              cluster=cluster)
     small = supervisor.submit(UPLOAD_JOB, write_scans(tmp_path / "up", 1, seed=780)[0], {"agency": AGENCY})

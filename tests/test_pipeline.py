@@ -121,6 +121,19 @@ def test_forged_staging_documents_are_refused_with_one_line(tmp_path, payload, m
     assert "\n" not in caught.value.message
 
 
+def test_a_worker_cache_folder_made_by_someone_else_is_refused(tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    planted = tmp_path / f"sohoa-cache-{os.getuid()}"
+    planted.mkdir(mode=0o777)
+    planted.chmod(0o777)  # another local user could have made it, and put "cached originals" in it
+    with pytest.raises(staging.StorageError, match="closed to others"):
+        staging.cache_dir()
+    planted.chmod(0o700)
+    assert staging.cache_dir() == planted
+
+
 def test_staged_objects_are_write_once(tmp_path):
     archive = open_archive(Settings(data_dir=tmp_path / "data"))
     original, pages = _pages(tmp_path, 1)

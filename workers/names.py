@@ -13,7 +13,9 @@ ARCHIVE_QUEUE: Final = "archive"
 INDEX_QUEUE: Final = "index"
 INGEST_BULK_QUEUE: Final = "ingest-bulk"
 OCR_BULK_QUEUE: Final = "ocr-bulk"
-QUEUE_NAMES: Final = (INGEST_QUEUE, OCR_QUEUE, ARCHIVE_QUEUE, INDEX_QUEUE, INGEST_BULK_QUEUE, OCR_BULK_QUEUE)
+ARCHIVE_BULK_QUEUE: Final = "archive-bulk"  # assembling a 1,000-page file must not hold up a 1-page one
+QUEUE_NAMES: Final = (INGEST_QUEUE, OCR_QUEUE, ARCHIVE_QUEUE, INDEX_QUEUE, INGEST_BULK_QUEUE, OCR_BULK_QUEUE,
+                      ARCHIVE_BULK_QUEUE)
 INGEST_TASK: Final = "sohoa.ingest"
 
 INTERACTIVE_JOBS: Final = frozenset({"watch", "upload"})  # the hot folder's and the web uploads' jobs
@@ -31,3 +33,7 @@ def ingest_queue(job_name: str) -> str:
 
 def ocr_queue(job_name: str, pages: int) -> str:
     return OCR_BULK_QUEUE if is_bulk(job_name, pages) else OCR_QUEUE
+
+
+def archive_queue(job_name: str, pages: int) -> str:
+    return ARCHIVE_BULK_QUEUE if is_bulk(job_name, pages) else ARCHIVE_QUEUE

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 import time
 from pathlib import Path
@@ -83,8 +84,15 @@ def is_staged(store: ObjectStore, sha256: str) -> bool:
 
 
 def cache_dir() -> Path:
+    """This user's private cache of staged originals. A cached copy was checked against its SHA-256
+    when it was fetched and is reused unchecked, so the folder must be ours and closed to others:
+    one made by someone else in the shared temporary folder is refused, never trusted."""
     path = Path(tempfile.gettempdir()) / f"sohoa-cache-{os.getuid()}"
     path.mkdir(mode=0o700, exist_ok=True)
+    st = path.lstat()
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        raise StorageError(f"{path}: the worker cache must be a folder of this user closed to others "
+                           f"(owner {st.st_uid}, mode {stat.S_IMODE(st.st_mode):o}); remove it", ExitCode.OUTPUT_ERROR)
     return path
 
 

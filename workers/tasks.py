@@ -190,7 +190,8 @@ def ingest(self, item_id: int) -> dict:
     ranges = page_ranges(planned.pages, get_settings().pages_per_task)
     queue = names.ocr_queue(item.job_name, planned.pages)  # back-files and big files do not go first
     header = [ocr_pages.s(item_id=item_id, first=first, last=last).set(queue=queue) for first, last in ranges]
-    chord(header)(assemble.s(item_id=item_id, firsts=[first for first, _ in ranges]))
+    callback = assemble.s(item_id=item_id, firsts=[first for first, _ in ranges])
+    chord(header)(callback.set(queue=names.archive_queue(item.job_name, planned.pages)))
     return {"status": "fanned out", "pages": planned.pages, "tasks": len(ranges)}
 
 
