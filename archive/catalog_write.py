@@ -179,9 +179,30 @@ def add_reuse(catalog: Catalog, event: Event, dossier_code: str) -> None:
         session.add(event_row(event))
 
 
-def restore_reuse_links(session: Session, events: list[Event]) -> None:
-    """Reuse links are derived from `reused` events, so a rebuilt catalog keeps them."""
+_REUSED = re.compile(r"(?:^|: )dossier (\S+)")
+
+
+def reused_dossier(event: Event) -> str | None:
+    """The dossier a successful `reused` event names (`dossier <code>`, `metadata version N:
+    dossier <code>`), else None."""
+    if event.action != "reused" or event.outcome != "success":
+        return None
+    found = _REUSED.search(event.detail)
+    return found.group(1) if found else None
+
+
+def restore_reuse_links(session: Session, events: list[Event], meta: RecordMetadata | None = None) -> None:
+    """Reuse links are derived from the metadata's `reused_in` (when and by whom from its `reused`
+    event), and from `reused` events for archives older than that field, so a rebuilt catalog
+    keeps them."""
+    first: dict[str, Event] = {}
     for event in events:
-        if event.action == "reused" and event.outcome == "success" and event.detail.startswith("dossier "):
-            code = event.detail.split()[1]
-            session.add(ReuseLink(record_id=event.record_id, dossier_code=code, at=event.at, by=event.agent))
+        code = reused_dossier(event)
+        if code is not None:
+            first.setdefault(code, event)
+    dossiers = list(dict.fromkeys([*(meta.reused_in if meta is not None else ()), *first]))
+    for code in dossiers:
+        event = first.get(code)
+        at, by = (event.at, event.agent) if event is not None else (meta.created_at, "sohoa")
+        session.add(ReuseLink(record_id=meta.record_id if meta is not None else event.record_id,
+                              dossier_code=code, at=at, by=by))

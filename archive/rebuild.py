@@ -103,7 +103,7 @@ def rebuild_report(archive: Archive, agent: str = "sohoa rebuild-catalog") -> Re
         for stored in found.values():
             catalog_write.insert_record(session, stored.meta, stored.objects, stored.events, stored.prefix)
             session.flush()
-            catalog_write.restore_reuse_links(session, stored.events)
+            catalog_write.restore_reuse_links(session, stored.events, stored.meta)
             report.restored += 1
         _upsert_reservations(session, found.values())
     return report

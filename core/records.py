@@ -76,6 +76,8 @@ class RecordMetadata(BaseModel):
     original_size: int
     media_type: str = ""
     created_at: datetime = Field(default_factory=now_utc)
+    # dossiers this record was reused in (archive/reuse.py); each reuse is a new metadata version
+    reused_in: list[str] = Field(default_factory=list)
 
     @field_validator("agency_code")
     @classmethod
@@ -86,6 +88,11 @@ class RecordMetadata(BaseModel):
     @classmethod
     def _dossier(cls, value: str | None) -> str | None:
         return codes.dossier_code(value) if value else None
+
+    @field_validator("reused_in")
+    @classmethod
+    def _reused_in(cls, value: list[str]) -> list[str]:
+        return [codes.dossier_code(code) for code in value]
 
     @field_validator("owner_id")
     @classmethod

@@ -123,3 +123,81 @@ def test_rebuild_repairs_duplicate_codes_and_skips_what_is_not_a_record(tmp_path
     assert again.returncode == 0 and "0 repaired" in again.stdout
     assert sohoa(environ(data), "ingest", files[2]).returncode == 0  # the interrupted file completes
     assert sohoa(environ(data), "fixity").returncode == 0
+
+
+REUSE_A = "000.00.12.H36-250301-0043"
+REUSE_B = "000.00.12.H36-250301-0044"
+
+
+def test_a_reuse_is_a_new_metadata_version_and_survives_a_rebuild(tmp_path):
+    """Issue #12, 2 lists reuse among the metadata changes: each reuse is the next version, with
+    the dossier in `reused_in`; the `reused` event stays; a rebuilt catalog restores the links."""
+    from sohoa.archive.reuse import reuse
+
+    data = tmp_path / "data"
+    [scan] = scans(tmp_path / "in", 1)
+    assert sohoa(environ(data), "ingest", scan).returncode == 0
+    archive = open_archive(Settings(data_dir=data))
+    rid = record_id_for(hashlib.sha256(scan.read_bytes()).hexdigest())
+    prefix = archive.catalog.record(rid).prefix
+
+    assert not reuse(archive, rid, REUSE_A, "can.bo").already_linked
+    meta, objects, version = records.current_metadata(archive.store, prefix)
+    assert version == 2 and meta.reused_in == [REUSE_A] and "metadata/v0002.json" in objects
+    assert archive.catalog.record(rid).metadata_version == 2
+    assert archive.catalog.record(rid).metadata_json["reused_in"] == [REUSE_A]
+    assert reuse(archive, rid, REUSE_A, "can.bo").already_linked  # once per dossier: no version 3
+    assert records.current_metadata(archive.store, prefix)[2] == 2
+
+    run = sohoa(environ(data), "reuse", rid, "--dossier", REUSE_B, "--by", "can.bo.hai")
+    assert run.returncode == 0, run.stderr
+    meta, objects, version = records.current_metadata(archive.store, prefix)
+    assert version == 3 and meta.reused_in == [REUSE_A, REUSE_B]
+    first = json.loads(archive.store.get(f"{prefix}/metadata/v0002.json"))
+    assert first["record"]["reused_in"] == [REUSE_A]  # write-once: version 2 still says what it said
+    stored_events = records.read_stored_record(archive.store, prefix).events
+    reused = [e for e in stored_events if e.action == "reused"]
+    assert [(catalog_write.reused_dossier(e), e.agent) for e in reused] == [(REUSE_A, "can.bo"), (REUSE_B, "can.bo.hai")]
+    assert catalog_vs_storage(archive) == []
+
+    def links() -> list[tuple[str, str]]:
+        return sorted((link.dossier_code, link.by) for link in archive.catalog.reuse_links_of(rid))
+
+    assert links() == [(REUSE_A, "can.bo"), (REUSE_B, "can.bo.hai")]
+    rebuilt = sohoa(environ(data), "rebuild-catalog")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert links() == [(REUSE_A, "can.bo"), (REUSE_B, "can.bo.hai")]
+    assert archive.catalog.record(rid).metadata_version == 3 and catalog_vs_storage(archive) == []
+    fixity = sohoa(environ(data), "fixity")
+    assert fixity.returncode == 0, fixity.stdout + fixity.stderr
+
+
+def test_concurrent_reuses_into_two_dossiers_both_survive(tmp_path):
+    """Two processes reuse one record at once: the loser of the version race reads again and
+    writes the next version, so the current metadata lists both dossiers."""
+    from test_codes_reserved import _together
+
+    data = tmp_path / "data"
+    [scan] = scans(tmp_path / "in", 1)
+    assert sohoa(environ(data), "ingest", scan).returncode == 0
+    rid = record_id_for(hashlib.sha256(scan.read_bytes()).hexdigest())
+    runs = _together(environ(data), [("reuse", rid, "--dossier", d) for d in (REUSE_A, REUSE_B)])
+    assert [r.returncode for r in runs] == [0, 0], [r.stderr for r in runs]
+    archive = open_archive(Settings(data_dir=data))
+    prefix = archive.catalog.record(rid).prefix
+    meta, objects, version = records.current_metadata(archive.store, prefix)
+    assert version == 3 and sorted(meta.reused_in) == [REUSE_A, REUSE_B]
+    assert sorted(link.dossier_code for link in archive.catalog.reuse_links_of(rid)) == [REUSE_A, REUSE_B]
+    assert catalog_vs_storage(archive) == []
+    assert sohoa(environ(data), "fixity").returncode == 0
+
+
+def test_old_metadata_without_reused_in_loads_and_its_reuse_events_still_link():
+    """Metadata written before the field existed has no `reused_in`; its `reused` events (detail
+    `dossier <code>`) are the fallback that restores the links."""
+    old = {"record_id": "R" + "c" * 24, "record_code": "x", "original_sha256": "c" * 64, "original_size": 1}
+    meta = RecordMetadata.model_validate(old)
+    assert meta.reused_in == []
+    event = Event(record_id=meta.record_id, action="reused", agent="a", detail=f"dossier {REUSE_A}")
+    assert catalog_write.reused_dossier(event) == REUSE_A
+    assert catalog_write.reused_dossier(event.model_copy(update={"outcome": "failure"})) is None
