@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Final, Iterable
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
 import sohoa
@@ -84,6 +84,7 @@ class FixityReport:
     problems: list[FixityProblem] = field(default_factory=list)
     cursor: str | None = None
     cleaned: int = 0  # leftover temporaries of interrupted writes removed
+    due: int = 0  # a slice: records this period should check (the rest of a catch-up runs in further slices)
 
     @property
     def ok(self) -> bool:
@@ -297,35 +298,86 @@ def check(archive: Archive, agent: str = "sohoa fixity", repair: bool = False) -
 
 
 def slice_size(total: int, slices: int) -> int:
-    """Records per slice so that `slices` runs cover `total` records."""
+    """Records per run so that `slices` runs cover `total` records (also: `total` records still
+    to check in a pass over `slices` periods left in it)."""
     return max(1, math.ceil(total / max(1, slices)))
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives back naive datetimes; every time we store is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _slice_runs():
+    """Slice runs that count for the cursor and the pass: a run that ended in an error checked
+    nothing reliably and must not move the cursor back to the first record."""
+    return select(FixityRun).where(FixityRun.kind == "slice", FixityRun.status != "error")
+
+
+def _last_wrap(session) -> int | None:
+    """The id of the run that ended the last pass (checked the last record by id)."""
+    return session.scalar(select(func.max(FixityRun.id)).where(
+        FixityRun.kind == "slice", FixityRun.status != "error", FixityRun.finished_at.is_not(None),
+        FixityRun.cursor == ""))
 
 
 def last_cursor(archive: Archive) -> str:
     """Where the next slice starts: after the record id the last finished slice ended on."""
     with archive.catalog.session() as session:
-        cursor = session.scalar(select(FixityRun.cursor).where(FixityRun.kind == "slice",
-                                                               FixityRun.finished_at.is_not(None))
+        cursor = session.scalar(_slice_runs().with_only_columns(FixityRun.cursor)
+                                .where(FixityRun.finished_at.is_not(None))
                                 .order_by(FixityRun.id.desc()).limit(1))
     return cursor or ""
 
 
-def claim_slot(archive: Archive, slot: int) -> int | None:
+def pass_started(archive: Archive) -> datetime | None:
+    """When the current pass over the records began: the start of its first slice run (the first
+    after the run that ended the previous pass), or None before any."""
+    with archive.catalog.session() as session:
+        wrap = _last_wrap(session)
+        query = _slice_runs().with_only_columns(func.min(FixityRun.started_at))
+        if wrap is not None:
+            query = query.where(FixityRun.id > wrap)
+        started = session.scalar(query)
+    return _aware(started) if started is not None else None
+
+
+def slice_running(archive: Archive, since: datetime) -> bool:
+    """Is a slice run that started after `since` still unfinished? (One that started earlier is
+    taken for a process that died mid-run: it no longer holds the schedule back.)"""
+    with archive.catalog.session() as session:
+        started = session.scalars(select(FixityRun.started_at).where(
+            FixityRun.kind == "slice", FixityRun.finished_at.is_(None))).all()
+    return any(_aware(moment) > since for moment in started)
+
+
+def claim_slot(archive: Archive, slot: int, started: datetime | None = None) -> int | None:
     """Take the scheduled period `slot` for this process: the run id, or None if another has it."""
     with archive.catalog.session() as session:
         if session.scalar(select(FixityRun.id).where(FixityRun.slot == slot)) is not None:
             return None
     try:
-        return _start_run(archive, "slice", slot)
+        return _start_run(archive, "slice", slot, started)
     except SqlIntegrityError:
         return None
 
 
+def start_slice(archive: Archive, started: datetime | None = None) -> int:
+    """A slice run outside any slot: the further runs of a scheduled catch-up."""
+    return _start_run(archive, "slice", None, started)
+
+
 def run_slice(archive: Archive, slices: int, agent: str = "sohoa fixity (scheduled)",
-              run_id: int | None = None) -> FixityReport:
-    """Check the next 1/`slices` of the records (by id, after the last slice's cursor, wrapping at
-    the end), so `slices` runs cover every record. Storage is listed whole each time: listing is
-    cheap next to hashing, and a stored record the catalog lacks must be seen by some slice."""
+              run_id: int | None = None, periods_left: int | None = None, want: int | None = None) -> FixityReport:
+    """Check the next records by id, after the last slice's cursor, wrapping at the end.
+
+    How many: `want` if given; else, with `periods_left` (the schedule's periods left in the
+    current pass), the records not yet checked in this pass shared over those periods, so a pass
+    ends in time whatever periods were missed; else 1/`slices` of the records, so `slices` runs
+    cover every record. One run checks at most 1/`slices` of the records (its time is bounded);
+    `report.due` says how many were wanted, the caller runs further slices for the rest.
+    Storage is listed whole each time: listing is cheap next to hashing, and a stored record the
+    catalog lacks must be seen by some slice."""
     report = FixityReport(kind="slice")
     run_id = run_id if run_id is not None else _start_run(archive, "slice")
     try:
@@ -337,7 +389,11 @@ def run_slice(archive: Archive, slices: int, agent: str = "sohoa fixity (schedul
         report.total = len(ids)
         cursor = last_cursor(archive)
         after = [i for i in ids if i > cursor]
-        chosen = after[: slice_size(len(ids), slices)]
+        share = slice_size(len(ids), slices)
+        if want is None:
+            want = share if periods_left is None else slice_size(len(after), periods_left)
+        report.due = min(want, len(after))
+        chosen = after[: min(want, share)]
         # At the end of the ids the next slice starts again from the first.
         report.cursor = "" if len(chosen) == len(after) else chosen[-1]
         _check_ids(archive, chosen, catalog_ids, stored_ids, report, agent, repair=False)
@@ -405,9 +461,9 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _start_run(archive: Archive, kind: str, slot: int | None = None) -> int:
+def _start_run(archive: Archive, kind: str, slot: int | None = None, started: datetime | None = None) -> int:
     with archive.catalog.session() as session, session.begin():
-        run = FixityRun(kind=kind, slot=slot, status="running", started_at=_now(), total=0, checked=0, objects=0,
+        run = FixityRun(kind=kind, slot=slot, status="running", started_at=started or _now(), total=0, checked=0, objects=0,
                         bytes=0, problems=0, repaired=0, findings=[])
         session.add(run)
         session.flush()

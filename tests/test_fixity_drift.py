@@ -239,6 +239,71 @@ def test_a_period_is_run_by_one_process_only(tmp_path, scan_files):
     assert [(r.kind, r.status, r.checked) for r in runs] == [("slice", "ok", 1)]
 
 
+def scheduled_archive(tmp_path, scan_files) -> tuple[Archive, list[str], Settings]:
+    """7 records, the default interval (a week of 168 hourly periods)."""
+    environ = dict(os.environ, SOHOA_DATA_DIR=str(tmp_path / "data"), SOHOA_OCR_ENGINE="null")
+    for name in ("SOHOA_STORAGE_URL", "SOHOA_DATABASE_URL", "SOHOA_FIXITY_INTERVAL"):
+        environ.pop(name, None)
+    archive, ids = make_records(environ, scan_files)
+    return archive, ids, settings_of(environ)
+
+
+def checked_counts(archive: Archive, ids: list[str]) -> dict[str, int]:
+    return {i: actions(archive, i).count("fixity-checked") for i in ids}
+
+
+def test_missed_periods_are_caught_up_within_the_interval(tmp_path, scan_files):
+    """A PC on for 4 hours of the week (the clock injected, no sleeping): every record is still
+    checked within each interval, once."""
+    from datetime import datetime, timedelta, timezone
+
+    from sohoa.workers import schedule
+
+    archive, ids, settings = scheduled_archive(tmp_path, scan_files)
+    hour = timedelta(seconds=schedule.period_seconds(settings))
+    assert hour == timedelta(hours=1)
+    t0 = datetime(2030, 1, 7, tzinfo=timezone.utc) + timedelta(minutes=5)
+    reports = [schedule.run_due(archive, settings, now=t0 + period * hour) for period in (0, 1, 100, 167)]
+    # 1 of 7 a period while on time; in the last period of the week, the 4 not yet checked.
+    assert [r.records for r in reports] == [1, 1, 1, 4] and reports[-1].cursor == ""
+    assert checked_counts(archive, ids) == {i: 1 for i in ids}
+    # The next pass starts with the next run (period 170) and is due a week later (by 337 included).
+    reports = [schedule.run_due(archive, settings, now=t0 + period * hour) for period in (170, 171, 337)]
+    assert [r.records for r in reports] == [1, 1, 5]
+    assert checked_counts(archive, ids) == {i: 2 for i in ids}
+    with archive.catalog.session() as session:
+        runs = session.query(FixityRun).filter(FixityRun.kind == "slice").all()
+    assert all(r.status == "ok" and r.checked <= 1 for r in runs)  # a catch-up is bounded runs
+    assert sorted(r.slot for r in runs if r.slot is not None) == \
+        [schedule.current_slot(settings, t0 + p * hour) for p in (0, 1, 100, 167, 170, 171, 337)]
+
+
+def test_a_run_after_a_long_downtime_checks_the_rest_of_the_pass_once(tmp_path, scan_files):
+    from datetime import datetime, timedelta, timezone
+
+    from sohoa.workers import schedule
+
+    archive, ids, settings = scheduled_archive(tmp_path, scan_files)
+    hour = timedelta(seconds=schedule.period_seconds(settings))
+    t0 = datetime(2030, 1, 7, tzinfo=timezone.utc) + timedelta(minutes=5)
+    assert schedule.run_due(archive, settings, now=t0).records == 1
+    back = t0 + 10 * timedelta(seconds=settings.fixity_interval) + 3 * hour  # off for ten weeks
+    caught = schedule.run_due(archive, settings, now=back)
+    assert (caught.records, caught.cursor) == (6, "")  # the rest of the pass, not ten passes
+    assert checked_counts(archive, ids) == {i: 1 for i in ids}
+    assert schedule.run_due(archive, settings, now=back) is None  # the same period: taken
+    # The next period starts a new pass, at the even pace again.
+    assert schedule.run_due(archive, settings, now=back + hour).records == 1
+    assert sum(checked_counts(archive, ids).values()) == 8
+    # A slice still running (started less than a period ago) holds the next period back; one
+    # started longer ago is a dead process's and does not.
+    running = fixity.start_slice(archive, started=back + 2 * hour)
+    assert schedule.run_due(archive, settings, now=back + 2 * hour + hour / 2) is None
+    assert schedule.run_due(archive, settings, now=back + 3 * hour + hour / 2).records == 1
+    with archive.catalog.session() as session:
+        assert session.get(FixityRun, running).status == "running"
+
+
 def test_the_supervisor_tend_runs_the_due_slice(tmp_path, scan_files):
     """The embedded system: the hot folder's loop calls tend; tend ticks the schedule."""
     from sohoa.workers.schedule import FixitySchedule
