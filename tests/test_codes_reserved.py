@@ -4,14 +4,55 @@ on its content alone; concurrent ingests never end in an internal error."""
 from __future__ import annotations
 
 import subprocess
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
 from archive_checks import DOSSIER, SOHOA, catalog_vs_storage, environ, scans, sohoa
 from sohoa.archive import catalog_write, records
-from sohoa.archive.backends import open_archive
+from sohoa.archive.backends import Archive, open_archive
 from sohoa.core.settings import Settings
+
+
+@dataclass
+class Backends:
+    """Where a test's archive lives: a data directory, a store (local when `storage_url` is None)
+    and a catalog (SQLite in the data directory when `database_url` is None)."""
+
+    data: Path
+    storage_url: str | None = None
+    database_url: str | None = None
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = environ(self.data, self.storage_url, **extra)
+        if self.database_url:
+            env["SOHOA_DATABASE_URL"] = self.database_url
+        return env
+
+    def archive(self) -> Archive:
+        return open_archive(Settings(data_dir=self.data, storage_url=self.storage_url,
+                                     database_url=self.database_url))
+
+
+def backend_params(*names: str) -> list:
+    """`catalog+store` names for `backends` (indirect); anything but sqlite+local needs servers."""
+    return [pytest.param(name, id=name, marks=() if name == "sqlite+local" else pytest.mark.servers)
+            for name in names]
+
+
+@pytest.fixture
+def backends(request: pytest.FixtureRequest, tmp_path: Path) -> Backends:
+    catalog, store = getattr(request, "param", "sqlite+local").split("+")
+    storage_url = database_url = None
+    if store == "seaweedfs":
+        from storage_fixtures import new_bucket
+
+        storage_url = request.getfixturevalue("seaweedfs_endpoint").url(new_bucket())
+    if catalog == "postgresql":
+        database_url = request.getfixturevalue("postgres_url")
+    return Backends(tmp_path / "data", storage_url, database_url)
 
 
 def _together(env, argv_list) -> list[subprocess.CompletedProcess]:
@@ -25,33 +66,39 @@ def _together(env, argv_list) -> list[subprocess.CompletedProcess]:
     return out
 
 
-def test_six_concurrent_results_of_one_dossier_get_six_codes(tmp_path):
-    env = environ(tmp_path / "data")
+@pytest.mark.parametrize("backends", backend_params(
+    "sqlite+local", "sqlite+seaweedfs", "postgresql+local", "postgresql+seaweedfs"), indirect=True)
+def test_six_concurrent_results_of_one_dossier_get_six_codes(tmp_path, backends):
+    env = backends.env()
     files = scans(tmp_path / "in", 6)
     runs = _together(env, [("ingest", f, "--kind", "result", "--dossier", DOSSIER) for f in files])
     assert [r.returncode for r in runs] == [0] * 6, [r.stderr for r in runs]
     codes = sorted(r.stdout.split()[-1] for r in runs)
     assert codes == sorted(f"{DOSSIER}-KQ{n}" for n in range(1, 7))
-    archive = open_archive(Settings(data_dir=tmp_path / "data"))
+    archive = backends.archive()
     assert catalog_vs_storage(archive) == []
     assert len(list(records.list_record_prefixes(archive.store))) == 6
+    fixity = sohoa(env, "fixity")
+    assert fixity.returncode == 0, fixity.stdout + fixity.stderr
 
 
-def test_six_concurrent_ingests_of_the_same_bytes_end_as_one_record(tmp_path):
-    env = environ(tmp_path / "data")
+@pytest.mark.parametrize("backends", backend_params("sqlite+local", "postgresql+seaweedfs"), indirect=True)
+def test_six_concurrent_ingests_of_the_same_bytes_end_as_one_record(tmp_path, backends):
+    env = backends.env()
     [scan] = scans(tmp_path / "in", 1)
     runs = _together(env, [("ingest", scan, "--kind", "result", "--dossier", DOSSIER)] * 6)
     assert [r.returncode for r in runs] == [0] * 6, [r.stderr for r in runs]
     outcomes = sorted(r.stdout.split(":", 1)[1].split()[0] for r in runs)
     assert outcomes.count("stored") == 1 and outcomes.count("duplicate") == 5
     assert len({r.stdout.split()[-1] for r in runs}) == 1  # one code, KQ1, for all
-    archive = open_archive(Settings(data_dir=tmp_path / "data"))
+    archive = backends.archive()
     assert catalog_vs_storage(archive) == []
     assert len(list(records.list_record_prefixes(archive.store))) == 1
 
 
-def test_reservation_is_taken_once_per_record_and_released_when_nothing_names_it(tmp_path):
-    archive = open_archive(Settings(data_dir=tmp_path / "data"))
+@pytest.mark.parametrize("backends", backend_params("sqlite+local", "postgresql+local"), indirect=True)
+def test_reservation_is_taken_once_per_record_and_released_when_nothing_names_it(backends):
+    archive = backends.archive()
     first = catalog_write.reserve_result_code(archive.catalog, DOSSIER, "R" + "1" * 24)
     again = catalog_write.reserve_result_code(archive.catalog, DOSSIER, "R" + "1" * 24)  # the retry
     other = catalog_write.reserve_result_code(archive.catalog, DOSSIER, "R" + "2" * 24)
