@@ -24,6 +24,7 @@ class Settings(BaseModel):
     data_dir: Path = Path("./data")
     storage_url: str | None = None
     search_url: str | None = None
+    search_ca: Path | None = None  # CA certificate (PEM) an https:// search URL is verified with
     database_url: str | None = None
     broker_url: str | None = None  # redis://host:6379/0; unset = an embedded broker under data_dir
     result_url: str | None = None  # Celery result backend; unset = the broker's Redis, or files under data_dir

@@ -14,7 +14,7 @@ def search_url(settings: Settings) -> str:
     return settings.search_url or f"sqlite:///{(settings.data_dir.resolve() / 'search.db')}"
 
 
-def open_index(url: str) -> SearchIndex:
+def open_index(url: str, ca_certs: Path | None = None) -> SearchIndex:
     scheme = urlparse(url).scheme
     if scheme == "sqlite":
         from sohoa.search.sqlite_index import SqliteIndex
@@ -23,13 +23,14 @@ def open_index(url: str) -> SearchIndex:
     if scheme in ("http", "https"):
         from sohoa.search.es_index import ElasticIndex
 
-        return ElasticIndex(url)
+        return ElasticIndex(url, ca_certs=ca_certs)
     raise SohoaError(f"unsupported SOHOA_SEARCH_URL {url!r}: use sqlite:///FILE or http://host:9200",
                      ExitCode.USAGE)
 
 
 def open_configured_index(settings: Settings | None = None) -> SearchIndex:
-    return open_index(search_url(settings or get_settings()))
+    settings = settings or get_settings()
+    return open_index(search_url(settings), settings.search_ca)
 
 
 def document(metadata: dict, text: str) -> SearchDoc:

@@ -23,6 +23,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -108,12 +109,17 @@ class ElasticIndex:
     """SearchIndex on Elasticsearch 8, reached through the alias `index`."""
 
     def __init__(self, url: str, index: str = DEFAULT_ALIAS, *,
-                 request_timeout: float = 30.0) -> None:
+                 request_timeout: float = 30.0, ca_certs: Path | None = None) -> None:
         self.url = public_url(url)
         self.alias = index
+        # An https server is verified against `ca_certs` (SOHOA_SEARCH_CA: the deployment's own CA),
+        # else against the public CAs; the certificate and the host name are always checked.
+        tls = {"ca_certs": str(ca_certs), "verify_certs": True} if ca_certs else {}
+        if ca_certs and not Path(ca_certs).is_file():
+            raise SohoaError(f"invalid SOHOA_SEARCH_CA: no file {str(ca_certs)!r}", ExitCode.USAGE)
         try:
             self.client = Elasticsearch(url, request_timeout=request_timeout, max_retries=2,
-                                        retry_on_timeout=True)
+                                        retry_on_timeout=True, **tls)
         except ValueError as exc:  # e.g. no port: the client refuses to guess one
             raise SohoaError(f"invalid SOHOA_SEARCH_URL {self.url!r}: {exc}",
                              ExitCode.USAGE) from None
