@@ -44,7 +44,8 @@ def serve(host: str | None, port: int | None) -> None:
     _check_free(config.host, config.port)
     shown = "localhost" if config.host in ("0.0.0.0", "127.0.0.1", "::") else config.host
     print(f"sohoa serve: http://{shown}:{config.port}/ (API docs at /docs); Ctrl-C stops.", flush=True)
-    uvicorn.run(app, host=config.host, port=config.port, log_level="warning", proxy_headers=False)
+    uvicorn.run(app, host=config.host, port=config.port, log_level="warning",
+                proxy_headers=bool(config.trusted_proxies), forwarded_allow_ips=config.trusted_proxies or None)
 
 
 def _check_free(host: str, port: int) -> None:

@@ -10,11 +10,21 @@ so a misspelt or invalid variable fails here rather than in production.
 from __future__ import annotations
 
 import base64
+import http.cookiejar
+import ipaddress
 import json
+import os
 import re
 import secrets
 import shlex
+import socket
+import subprocess
+import sys
+import time
 import tomllib
+import urllib.error
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
@@ -558,6 +568,69 @@ def test_the_proxy_terminates_tls_sets_hsts_and_forwards_to_the_app(services, do
     assert max_age >= 31536000 and "includeSubDomains" in hsts
     assert any(line.startswith("X-Content-Type-Options") for line in lines)
     assert services["proxy"]["depends_on"] == {"sohoa": {"condition": "service_started"}}
+
+
+def test_the_app_believes_x_forwarded_for_from_the_proxy_alone(compose, services):
+    web = WebConfig.from_env(app_env(services))
+    edge = compose["networks"]["edge"]["ipam"]["config"]
+    proxy_address = services["proxy"]["networks"]["edge"]["ipv4_address"]
+    assert web.trusted_proxies == proxy_address  # one address, not the network (the host's gateway is on it)
+    assert ipaddress.ip_address(proxy_address) in ipaddress.ip_network(edge[0]["subnet"])
+
+
+def _serve(env: dict, port: int) -> subprocess.Popen:
+    server = subprocess.Popen([sys.executable, "-m", "sohoa", "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/dang-nhap", timeout=5):
+                return server
+        except (urllib.error.URLError, ConnectionError):
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                pytest.fail(f"sohoa serve did not answer: {server.communicate(timeout=10)}")
+            time.sleep(0.3)
+
+
+def _failed_login_from(port: int, forwarded_for: str) -> None:
+    """A wrong password, as a browser behind a proxy sends it (the proxy adds X-Forwarded-For)."""
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    headers = {"X-Forwarded-For": forwarded_for}
+    with opener.open(urllib.request.Request(f"http://127.0.0.1:{port}/dang-nhap", headers=headers)) as page:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.read().decode())[1]
+    form = urllib.parse.urlencode({"username": "quantri", "password": "sai-mat-khau-roi", "csrf_token": token,
+                                   "next": "/"}).encode()
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        opener.open(urllib.request.Request(f"http://127.0.0.1:{port}/dang-nhap", data=form, headers=headers))
+    assert 400 <= refused.value.code < 500
+
+
+def test_sohoa_serve_takes_the_client_address_from_a_trusted_proxy_only(tmp_path):
+    """The audit log (and login throttling) must see the browser behind Caddy, and nobody else may
+    choose the address written there by sending the header themselves."""
+    seen = {}
+    for trusted in ("127.0.0.1", ""):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SOHOA_")}
+        env.update(SOHOA_DATA_DIR=str(tmp_path / f"data-{bool(trusted)}"), SOHOA_OCR_ENGINE="null",
+                   SOHOA_WEB_TRUSTED_PROXIES=trusted)
+        added = subprocess.run([sys.executable, "-m", "sohoa", "users", "add", "quantri", "--role", "admin",
+                                "--password-stdin"], env=env, input="mat-khau-quan-tri-dai-1\n",
+                               capture_output=True, text=True, timeout=60, check=False)
+        assert added.returncode == 0, added.stderr
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        server = _serve(env, port)
+        try:
+            _failed_login_from(port, "203.0.113.7")
+        finally:
+            server.terminate()
+            server.communicate(timeout=30)
+        audit = subprocess.run([sys.executable, "-m", "sohoa", "audit", "--json"], env=env,
+                               capture_output=True, text=True, timeout=60, check=False)
+        seen[trusted] = {entry["client"] for entry in json.loads(audit.stdout) if entry["username"] == "quantri"}
+    assert seen == {"127.0.0.1": {"203.0.113.7"}, "": {"127.0.0.1"}}
 
 
 def test_the_app_with_the_compose_settings_sends_secure_cookies(services, tmp_path):

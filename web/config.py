@@ -17,6 +17,7 @@ DEFAULT_PORT: Final = 8000
 ENV: Final[dict[str, str]] = {
     "host": "SOHOA_WEB_HOST", "port": "SOHOA_WEB_PORT", "max_upload_mb": "SOHOA_MAX_UPLOAD_MB",
     "secure_cookies": "SOHOA_WEB_SECURE_COOKIES", "tend_seconds": "SOHOA_WEB_TEND_SECONDS",
+    "trusted_proxies": "SOHOA_WEB_TRUSTED_PROXIES",
 }
 
 
@@ -25,6 +26,9 @@ class WebConfig(BaseModel):
     port: int = Field(DEFAULT_PORT, gt=0, lt=65536)
     max_upload_mb: int = Field(200, gt=0)  # per file; a 300-page colour scan at 200 dpi is ~150 MB
     secure_cookies: bool = False  # set to 1 behind HTTPS so the session cookie never travels in clear
+    # Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For names the client:
+    # behind one, the audit log and login throttling see the browser's address, not the proxy's.
+    trusted_proxies: str = ""
     tend_seconds: float = Field(10.0, gt=0)  # how often failed uploads are sent to the workers again
 
     @property
