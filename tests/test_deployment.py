@@ -211,13 +211,14 @@ def interpolate(value: object, env: dict[str, str]) -> object:
         def one(match: re.Match) -> str:
             if match[0] == "$$":
                 return "$"
-            name, how, word = match[1], match[2], match[3]
-            present = env.get(name) if how and how.startswith(":") else (env.get(name) if name in env else None)
-            if how in (":?", "?") and not present and (how == ":?" or name not in env):
+            name, how, word = match[1], match[2] or "", match[3]
+            found = env.get(name)
+            unset = found is None or (how.startswith(":") and found == "")  # with `:`, empty is unset too
+            if how.endswith("?") and unset:
                 raise MissingVariable(name)
-            if how in (":-", "-") and not present and (how == ":-" or name not in env):
+            if how.endswith("-") and unset:
                 return word
-            return env.get(name, "")
+            return found or ""
         return _VARIABLE.sub(one, value)
     if isinstance(value, dict):
         return {k: interpolate(v, env) for k, v in value.items()}
