@@ -104,7 +104,7 @@ def users_list(as_json: bool) -> None:
 @click.argument("username")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def users_passwd(username: str, password_stdin: bool) -> None:
-    """Set a new password (ends the user's open sessions)."""
+    """Set a new password (ends the user's open sessions and revokes their API tokens)."""
     from sohoa.web import accounts
 
     catalog = open_catalog()
@@ -133,14 +133,59 @@ def users_enable(username: str) -> None:
     print(f"user {username} enabled")
 
 
+def _expiry(text: str):
+    """--expires: a number of days, a day YYYY-MM-DD (the token works until it starts), or 'never'."""
+    from datetime import UTC
+
+    value = text.strip().lower()
+    if value == "never":
+        return None, None
+    if value.rstrip("d").isdigit():
+        return int(value.rstrip("d")), None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise SohoaError(f"invalid --expires {text!r}: days (90), a day YYYY-MM-DD or 'never'", ExitCode.USAGE) from None
+    from sohoa.web.state import VIETNAM
+
+    at = datetime.combine(day, datetime.min.time(), tzinfo=VIETNAM).astimezone(UTC)
+    if at <= datetime.now(UTC):
+        raise SohoaError(f"invalid --expires {text!r}: that day has passed", ExitCode.USAGE)
+    return None, at
+
+
 @users.command("token")
 @click.argument("username")
 @click.option("--label", default="", help="What the token is for, e.g. 'one-stop system'.")
-def users_token(username: str, label: str) -> None:
+@click.option("--expires", default="90", show_default=True, help="Days it is valid, a day YYYY-MM-DD, or 'never'.")
+@click.option("--read-only", is_flag=True, help="GET/HEAD only: it cannot upload, reuse or change anything.")
+@click.option("--prefix", "prefixes", multiple=True, help="Only these endpoints (path prefix, e.g. /api/uploads); repeatable.")
+@click.option("--agency", "agencies", multiple=True, help="Only these agencies (and those below); repeatable.")
+def users_token(username: str, label: str, expires: str, read_only: bool, prefixes: tuple, agencies: tuple) -> None:
     """Create an API token for the user and print it (it is shown this once)."""
     from sohoa.web import accounts
 
-    print(accounts.create_token(open_catalog(), username, label))
+    days, at = _expiry(expires)
+    print(accounts.create_token(open_catalog(), username, label, days=days, expires_at=at, read_only=read_only,
+                                prefixes=list(prefixes), agencies=list(agencies)))
+
+
+@users.command("unlock")
+@click.argument("username", required=False)
+@click.option("--address", help="Also (or only) lift the block of this client address.")
+def users_unlock(username: str | None, address: str | None) -> None:
+    """Lift a login block (too many wrong passwords) of a user and/or a client address."""
+    from sohoa.web import accounts, audit as audit_log
+
+    if not username and not address:
+        raise SohoaError("name a user or give --address", ExitCode.USAGE)
+    catalog = open_catalog()
+    if username:
+        accounts.require_user(catalog, username)
+    lifted = accounts.unlock(catalog, username, address)
+    what = " and ".join(x for x in (username and f"user {username}", address and f"address {address}") if x)
+    audit_log.write(catalog, "cli", audit_log.UNLOCK, None, what, "cli")
+    print(f"{what}: {'login block lifted' if lifted else 'was not blocked'}")
 
 
 @users.command("revoke-token")
@@ -157,14 +202,26 @@ def users_revoke_token(token_id: int) -> None:
 @click.option("--user", "username", help="Only this user's entries.")
 @click.option("--record", "record_id", help="Only entries about this record id.")
 @click.option("--action", help="Only this action (view, view-pdf, download-pdfa, download-original, kho, reuse, "
-                                "upload, login, login-failed, logout, admin).")
+                                "upload, search, suggest, thumbnail, list, login, login-failed, login-blocked, "
+                                "logout, admin, unlock).")
 @click.option("--since", help="Only entries on or after this day YYYY-MM-DD.")
 @click.option("--limit", type=click.IntRange(1, 100000), default=100, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
-def audit(username, record_id, action, since, limit, as_json) -> None:
-    """The audit log, newest first: who viewed or downloaded which record, and when."""
+@click.option("--verify", is_flag=True, help="Check the hash chain of the whole log: exit 16 naming the first "
+                                              "edited or deleted row.")
+def audit(username, record_id, action, since, limit, as_json, verify) -> None:
+    """The audit log, newest first: who viewed or downloaded which record, and when.
+
+    Control characters in the fields are shown escaped (\\n, \\x1b): one entry is one line."""
     from sohoa.web import audit as audit_log
     from sohoa.web.state import VIETNAM
+
+    if verify:
+        result = audit_log.verify(open_catalog())
+        if not result.ok:
+            raise SohoaError(audit_log.printable(result.problem), ExitCode.FIXITY_FAILED)
+        print(f"audit log intact: {result.checked} rows, hash chain verified")
+        return
 
     start = None
     if since:
@@ -176,10 +233,13 @@ def audit(username, record_id, action, since, limit, as_json) -> None:
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return
+    show = audit_log.printable
     for row in rows:
         at = datetime.fromisoformat(row["at"]).astimezone(VIETNAM)  # office time, as the pages show it
-        print(f"{at:%Y-%m-%d %H:%M:%S}  {row['username']:16} {row['action']:18} {row['record_id'] or '-':26} "
-              f"{row['detail']}  {row['client']}".rstrip())
+        shown = row["record_id"] or (f"{len(row['records'])} records" if row["records"] else "-")
+        why = f" [dossier {row['dossier']}]" if row["dossier"] else ""
+        print(f"{at:%Y-%m-%d %H:%M:%S}  {show(row['username']):16} {show(row['action']):18} {show(shown):26} "
+              f"{show(row['detail'])}{show(why)}  {show(row['client'])}".rstrip())
 
 
 COMMANDS = [serve, users, audit]

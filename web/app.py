@@ -8,23 +8,30 @@ import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Final
+from urllib.parse import quote
 
 import sohoa
 from fastapi import Depends, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sohoa.core.settings import Settings, get_settings
 from sohoa.web import errors, uploads
 from sohoa.web.accounts import Principal
 from sohoa.web.config import WebConfig
 from sohoa.web.routes import admin, auth, jobs, records, reports, search, upload
-from sohoa.web.security import require
+from sohoa.web.security import Throttled, current, is_api, require
 from sohoa.web.state import WebState
 
 log = logging.getLogger("sohoa.web")
 STATIC: Final = Path(__file__).resolve().parent / "static"
-REQUEST_OVERHEAD: Final = 1024 * 1024  # form fields and multipart boundaries on top of the files
+MB: Final = 1024 * 1024
+REQUEST_OVERHEAD: Final = MB  # form fields and multipart boundaries on top of the files
+UPLOAD_PATHS: Final = frozenset({"/tai-len", "/api/uploads"})  # bodies of scans: the request limit
+LOGIN_PATH: Final = "/dang-nhap"
+LOGIN_BODY: Final = 64 * 1024  # the login form: a few fields
+OTHER_BODY: Final = 32 * MB  # every other body: forms, JSON, CSV imports of the registry and agencies
+SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 DESCRIPTION: Final = """REST API of sohoa: upload scans, follow them through OCR, search the archive, open an
 owner's Kho, reuse records in new dossiers, push the one-stop dossier registry, read the ratios.
 
@@ -63,26 +70,162 @@ class SecurityHeaders:
         await self.app(scope, receive, sending)
 
 
-class BodyLimit:
-    """Refuses a request whose declared size exceeds what an upload may be, before anything is
-    parsed: multipart parsing would otherwise spool all of it to disk first."""
+class BodyTooLarge(Exception):
+    """Raised from `receive` when a body goes over its limit: the parser stops and closes its files."""
 
-    def __init__(self, app, limit: int) -> None:
-        self.app, self.limit = app, limit
+
+def _anonymous(request: Request) -> Response:
+    """As errors.py answers NotAuthenticated: 401 for the API, the login page for pages."""
+    if is_api(request):
+        return JSONResponse({"error": "unauthenticated", "title": errors.HTTP_TITLE_VI[401],
+                             "message": "Cần đăng nhập hoặc gửi API token (Authorization: Bearer …)."},
+                            status_code=401, headers={"WWW-Authenticate": "Bearer", "Connection": "close"})
+    return RedirectResponse(f"/dang-nhap?next={quote(request.url.path, safe='')}", status_code=303,
+                            headers={"Connection": "close"})
+
+
+def _throttled(request: Request, exc: Throttled) -> Response:
+    minutes = max(1, -(-exc.seconds // 60))
+    return errors.error_response(request, 429, "Quá nhiều lần thử",
+                                 f"Đăng nhập sai quá nhiều lần, vui lòng thử lại sau {minutes} phút.", "throttled",
+                                 headers={"Retry-After": str(exc.seconds)})
+
+
+class UploadBudget:
+    """Bytes of request bodies in flight per user: concurrent uploads of one user share a budget."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def take(self, user: str, size: int) -> bool:
+        with self._lock:
+            total = self.used.get(user, 0) + size
+            if total > self.limit:
+                return False
+            self.used[user] = total
+            return True
+
+    def give_back(self, user: str, size: int) -> None:
+        with self._lock:
+            left = self.used.get(user, 0) - size
+            if left > 0:
+                self.used[user] = left
+            else:
+                self.used.pop(user, None)
+
+
+class UploadGuard:
+    """Every request with a body (POST, PUT, …), before a byte of it is read:
+
+    - who is asking: anonymous → 401 (API) or the login page (pages), a token that may not make
+      this call → 403; only the login form itself is open to anonymous senders (and small);
+    - a declared Content-Length over the limit → 413 at once;
+    - then `receive` is wrapped and counts the bytes as they arrive, with or without a
+      Content-Length (chunked): over the request's limit, or over the user's budget shared by
+      their concurrent uploads → 413. The multipart parser is stopped by the exception, which
+      closes its temporary files; whatever the app answers then is replaced by the 413.
+    A plain ASGI middleware: BaseHTTPMiddleware would read the body itself."""
+
+    def __init__(self, app, web: WebState) -> None:
+        self.app, self.web = app, web
+        self.budget = UploadBudget(web.config.max_user_upload_bytes)
+
+    def _limit(self, path: str) -> int:
+        if path in UPLOAD_PATHS:  # and never more than MAX_FILES files of the largest size could need
+            config = self.web.config
+            return min(config.max_request_bytes, config.max_upload_bytes * uploads.MAX_FILES + REQUEST_OVERHEAD)
+        return LOGIN_BODY if path == LOGIN_PATH else OTHER_BODY
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http":
-            declared = dict(scope.get("headers", [])).get(b"content-length", b"0")
-            if declared.isdigit() and int(declared) > self.limit:
-                from starlette.requests import Request
-
-                request = Request(scope, receive)
-                response = errors.error_response(
-                    request, 413, errors.HTTP_TITLE_VI[413],
-                    f"Yêu cầu lớn hơn {self.limit // (1024 * 1024)} MB; hãy gửi ít tệp hơn mỗi lần.", "too_large")
-                await response(scope, receive, send)
+        if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)  # no receive: nothing here may touch the body
+        path = scope.get("path", "")
+        limit = self._limit(path)
+        user = ""
+        if path != LOGIN_PATH:
+            try:
+                principal = await current(request)  # kept on request.state: the route does not look again
+            except Throttled as exc:
+                await _throttled(request, exc)(scope, receive, send)
                 return
-        await self.app(scope, receive, send)
+            if principal is None:
+                await _anonymous(request)(scope, receive, send)
+                return
+            refused = principal.refusal(scope["method"], path) if principal.via == "token" else ""
+            if refused:
+                await errors.error_response(request, 403, errors.HTTP_TITLE_VI[403], refused,
+                                            "forbidden")(scope, receive, send)
+                return
+            user = principal.username
+        declared = dict(scope.get("headers", [])).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > limit:
+            await self._too_large(request, limit, False)(scope, receive, send)
+            return
+        await self._guarded(scope, receive, send, request, limit, user)
+
+    def _too_large(self, request, limit: int, budget: bool):
+        if budget:
+            message = (f"Bạn đang tải lên quá nhiều dữ liệu cùng lúc (tối đa "
+                       f"{self.budget.limit // MB} MB cho mọi lần tải lên đang chạy); hãy chờ các lần trước xong.")
+        else:
+            message = f"Yêu cầu lớn hơn {max(1, limit // MB)} MB; hãy gửi ít tệp hơn mỗi lần."
+        return errors.error_response(request, 413, errors.HTTP_TITLE_VI[413], message, "too_large",
+                                     headers={"Connection": "close"})
+
+    async def _guarded(self, scope, receive, send, request, limit: int, user: str) -> None:
+        counted = taken = 0
+        exceeded: list[bool] = []  # [budget?] once the limit is passed
+        started = False
+
+        async def counting() -> dict:
+            nonlocal counted, taken
+            message = await receive()
+            if message["type"] == "http.request" and not exceeded:
+                size = len(message.get("body", b""))
+                counted += size
+                if counted > limit:
+                    exceeded.append(False)
+                elif user and size:
+                    if not self.budget.take(user, size):
+                        exceeded.append(True)
+                    else:
+                        taken += size
+                if exceeded:
+                    raise BodyTooLarge()
+            elif exceeded:
+                raise BodyTooLarge()
+            return message
+
+        async def sending(message) -> None:
+            nonlocal started
+            if exceeded:  # the app's answer to a broken-off body is replaced by the 413
+                if message["type"] == "http.response.start" and not started:
+                    started = True
+                    await self._too_large(request, limit, exceeded[0])(scope, receive, send)
+                return
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting, sending)
+        except BodyTooLarge:
+            if not started:
+                started = True
+                await self._too_large(request, limit, exceeded[0] if exceeded else False)(scope, receive, send)
+        except Exception:
+            if not exceeded:
+                raise
+            if not started:
+                started = True
+                await self._too_large(request, limit, exceeded[0])(scope, receive, send)
+        finally:
+            if taken:
+                self.budget.give_back(user, taken)
 
 
 def _tend_loop(web: WebState, stop: threading.Event) -> None:
@@ -114,7 +257,12 @@ def create_app(settings: Settings | None = None, config: WebConfig | None = None
                   docs_url=None, redoc_url=None, openapi_url=None)
     app.state.sohoa = web
     errors.install(app)
-    app.add_middleware(BodyLimit, limit=web.config.max_upload_bytes * uploads.MAX_FILES + REQUEST_OVERHEAD)
+
+    @app.exception_handler(Throttled)
+    async def throttled(request: Request, exc: Throttled) -> Response:
+        return _throttled(request, exc)
+
+    app.add_middleware(UploadGuard, web=web)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _mount_swagger_assets(app)

@@ -1,4 +1,5 @@
-"""Settings of the web app (`SOHOA_WEB_*`, `SOHOA_MAX_UPLOAD_MB`), read from the environment.
+"""Settings of the web app (`SOHOA_WEB_*`, `SOHOA_MAX_UPLOAD_MB`, `SOHOA_MAX_REQUEST_MB`,
+`SOHOA_MAX_USER_UPLOAD_MB`), read from the environment.
 
 Kept apart from core/settings.py: only `sohoa serve` needs them.
 """
@@ -18,6 +19,7 @@ ENV: Final[dict[str, str]] = {
     "host": "SOHOA_WEB_HOST", "port": "SOHOA_WEB_PORT", "max_upload_mb": "SOHOA_MAX_UPLOAD_MB",
     "secure_cookies": "SOHOA_WEB_SECURE_COOKIES", "tend_seconds": "SOHOA_WEB_TEND_SECONDS",
     "trusted_proxies": "SOHOA_WEB_TRUSTED_PROXIES",
+    "max_request_mb": "SOHOA_MAX_REQUEST_MB", "max_user_upload_mb": "SOHOA_MAX_USER_UPLOAD_MB",
 }
 
 
@@ -30,10 +32,20 @@ class WebConfig(BaseModel):
     # behind one, the audit log and login throttling see the browser's address, not the proxy's.
     trusted_proxies: str = ""
     tend_seconds: float = Field(10.0, gt=0)  # how often failed uploads are sent to the workers again
+    max_request_mb: int = Field(1024, gt=0)  # one upload request, all its files, counted as the bytes arrive
+    max_user_upload_mb: int = Field(2048, gt=0)  # one user's uploads in flight at once, together
 
     @property
     def max_upload_bytes(self) -> int:
         return self.max_upload_mb * 1024 * 1024
+
+    @property
+    def max_request_bytes(self) -> int:
+        return self.max_request_mb * 1024 * 1024
+
+    @property
+    def max_user_upload_bytes(self) -> int:
+        return self.max_user_upload_mb * 1024 * 1024
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WebConfig:

@@ -4,6 +4,8 @@
   must carry the session's CSRF token (form field `csrf_token` or header `X-CSRF-Token`): another
   site can make a browser send the cookie, but cannot read the token.
 - Machines send `Authorization: Bearer sohoa_…`; no cookie is involved, so no CSRF check either.
+  A token may be read-only or limited to endpoints (path prefixes): checked here for every route,
+  and by the upload guard (web/app.py) before a request body is read.
 - Anonymous requests: pages redirect to the login page, the API answers 401. Nothing else is served
   to them (static CSS/JS aside).
 """
@@ -15,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Final
 
 from fastapi import Request
-from sohoa.web.accounts import Principal, session_principal, token_principal
+from sohoa.web.accounts import Principal, blocked_for, record_failure, session_principal, token_principal
 from sohoa.web.state import state
 from starlette.concurrency import run_in_threadpool
 
@@ -39,6 +41,14 @@ class Forbidden(Exception):
         self.message = message
 
 
+class Throttled(Exception):
+    """Too many failed logins or invalid API tokens from this address: 429 with Retry-After."""
+
+    def __init__(self, seconds: int) -> None:
+        super().__init__(f"retry after {seconds} s")
+        self.seconds = seconds
+
+
 class CsrfFailed(Exception):
     """A form or call with the session cookie but without the session's CSRF token."""
 
@@ -52,7 +62,13 @@ def _lookup(request: Request) -> Principal | None:
     catalog = state(request).catalog
     header = request.headers.get("authorization", "")
     if header[:7].lower() == "bearer ":
-        return token_principal(catalog, header[7:].strip())
+        principal = token_principal(catalog, header[7:].strip())
+        if principal is None:  # a wrong token counts as a failed login of the address
+            address = request.client.host if request.client else ""
+            wait = blocked_for(catalog, "", address) or record_failure(catalog, "", address)
+            if wait:
+                raise Throttled(wait)
+        return principal
     cookie = request.cookies.get(SESSION_COOKIE)
     return session_principal(catalog, cookie) if cookie else None
 
@@ -87,6 +103,10 @@ def require(permission: str | None = None) -> Callable[[Request], Awaitable[Prin
             raise NotAuthenticated()
         if request.method not in SAFE_METHODS and principal.via == "session":
             await check_csrf(request, principal.csrf_token)
+        if principal.via == "token":
+            refused = principal.refusal(request.method, request.url.path)
+            if refused:
+                raise Forbidden(refused)
         if permission is not None and not principal.can(permission):
             raise Forbidden()
         return principal

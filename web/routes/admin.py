@@ -27,8 +27,9 @@ AUDIT_PAGE: Final = 100
 AGENCIES_SHOWN: Final = 300
 NOTICES: Final[dict[str, str]] = {  # messages after a redirect, by key: a URL can pick one, never write one
     "user-added": "Đã tạo tài khoản.", "user-disabled": "Đã khóa tài khoản; các phiên và token của tài khoản bị hủy.",
-    "user-enabled": "Đã mở khóa tài khoản.", "password-set": "Đã đặt mật khẩu mới; các phiên cũ bị hủy.",
+    "user-enabled": "Đã mở khóa tài khoản.", "password-set": "Đã đặt mật khẩu mới; các phiên và API token cũ bị hủy.",
     "targets-set": "Đã lưu chỉ tiêu.", "token-revoked": "Đã thu hồi token.",
+    "unlocked": "Đã mở chặn đăng nhập của tài khoản.",
 }
 
 
@@ -40,6 +41,7 @@ def _admin_page(request: Request, principal: Principal, status: int = 200, **ext
     target_rows = [(targets.ALL_AGENCIES, "Mặc định (mọi cơ quan)", effective[targets.ALL_AGENCIES])] + [
         (code, tree.agencies[code].name, effective[code]) for code, _ in shown]
     context = {"users": accounts.list_users(web.catalog), "tokens": accounts.list_tokens(web.catalog),
+               "blocked": accounts.blocked_accounts(web.catalog),
                "roles_list": roles.ROLES, "agencies": [(code, depth, tree.agencies[code]) for code, depth in shown],
                "agency_total": len(tree.agencies), "target_rows": target_rows, "indicators": INDICATORS,
                "indicator_labels": LABELS_VI, "notice": NOTICES.get(request.query_params.get("ok", ""), ""),
@@ -99,12 +101,30 @@ def password_form(request: Request, username: str, principal: Annotated[Principa
     return _done("password-set")
 
 
+@router.post("/quan-tri/nguoi-dung/{username}/mo-chan", include_in_schema=False)
+def unlock_form(request: Request, username: str, principal: Annotated[Principal, MANAGE]) -> Response:
+    """Lift the login block of an account (too many wrong passwords)."""
+    _unlock(request, principal, username)
+    return _done("unlocked")
+
+
+def _unlock(request: Request, principal: Principal, username: str) -> int:
+    web = state(request)
+    user = accounts.require_user(web.catalog, username)
+    lifted = accounts.unlock(web.catalog, user.username)
+    audit.write(web.catalog, principal.username, audit.UNLOCK, None, f"user {user.username}", client(request))
+    return lifted
+
+
 @router.post("/quan-tri/nguoi-dung/{username}/token", include_in_schema=False)
 def token_form(request: Request, username: str, principal: Annotated[Principal, MANAGE],
-               label: Annotated[str, Form(max_length=100)] = "") -> Response:
+               label: Annotated[str, Form(max_length=100)] = "",
+               days: Annotated[int, Form(ge=1, le=3650)] = accounts.TOKEN_DAYS,
+               read_only: Annotated[bool, Form()] = False) -> Response:
     web = state(request)
-    token = accounts.create_token(web.catalog, username, label)
-    audit.write(web.catalog, principal.username, audit.ADMIN, None, f"token for {username}", client(request))
+    token = accounts.create_token(web.catalog, username, label, days=days, read_only=read_only)
+    audit.write(web.catalog, principal.username, audit.ADMIN, None,
+                f"token for {username} ({days} days{', read-only' if read_only else ''})", client(request))
     # Rendered, not redirected: the token must never appear in a URL or a server log.
     return _admin_page(request, principal, new_token=token, token_user=username)
 
@@ -243,15 +263,27 @@ def api_add_user(request: Request, body: NewUser, principal: Annotated[Principal
 
 class NewToken(BaseModel):
     label: str = Field("", max_length=100)
+    days: int | None = Field(accounts.TOKEN_DAYS, ge=1, le=3650, description="Lifetime in days; null: never expires")
+    read_only: bool = Field(False, description="GET/HEAD only")
+    prefixes: list[str] = Field(default_factory=list, description="Only these endpoints (path prefixes)")
+    agencies: list[str] = Field(default_factory=list, description="Only these agencies (and those below)")
 
 
 @router.post("/api/users/{username}/tokens", tags=["quản trị"], status_code=201,
              summary="A new API token for the user; shown once")
 def api_add_token(request: Request, username: str, body: NewToken, principal: Annotated[Principal, MANAGE]) -> dict:
     web = state(request)
-    token = accounts.create_token(web.catalog, username, body.label)
+    token = accounts.create_token(web.catalog, username, body.label, days=body.days, read_only=body.read_only,
+                                  prefixes=body.prefixes, agencies=body.agencies)
     audit.write(web.catalog, principal.username, audit.ADMIN, None, f"token for {username}", client(request))
-    return {"username": username, "label": body.label, "token": token}
+    return {"username": username, "label": body.label, "token": token, "days": body.days,
+            "read_only": body.read_only, "prefixes": body.prefixes, "agencies": body.agencies}
+
+
+@router.post("/api/users/{username}/unlock", tags=["quản trị"],
+             summary="Lift the login block of a user (as `sohoa users unlock`)")
+def api_unlock(request: Request, username: str, principal: Annotated[Principal, MANAGE]) -> dict:
+    return {"username": username, "lifted": bool(_unlock(request, principal, username))}
 
 
 @router.post("/api/agencies/import", tags=["quản trị"],

@@ -1,7 +1,13 @@
-"""Log in, log out, the home redirect, and /api/me."""
+"""Log in, log out, the home redirect, and /api/me.
+
+A login goes through the throttle (web/accounts.py): a blocked account or address gets 429 and the
+Vietnamese "thử lại sau N phút" page before any password is hashed. At most LOGIN_QUEUE logins wait
+for a hashing slot; more are answered 503 at once, so a flood neither exhausts memory nor holds
+every worker thread."""
 
 from __future__ import annotations
 
+import math
 import secrets
 from typing import Annotated, Final
 
@@ -15,6 +21,9 @@ from sohoa.web.state import state
 from starlette.concurrency import run_in_threadpool
 
 router = APIRouter()
+LOGIN_QUEUE: Final = 32  # logins waiting for a hashing slot; more are refused (503)
+BUSY_RETRY: Final = 5  # seconds
+_waiting = 0  # logins in flight (the event loop is single-threaded: a plain counter suffices)
 HOME_BY_ROLE: Final[dict[str, str]] = {
     roles.SCANNER: "/tai-len", roles.OFFICIAL: "/tra-cuu", roles.LEADER: "/bao-cao", roles.ADMIN: "/tra-cuu",
 }
@@ -35,9 +44,11 @@ async def home(request: Request) -> Response:
     return RedirectResponse(HOME_BY_ROLE.get(principal.role, "/lo-so-hoa"), status_code=303)
 
 
-def _login_page(request: Request, next_path: str, error: str = "", status: int = 200) -> Response:
+def _login_page(request: Request, next_path: str, error: str = "", status: int = 200,
+                headers: dict[str, str] | None = None) -> Response:
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
     response = page(request, "login.html", None, status=status, login_csrf=token, next=next_path, error=error)
+    response.headers.update(headers or {})
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
                         secure=state(request).config.secure_cookies, path="/dang-nhap")
     return response
@@ -59,10 +70,29 @@ async def login(request: Request, username: Annotated[str, Form(max_length=200)]
     if not expected or not secrets.compare_digest(expected, csrf_token):
         raise CsrfFailed()
     web = state(request)
-    user = await run_in_threadpool(accounts.authenticate, web.catalog, username, password)
+    global _waiting
+    if _waiting >= LOGIN_QUEUE:
+        return _login_page(request, safe_next(next), "Máy chủ đang bận, vui lòng thử lại sau giây lát.",
+                           status=503, headers={"Retry-After": str(BUSY_RETRY)})
+    _waiting += 1
+    try:
+        outcome = await run_in_threadpool(accounts.login, web.catalog, username, password, client(request))
+    except accounts.Busy:
+        return _login_page(request, safe_next(next), "Máy chủ đang bận, vui lòng thử lại sau giây lát.",
+                           status=503, headers={"Retry-After": str(BUSY_RETRY)})
+    finally:
+        _waiting -= 1
+    user = outcome.user
+    who = username.strip().lower()[:64] or "?"
+    if outcome.retry_after:
+        await run_in_threadpool(audit.write, web.catalog, who, audit.LOGIN_BLOCKED, None,
+                                f"retry after {outcome.retry_after} s", client(request))
+        minutes = max(1, math.ceil(outcome.retry_after / 60))
+        return _login_page(request, safe_next(next),
+                           f"Đăng nhập sai quá nhiều lần, vui lòng thử lại sau {minutes} phút.", status=429,
+                           headers={"Retry-After": str(outcome.retry_after)})
     if user is None:
-        await run_in_threadpool(audit.write, web.catalog, username.strip().lower()[:64] or "?",
-                                audit.LOGIN_FAILED, None, "", client(request))
+        await run_in_threadpool(audit.write, web.catalog, who, audit.LOGIN_FAILED, None, "", client(request))
         return _login_page(request, safe_next(next), "Tên đăng nhập hoặc mật khẩu không đúng.", status=401)
     token = await run_in_threadpool(accounts.create_session, web.catalog, user)
     await run_in_threadpool(audit.write, web.catalog, user.username, audit.LOGIN, None, "", client(request))
