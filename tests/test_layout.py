@@ -15,7 +15,6 @@ import sys
 import zipfile
 from pathlib import Path
 
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYERS = {"core": 0, "ocr": 1, "archive": 1, "search": 2, "ratios": 2, "ingest": 3, "workers": 4,
