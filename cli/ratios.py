@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from sohoa.cli.common import PathArg, open_catalog
-from sohoa.core.errors import ExitCode, SohoaError
+from sohoa.core.errors import ExitCode
 
 INDICATOR_OPTIONS = {  # indicator key → its option, for messages
     "dossier_digitisation": "--dossier-digitisation", "result_digitisation": "--result-digitisation",

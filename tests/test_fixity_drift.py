@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,8 +13,7 @@ from sqlalchemy import delete, update
 
 from sohoa.archive import catalog_write, fixity
 from sohoa.archive.backends import Archive, open_archive
-from sohoa.archive.catalog import EventRow, FixityRun, Record, StoredObjectRow
-from sohoa.archive.storage import StorageUnavailable
+from sohoa.archive.catalog import FixityRun, Record, StoredObjectRow
 from sohoa.core.errors import ExitCode
 from sohoa.core.records import ObjectInfo, RecordMetadata
 from sohoa.core.settings import Settings
