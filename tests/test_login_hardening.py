@@ -207,6 +207,11 @@ def test_wrong_tokens_from_one_address_get_429_on_the_api(app):
                for n in range(accounts.ADDRESS_FREE + 2)]
     assert answers[:accounts.ADDRESS_FREE - 1] == [401] * (accounts.ADDRESS_FREE - 1)
     assert answers[-1] == 429
+    wrong = {"Authorization": "Bearer sohoa_doan-tiep"}
+    blocked = client.post("/api/uploads", headers=wrong)
+    assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) > 0
+    assert "thử lại sau" in blocked.json()["message"]
+    assert client.get("/api/khong-co", headers=wrong).status_code == 401  # an error page, not a 500
 
 
 # --- a login flood against a real server: memory measured ------------------------------------------

@@ -147,10 +147,10 @@ class UploadGuard:
         limit = self._limit(path)
         user = ""
         if path != LOGIN_PATH:
-            try:
-                principal = await current(request)  # kept on request.state: the route does not look again
-            except Throttled as exc:
-                await _throttled(request, exc)(scope, receive, send)
+            principal = await current(request)  # kept on request.state: the route does not look again
+            throttled = getattr(request.state, "throttled", 0)
+            if principal is None and throttled:
+                await _throttled(request, Throttled(throttled))(scope, receive, send)
                 return
             if principal is None:
                 await _anonymous(request)(scope, receive, send)

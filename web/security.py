@@ -67,7 +67,7 @@ def _lookup(request: Request) -> Principal | None:
             address = request.client.host if request.client else ""
             wait = blocked_for(catalog, "", address) or record_failure(catalog, "", address)
             if wait:
-                raise Throttled(wait)
+                request.state.throttled = wait  # require() answers 429; error pages just see no one
         return principal
     cookie = request.cookies.get(SESSION_COOKIE)
     return session_principal(catalog, cookie) if cookie else None
@@ -100,7 +100,8 @@ def require(permission: str | None = None) -> Callable[[Request], Awaitable[Prin
     async def dependency(request: Request) -> Principal:
         principal = await current(request)
         if principal is None:
-            raise NotAuthenticated()
+            throttled = getattr(request.state, "throttled", 0)
+            raise Throttled(throttled) if throttled else NotAuthenticated()
         if request.method not in SAFE_METHODS and principal.via == "session":
             await check_csrf(request, principal.csrf_token)
         if principal.via == "token":
