@@ -18,6 +18,7 @@ archive/catalog_write.py; ratios/aggregate.py builds its counts on the query par
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime
 from typing import Final
 
@@ -166,9 +167,13 @@ class Catalog(Database):
             return found
 
     def list_records(self, dossier_code: str | None = None, owner_id: str | None = None,
-                     agency_code: str | None = None, limit: int = 50, offset: int = 0) -> tuple[int, list[Record]]:
-        """(how many match, one page of them newest first); an empty filter matches everything."""
+                     agency_code: str | None = None, limit: int = 50, offset: int = 0,
+                     agencies: Collection[str] | None = None) -> tuple[int, list[Record]]:
+        """(how many match, one page of them newest first); an empty filter matches everything.
+        `agencies` (a caller's scope) keeps records of those agencies only: None = all, empty = none."""
         query = select(Record)
+        if agencies is not None:
+            query = query.where(Record.agency_code.in_(sorted(agencies)))
         for column, value in ((Record.dossier_code, dossier_code), (Record.owner_id, owner_id),
                               (Record.agency_code, agency_code)):
             if value:

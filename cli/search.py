@@ -28,8 +28,9 @@ from sohoa.core import codes
 @click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--size", type=click.IntRange(1, 200), default=10, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--as", "as_user", metavar="USER", help="Search as this web user: only their agency's subtree.")
 def search(query, agency, procedure, doc_type, kind, owner_id, dossier, issued_from, issued_to, valid_only,
-           sort, page, size, as_json) -> None:
+           sort, page, size, as_json, as_user) -> None:
     """Search records by any word (diacritics optional), ID, name, codes and filters."""
     from sohoa.ratios.agencies import subordinates
     from sohoa.search import service
@@ -42,7 +43,11 @@ def search(query, agency, procedure, doc_type, kind, owner_id, dossier, issued_f
         issued_from=parse_date(issued_from), issued_to=parse_date(issued_to),
         valid_on=date.today() if valid_only else None, sort=sort, page=page, size=size,
     )
-    agencies = subordinates(open_catalog(), codes.agency_code(agency)) if agency else None
+    catalog = open_catalog()
+    agencies = subordinates(catalog, codes.agency_code(agency)) if agency else None
+    allowed = _scope(catalog, as_user).as_list()
+    if allowed is not None:  # --as: their subtree, narrowed by --agency
+        agencies = allowed if agencies is None else [code for code in agencies if code in set(allowed)]
     result = service.search(open_index(), request, agencies)
     if as_json:
         print(result.model_dump_json(indent=2))
@@ -58,14 +63,37 @@ def search(query, agency, procedure, doc_type, kind, owner_id, dossier, issued_f
             print(f"{field}: " + ", ".join(f"{k} ({v})" for k, v in counts.items()))
 
 
+def _scope(catalog, as_user: str | None):
+    """Without --as the CLI is the machine's administrator (everything); with it, that user's scope
+    (a role that may not search, e.g. a scanner, is refused as on the web)."""
+    from sohoa.core.errors import ExitCode, SohoaError
+    from sohoa.web import roles, scope
+
+    if not as_user:
+        return scope.EVERYTHING
+    principal = scope.principal_for(catalog, as_user)
+    if not principal.can(roles.SEARCH):
+        raise SohoaError(f"--as {principal.username}: role {principal.role} may not search records", ExitCode.REFUSED)
+    return scope.scope_of(catalog, principal)
+
+
 @click.command()
 @click.argument("owner_id")
+@click.option("--dossier", help="A dossier of your agency registered to this owner: every agency's documents.")
+@click.option("--as", "as_user", metavar="USER", help="Look up as this web user (audited like the web).")
 @click.option("--json", "as_json", is_flag=True)
-def kho(owner_id: str, as_json: bool) -> None:
+def kho(owner_id: str, dossier: Optional[str], as_user: Optional[str], as_json: bool) -> None:
     """The owner's Kho: every valid digitised document of a person or organisation."""
     from sohoa.search.service import kho as owner_kho
+    from sohoa.web import audit, scope
 
-    groups = owner_kho(open_index(), codes.owner_id(owner_id))
+    catalog = open_catalog()
+    owner = codes.owner_id(owner_id)
+    agencies, bound = scope.kho_agencies(catalog, _scope(catalog, as_user), owner, dossier)
+    if as_user:
+        audit.write(catalog, as_user.strip().lower(), audit.KHO, None,
+                    f"owner {owner}" + (f", dossier {bound} (all agencies)" if bound else ""), "cli")
+    groups = owner_kho(open_index(), owner, agencies=agencies)
     if as_json:
         print(json.dumps({k: [json.loads(h.model_dump_json()) for h in v] for k, v in groups.items()},
                          ensure_ascii=False, indent=2))
@@ -93,11 +121,32 @@ def reindex() -> None:
 @click.argument("record_id")
 @click.option("--dossier", required=True, help="The new dossier the record is reused in.")
 @click.option("--by", default="sohoa", show_default=True, help="Official who reuses it.")
-def reuse(record_id: str, dossier: str, by: str) -> None:
+@click.option("--as", "as_user", metavar="USER",
+              help="Reuse as this web user: a dossier of their subtree (also --by), audited like the web.")
+def reuse(record_id: str, dossier: str, by: str, as_user: Optional[str]) -> None:
     """Attach an existing record to a new dossier as a reused component (refuses expired documents)."""
     from sohoa.archive.reuse import reuse as reuse_record
+    from sohoa.core.errors import ExitCode, SohoaError
+    from sohoa.web import audit, roles, scope
 
-    outcome = reuse_record(open_archive(), record_id, dossier, by)
+    archive = open_archive()
+    other = False
+    if as_user:
+        principal = scope.principal_for(archive.catalog, as_user)
+        if not principal.can(roles.REUSE):
+            raise SohoaError(f"--as {principal.username}: role {principal.role} may not reuse records",
+                             ExitCode.REFUSED)
+        seen = scope.scope_of(archive.catalog, principal)
+        dossier = scope.check_dossier(archive.catalog, seen, dossier)
+        record = archive.catalog.record(record_id)
+        if record is None or not scope.may_reuse(archive.catalog, seen, record.agency_code, record.owner_id, dossier):
+            raise SohoaError(f"no record {record_id!r}", ExitCode.NOT_FOUND)
+        other, by = not seen.covers(record.agency_code), principal.username
+    outcome = reuse_record(archive, record_id, dossier, by)
+    if as_user:
+        audit.write(archive.catalog, by, audit.REUSE, outcome.record_id,
+                    f"dossier {outcome.dossier_code}{' (already linked)' if outcome.already_linked else ''}"
+                    f"{' (other agency)' if other else ''}", "cli")
     state = "already linked to" if outcome.already_linked else "reused in"
     print(f"{outcome.record_code} {state} {outcome.dossier_code}")
 

@@ -86,7 +86,7 @@ def watch(inbox: Optional[Path], poll: float, once: bool, verbose: bool) -> None
     supervisor = _supervisor()
     settings = supervisor.settings
     folders = Folders.under(settings.data_dir, inbox or settings.inbox_dir)
-    hot = HotFolder(supervisor, folders, settings.stable_seconds)
+    hot = HotFolder(supervisor, folders, settings.stable_seconds, operator=settings.hotfolder_operator)
     print(f"sohoa watch: {folders.inbox} → {folders.done} | {folders.quarantine}", file=sys.stderr, flush=True)
     if once:
         supervisor.recover()

@@ -29,6 +29,8 @@ class Settings(BaseModel):
     broker_url: str | None = None  # redis://host:6379/0; unset = an embedded broker under data_dir
     result_url: str | None = None  # Celery result backend; unset = the broker's Redis, or files under data_dir
     inbox_dir: Path | None = None  # hot folder; unset = data_dir/inbox (done/ and quarantine/ beside it)
+    # Who "scanned" what the hot folder takes in: its configured operator, never a sidecar's scanned_by.
+    hotfolder_operator: str = Field("hot-folder", min_length=1, max_length=64)
 
     # Workers: a task whose worker died comes back after the visibility timeout (Redis);
     # a file is quarantined after max_attempts failed runs.

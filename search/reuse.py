@@ -16,12 +16,13 @@ from sohoa.search.service import kho
 
 
 def suggest(archive: Archive, index: SearchIndex, dossier: str | None = None, owner_id: str | None = None,
-            registered_owner: Callable[[str], str | None] = lambda dossier: None) -> list[Hit]:
+            registered_owner: Callable[[str], str | None] = lambda dossier: None,
+            agencies: list[str] | None = None) -> list[Hit]:
     """The owner's valid documents not yet in the dossier: what staff need not ask for again.
 
     Without `owner_id`, the owner is the one `registered_owner(dossier)` gives (the registry,
     e.g. `functools.partial(sohoa.ratios.registry.owner_of, catalog)`), else the owner of the
-    dossier's records.
+    dossier's records. `agencies` limits the documents to those agencies (None: every agency).
     """
     linked: set[str] = set()
     if dossier:
@@ -30,5 +31,5 @@ def suggest(archive: Archive, index: SearchIndex, dossier: str | None = None, ow
         linked = archive.catalog.records_in_dossier(dossier)
     if not owner_id:
         raise SohoaError("no owner known for this dossier: give --owner-id", ExitCode.USAGE)
-    return [hit for hits in kho(index, codes.owner_id(owner_id)).values() for hit in hits
+    return [hit for hits in kho(index, codes.owner_id(owner_id), agencies=agencies).values() for hit in hits
             if hit.record_id not in linked]

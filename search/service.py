@@ -44,16 +44,30 @@ def reindex(archive: Archive, index: SearchIndex, batch: int = 200) -> int:
 
 
 def search(index: SearchIndex, query: SearchQuery, agencies: list[str] | None = None) -> SearchResult:
-    """Run the query; `agencies` (an agency and its subordinates, from the registry) narrows it."""
-    if agencies:
+    """Run the query; `agencies` (an agency and its subordinates, from the registry) narrows it.
+
+    None searches every agency; an empty list matches nothing (a user without an agency): the
+    totals and facets then say nothing about other agencies either."""
+    if agencies is not None:
+        if not agencies:
+            return SearchResult(total=0, hits=[], facets={})
+        if query.agencies:  # a filter the user chose, inside the scope they may see
+            agencies = [code for code in query.agencies if code in set(agencies)]
+            if not agencies:
+                return SearchResult(total=0, hits=[], facets={})
         query = query.model_copy(update={"agencies": agencies})
     return index.search(query)
 
 
-def kho(index: SearchIndex, owner_id: str, today: date | None = None) -> "OrderedDict[str, list[Hit]]":
-    """The owner's valid digitised documents, newest first, grouped by document type."""
-    result = index.search(SearchQuery(owner_id=owner_id, valid_on=today or date.today(), sort="date", size=200))
+def kho(index: SearchIndex, owner_id: str, today: date | None = None,
+        agencies: list[str] | None = None) -> "OrderedDict[str, list[Hit]]":
+    """The owner's valid digitised documents, newest first, grouped by document type; `agencies`
+    limits them to those agencies (None: every agency, [] nothing)."""
     groups: OrderedDict[str, list[Hit]] = OrderedDict()
+    if agencies is not None and not agencies:
+        return groups
+    result = index.search(SearchQuery(owner_id=owner_id, valid_on=today or date.today(), sort="date", size=200,
+                                      agencies=agencies))
     for hit in result.hits:
         groups.setdefault(hit.doc_type_code or "(chưa phân loại)", []).append(hit)
     return groups

@@ -25,7 +25,7 @@ USERS = {  # username → (role, agency)
     "quantri": ("admin", None),
     "quet.a": ("scanner", AGENCY_A),
     "quet.b": ("scanner", AGENCY_B),
-    "canbo": ("official", None),
+    "canbo": ("official", AGENCY_A),
     "lanhdao": ("leader", AGENCY_ROOT),
 }
 AGENCIES_CSV = (

@@ -6,13 +6,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Callable, Final
 
-from sohoa.archive import verified
+from sohoa.archive import catalog_write, verified
 from sohoa.archive.catalog import EventRow, Record, ReuseLink
 from sohoa.archive.storage import ChecksumMismatch, read_verified
 from sohoa.core.errors import ExitCode, SohoaError
+from sohoa.web import scope
+from sohoa.web.accounts import Principal
 from sohoa.web.errors import WebError
 from sohoa.web.state import WebState
 
@@ -31,24 +34,47 @@ def load(state: WebState, record_id: str) -> Record:
     return record
 
 
-def events(state: WebState, record: Record) -> list[EventRow]:
-    return state.catalog.events_of(record.id)
+def load_for(state: WebState, principal: Principal, record_id: str, dossier: str = "") -> tuple[Record, str | None]:
+    """The record if this user may see it, and the purpose dossier when it is another agency's.
+
+    Outside their subtree a record is shown only for a purpose: `dossier` is a dossier of their
+    subtree registered to the record's owner, and the document is still valid (what the Kho shows).
+    Otherwise it does not exist for them: the same 404 as a missing record."""
+    record = load(state, record_id)
+    seen = scope.scope_of(state.catalog, principal)
+    if seen.covers(record.agency_code):
+        return record, None
+    bound = (scope.purpose(state.catalog, seen, record.owner_id, dossier)
+             if record.owner_id and dossier and not (record.valid_until and record.valid_until < date.today())
+             else None)
+    if bound is None:
+        raise scope.hidden(record_id)
+    return record, bound
 
 
-def reuse_links(state: WebState, record: Record) -> list[ReuseLink]:
-    return state.catalog.reuse_links_of(record.id)
+def events(state: WebState, record: Record, seen: scope.Scope = scope.EVERYTHING) -> list[EventRow]:
+    """The record's events; a reuse into another agency's dossier is left out for a scoped viewer."""
+    found = state.catalog.events_of(record.id)
+    if seen.everything:
+        return found
+    return [e for e in found if (dossier := catalog_write.reused_dossier(e)) is None or scope.shows_dossier(seen, dossier)]
 
 
-def record_json(state: WebState, record: Record) -> dict:
-    """What `sohoa show --json` prints, plus the dossiers the record was reused in."""
+def reuse_links(state: WebState, record: Record, seen: scope.Scope = scope.EVERYTHING) -> list[ReuseLink]:
+    """The dossiers the record was reused in that `seen` may know of."""
+    return [link for link in state.catalog.reuse_links_of(record.id) if scope.shows_dossier(seen, link.dossier_code)]
+
+
+def record_json(state: WebState, record: Record, seen: scope.Scope = scope.EVERYTHING) -> dict:
+    """What `sohoa show --json` prints, plus the dossiers the record was reused in (those `seen` may know of)."""
     return {
-        "metadata": record.metadata_json,
+        "metadata": scope.redact(seen, record.metadata_json),
         "objects": {o.name: {"key": o.key, "sha256": o.sha256, "size": o.size} for o in record.objects},
         "events": [{"action": e.action, "at": e.at.isoformat(), "agent": e.agent, "tool": e.tool,
                     "tool_version": e.tool_version, "outcome": e.outcome, "detail": e.detail}
-                   for e in events(state, record)],
+                   for e in events(state, record, seen)],
         "reused_in": [{"dossier_code": link.dossier_code, "at": link.at.isoformat(), "by": link.by}
-                      for link in reuse_links(state, record)],
+                      for link in reuse_links(state, record, seen)],
     }
 
 

@@ -10,6 +10,7 @@ is saved, so bad input gets an immediate 4xx with the reason.
 from __future__ import annotations
 
 import shutil
+import threading
 import unicodedata
 import uuid
 from collections.abc import Mapping
@@ -18,11 +19,12 @@ from datetime import date
 from pathlib import Path
 from typing import BinaryIO, Final
 
+from sohoa.archive.reuse import reuse
 from sohoa.core.errors import ExitCode, SohoaError
 from sohoa.ingest.policy import IngestFields
 from sohoa.ocr.sniff import sniff_bytes
 from sohoa.ratios.agencies import subordinates
-from sohoa.web import audit, labels, roles
+from sohoa.web import audit, labels, roles, scope
 from sohoa.web.accounts import Principal
 from sohoa.web.errors import WebError
 from sohoa.web.security import Forbidden
@@ -33,6 +35,7 @@ JOB: Final = "upload"
 MAX_FILES: Final = 50  # per request; a dossier rarely has more components, a back-file goes to `sohoa batch`
 NAME_MAX: Final = 120
 CHUNK: Final = 1 << 20
+_LINKING: Final = threading.Lock()
 FIELD_NAMES: Final = ("agency", "dossier", "procedure", "kind", "doc_type", "owner_id", "title", "number_symbol",
                       "issued_on", "issuing_agency", "summary", "valid_until", "retention")
 
@@ -57,6 +60,12 @@ def check_fields(state: WebState, principal: Principal, form: Mapping[str, objec
     if allowed is not None and agency not in allowed:
         raise Forbidden(f"Bạn chỉ được tải lên cho cơ quan {principal.agency_code or '(chưa gán)'} và các đơn vị "
                         f"trực thuộc, không phải {agency}.")
+    if fields.dossier:  # the dossier too: its code's agency and the one the registry gives it
+        try:
+            scope.check_dossier(state.catalog, scope.scope_of(state.catalog, principal), fields.dossier)
+        except scope.OutOfScope as refused:
+            raise Forbidden(refused.message) from None
+    # Who scanned it is the logged-in user, never a form field (FIELD_NAMES has no scanned_by).
     return replace(fields, agency=agency, scanned_by=principal.username)
 
 
@@ -111,11 +120,33 @@ def accept(state: WebState, principal: Principal, fields: IngestFields,
     items = []
     for path in saved:
         item = supervisor.submit(JOB, path, fields)  # validated above: not checked again
+        link_duplicate(state, item)
         items.append(item)
         audit.write(state.catalog, principal.username, audit.UPLOAD, item.record_id,
                     f"{path.name} → job {JOB} item {item.id} ({fields.agency}"
                     f"{', ' + fields.dossier if fields.dossier else ''})", client)
     return items
+
+
+def link_duplicate(state: WebState, item: jobs.JobItem) -> bool:
+    """Bytes already archived, uploaded into a dossier: link the existing record to that dossier
+    (a reuse, counted in the ratios) instead of dropping the dossier. The dossier was checked to
+    be in the uploader's scope when the upload was accepted. True when a new link was made."""
+    dossier = (item.fields or {}).get("dossier")
+    if item.job_name != JOB or item.status != jobs.DUPLICATE or not item.record_id or not dossier:
+        return False
+    record = state.catalog.record(item.record_id)
+    if record is None or record.dossier_code == dossier:
+        return False  # the same dossier again: nothing to link
+    by = str((item.fields or {}).get("scanned_by") or "sohoa")
+    try:
+        with _LINKING:  # the request and the background settle may both see the same item
+            outcome = reuse(state.archive, record.id, dossier, by)
+    except SohoaError:  # e.g. the document has expired: the item says duplicate, nothing is linked
+        return False
+    if not outcome.already_linked:
+        audit.write(state.catalog, by, audit.REUSE, record.id, f"dossier {dossier} (duplicate upload, item {item.id})")
+    return not outcome.already_linked
 
 
 def visible_item(state: WebState, principal: Principal, item_id: int) -> jobs.JobItem:
@@ -127,18 +158,35 @@ def visible_item(state: WebState, principal: Principal, item_id: int) -> jobs.Jo
     return item
 
 
-def item_json(item: jobs.JobItem) -> dict:
-    """One upload's progress, for the status table and the API."""
+DUPLICATE_LINKED_VI: Final = "Đã có trong kho, đã liên kết vào hồ sơ"
+DUPLICATE_VI: Final = "Đã có trong kho"
+
+
+def item_json(item: jobs.JobItem, seen: scope.Scope | None = None, catalog=None) -> dict:
+    """One upload's progress, for the status table and the API. With `seen` (the viewer's scope)
+    a duplicate of a record outside it says only that the document is already archived (and
+    linked to the dossier): neither the other agency's record id nor its code."""
     status = item.status
     label = labels.STATUS_VI.get(status, status)
     if status == jobs.RUNNING and item.pages:
         label = f"{label}: {item.pages_done}/{item.pages} trang"
+    record_id, record_code, reason = item.record_id, item.record_code, item.reason
+    if status == jobs.DUPLICATE and seen is not None and not seen.everything and record_id:
+        record = catalog.record(record_id) if catalog is not None else None
+        if record is None or not seen.covers(record.agency_code):
+            record_id = record_code = reason = None
+            label = DUPLICATE_LINKED_VI if (item.fields or {}).get("dossier") else DUPLICATE_VI
     return {
         "id": item.id, "name": item.name, "status": status, "status_label": label,
         "terminal": status in jobs.TERMINAL, "pages": item.pages, "pages_done": item.pages_done,
-        "attempts": item.attempts, "record_id": item.record_id, "record_code": item.record_code,
-        "reason": item.reason, "reason_label": labels.reason_vi(item.exit_code) if status == jobs.QUARANTINED else "",
+        "attempts": item.attempts, "record_id": record_id, "record_code": record_code,
+        "reason": reason, "reason_label": labels.reason_vi(item.exit_code) if status == jobs.QUARANTINED else "",
     }
+
+
+def item_view(state: WebState, principal: Principal, item: jobs.JobItem) -> dict:
+    """item_json as this user may see it."""
+    return item_json(item, scope.scope_of(state.catalog, principal), state.catalog)
 
 
 def settle(state: WebState) -> int:
@@ -148,6 +196,7 @@ def settle(state: WebState) -> int:
     for item in jobs.items(catalog, JOB, statuses=[jobs.STORED, jobs.DUPLICATE], settled=False):
         if catalog.record_by_sha(item.sha256) is None:
             continue
+        link_duplicate(state, item)  # a duplicate the workers found (not seen at submit time)
         path = Path(item.path)
         if path.is_relative_to(state.uploads_dir):  # never touch a file outside our own upload folder
             shutil.rmtree(path.parent, ignore_errors=True)

@@ -206,6 +206,7 @@ class HotFolder:
     supervisor: Supervisor
     folders: Folders
     stable_seconds: float
+    operator: str = "hot-folder"  # SOHOA_HOTFOLDER_OPERATOR: who scanned, whatever a sidecar says
     _seen: dict[Path, tuple[int, int, float]] = field(default_factory=dict)  # size, mtime, stable since
     _items: dict[Path, tuple[int, int, int]] = field(default_factory=dict)  # size, mtime, item id
     _warned: set[Path] = field(default_factory=set)  # skipped entries already reported
@@ -286,6 +287,7 @@ class HotFolder:
             item = jobs.get(self.supervisor.archive.catalog, known[2])
         else:
             fields, problem = fields_for(self.folders.inbox, path)
+            fields["scanned_by"] = self.operator  # staff cannot name who scanned a paper (issue #13)
             item = self.supervisor.submit(JOB, path, fields, problem)
             self._items[path] = (*key, item.id)
         if item is None or not item.terminal:

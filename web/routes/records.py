@@ -17,11 +17,11 @@ from pydantic import BaseModel, Field
 from sohoa.core import codes
 from sohoa.core.codes import RETENTION_CODES
 from sohoa.archive.reuse import reuse
-from sohoa.web import audit, records, roles
+from sohoa.web import audit, records, roles, scope
 from sohoa.web.accounts import Principal
 from sohoa.web.errors import WebError
 from sohoa.web.routes import client, page
-from sohoa.web.security import require
+from sohoa.web.security import Forbidden, require
 from sohoa.web.state import WebState, state
 
 router = APIRouter()
@@ -88,9 +88,9 @@ class VerifiedResponse(Response):
 
 
 def _send(web: WebState, principal: Principal, record_id: str, name: str, action: str, inline: bool,
-          who: str) -> Response:
-    record = records.load(web, record_id)
-    audit.write(web.catalog, principal.username, action, record.id, name, who)
+          who: str, dossier: str = "") -> Response:
+    record, bound = records.load_for(web, principal, record_id, dossier)
+    audit.write(web.catalog, principal.username, action, record.id, name + _purpose(bound), who)
 
     def aborted() -> None:
         log.error("%s %s: stored bytes fail their SHA-256; %s refused (see sohoa fixity)", record.code, name, action)
@@ -114,40 +114,46 @@ def _send(web: WebState, principal: Principal, record_id: str, name: str, action
     return VerifiedResponse(download, media, headers, aborted)
 
 
+def _purpose(bound: str | None) -> str:
+    """The audit detail of a cross-agency access: the dossier that allowed it."""
+    return f" (dossier {bound}, other agency)" if bound else ""
+
+
 @router.get("/ban-ghi/{record_id}", include_in_schema=False)
 def record_page(request: Request, record_id: str, principal: Annotated[Principal, Depends(require(roles.SEARCH))],
-                reused: str = "", linked: int = 0) -> Response:
+                reused: str = "", linked: int = 0, dossier: str = "") -> Response:
     web = state(request)
-    record = records.load(web, record_id)
-    audit.write(web.catalog, principal.username, audit.VIEW, record.id, "", client(request))
+    record, bound = records.load_for(web, principal, record_id, dossier)
+    audit.write(web.catalog, principal.username, audit.VIEW, record.id, _purpose(bound).strip(), client(request))
     shown = min(record.page_count, records.THUMB_PAGES)
-    links = records.reuse_links(web, record)
+    seen = scope.scope_of(web.catalog, principal)
+    links = records.reuse_links(web, record, seen)
     reused = reused if reused in {link.dossier_code for link in links} else ""  # a link cannot make up a message
-    return page(request, "record.html", principal, record=record, meta=record.metadata_json,
-                events=records.events(web, record), links=links, thumbs=range(1, shown + 1),
+    return page(request, "record.html", principal, record=record, meta=scope.redact(seen, record.metadata_json),
+                events=records.events(web, record, seen), links=links, thumbs=range(1, shown + 1),
                 more_pages=record.page_count - shown, retention=RETENTION_CODES, can_reuse=principal.can(roles.REUSE),
-                reused=reused, already=bool(linked))
+                reused=reused, already=bool(linked), bound=bound)
 
 
 @router.get("/ban-ghi/{record_id}/pdfa", include_in_schema=False)
 def record_pdfa(request: Request, record_id: str, principal: Annotated[Principal, Depends(require(roles.SEARCH))],
-                download: bool = False) -> Response:
+                download: bool = False, dossier: str = "") -> Response:
     action = audit.DOWNLOAD_PDFA if download else audit.VIEW_PDF
-    return _send(state(request), principal, record_id, records.PDFA, action, not download, client(request))
+    return _send(state(request), principal, record_id, records.PDFA, action, not download, client(request), dossier)
 
 
 @router.get("/ban-ghi/{record_id}/goc", include_in_schema=False)
 def record_original(request: Request, record_id: str,
-                    principal: Annotated[Principal, Depends(require(roles.SEARCH))]) -> Response:
+                    principal: Annotated[Principal, Depends(require(roles.SEARCH))], dossier: str = "") -> Response:
     return _send(state(request), principal, record_id, records.ORIGINAL, audit.DOWNLOAD_ORIGINAL, False,
-                 client(request))
+                 client(request), dossier)
 
 
 @router.get("/ban-ghi/{record_id}/trang/{number}.png", include_in_schema=False)
 def record_thumbnail(request: Request, record_id: str, number: int,
-                     principal: Annotated[Principal, Depends(require(roles.SEARCH))]) -> Response:
+                     principal: Annotated[Principal, Depends(require(roles.SEARCH))], dossier: str = "") -> Response:
     web = state(request)
-    record = records.load(web, record_id)
+    record, _bound = records.load_for(web, principal, record_id, dossier)
     try:
         path = records.thumbnail(web, record, number, principal.username)
     except WebError as error:
@@ -159,9 +165,21 @@ def record_thumbnail(request: Request, record_id: str, number: int,
 
 
 def _reuse(web: WebState, principal: Principal, record_id: str, dossier: str, who: str):
-    outcome = reuse(web.archive, record_id, dossier, principal.username)
+    """Reuse into a dossier of the user's subtree (else 403) of a record they may see, or of another
+    agency's record when the dossier is registered to its owner (else 404, as if it did not exist)."""
+    seen = scope.scope_of(web.catalog, principal)
+    try:
+        code = scope.check_dossier(web.catalog, seen, dossier)
+    except scope.OutOfScope as refused:
+        raise Forbidden(refused.message) from None
+    record = records.load(web, record_id)
+    if not scope.may_reuse(web.catalog, seen, record.agency_code, record.owner_id, code):
+        raise scope.hidden(record_id)
+    other = not seen.covers(record.agency_code)
+    outcome = reuse(web.archive, record.id, code, principal.username)
     audit.write(web.catalog, principal.username, audit.REUSE, outcome.record_id,
-                f"dossier {outcome.dossier_code}{' (already linked)' if outcome.already_linked else ''}", who)
+                f"dossier {outcome.dossier_code}{' (already linked)' if outcome.already_linked else ''}"
+                f"{' (other agency)' if other else ''}", who)
     return outcome
 
 
@@ -170,7 +188,8 @@ def reuse_form(request: Request, record_id: str, principal: Annotated[Principal,
                dossier: Annotated[str, Form(max_length=100)] = "") -> Response:
     outcome = _reuse(state(request), principal, record_id, dossier, client(request))
     return RedirectResponse(f"/ban-ghi/{outcome.record_id}?reused={quote(outcome.dossier_code)}"
-                            f"&linked={int(outcome.already_linked)}", status_code=303)
+                            f"&linked={int(outcome.already_linked)}&dossier={quote(outcome.dossier_code)}",
+                            status_code=303)
 
 
 class ReuseRequest(BaseModel):
@@ -191,31 +210,39 @@ def api_records(request: Request, principal: Annotated[Principal, Depends(requir
                 dossier: str = "", owner_id: str = "", agency: str = "",
                 limit: Annotated[int, Query(ge=1, le=LIST_MAX)] = 50,
                 offset: Annotated[int, Query(ge=0)] = 0) -> dict:
-    total, rows = state(request).catalog.list_records(
+    web = state(request)
+    total, rows = web.catalog.list_records(
         dossier_code=codes.dossier_code(dossier) if dossier.strip() else None,
         owner_id=codes.owner_id(owner_id) if owner_id.strip() else None,
-        agency_code=codes.agency_code(agency) if agency.strip() else None, limit=limit, offset=offset)
-    return {"total": total, "records": [row.metadata_json for row in rows]}
+        agency_code=codes.agency_code(agency) if agency.strip() else None, limit=limit, offset=offset,
+        agencies=scope.scope_of(web.catalog, principal).agencies)
+    seen = scope.scope_of(web.catalog, principal)
+    return {"total": total, "records": [scope.redact(seen, row.metadata_json) for row in rows]}
 
 
 @router.get("/api/records/{record_id}", tags=["bản ghi"],
             summary="Metadata, objects with SHA-256, events and reuse links (as `sohoa show --json`); audited")
-def api_record(request: Request, record_id: str, principal: Annotated[Principal, Depends(require(roles.SEARCH))]) -> dict:
+def api_record(request: Request, record_id: str, principal: Annotated[Principal, Depends(require(roles.SEARCH))],
+               dossier: Annotated[str, Query(max_length=100, description="Purpose: a dossier of yours "
+                                                                       "registered to the record's owner")] = "") -> dict:
     web = state(request)
-    record = records.load(web, record_id)
-    audit.write(web.catalog, principal.username, audit.VIEW, record.id, "api", client(request))
-    return records.record_json(web, record)
+    record, bound = records.load_for(web, principal, record_id, dossier)
+    audit.write(web.catalog, principal.username, audit.VIEW, record.id, "api" + _purpose(bound), client(request))
+    return records.record_json(web, record, scope.scope_of(web.catalog, principal))
 
 
 @router.get("/api/records/{record_id}/pdfa", tags=["bản ghi"], summary="The PDF/A (SHA-256 verified); audited")
 def api_record_pdfa(request: Request, record_id: str,
-                    principal: Annotated[Principal, Depends(require(roles.SEARCH))]) -> Response:
-    return _send(state(request), principal, record_id, records.PDFA, audit.DOWNLOAD_PDFA, False, client(request))
+                    principal: Annotated[Principal, Depends(require(roles.SEARCH))],
+                    dossier: Annotated[str, Query(max_length=100)] = "") -> Response:
+    return _send(state(request), principal, record_id, records.PDFA, audit.DOWNLOAD_PDFA, False, client(request),
+                 dossier)
 
 
 @router.get("/api/records/{record_id}/original", tags=["bản ghi"],
             summary="The original bytes as received (SHA-256 verified); audited")
 def api_record_original(request: Request, record_id: str,
-                        principal: Annotated[Principal, Depends(require(roles.SEARCH))]) -> Response:
+                        principal: Annotated[Principal, Depends(require(roles.SEARCH))],
+                        dossier: Annotated[str, Query(max_length=100)] = "") -> Response:
     return _send(state(request), principal, record_id, records.ORIGINAL, audit.DOWNLOAD_ORIGINAL, False,
-                 client(request))
+                 client(request), dossier)

@@ -18,7 +18,7 @@ from sohoa.ratios.csvinput import ImportReport, rows
 from sohoa.ratios.indicators import INDICATORS, LABELS_VI
 from sohoa.ratios.periods import choose_period
 from sohoa.ratios.report import Report, build
-from sohoa.web import audit, roles
+from sohoa.web import audit, roles, scope
 from sohoa.web.accounts import Principal
 from sohoa.web.errors import WebError
 from sohoa.web.routes import client, page
@@ -163,10 +163,14 @@ async def api_dossiers_import(request: Request,
         if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
             raise WebError(400, "JSON phải là một danh sách hồ sơ, hoặc {\"dossiers\": [...]}.")
         clean = [{k: (None if v is None else str(v)) for k, v in item.items()} for item in items]
-        report = await run_in_threadpool(registry.import_rows, web.catalog, clean)
+        seen = scope.scope_of(web.catalog, principal)  # rows of other agencies: rejected, with the reason
+        report = await run_in_threadpool(lambda: registry.upsert(
+            web.catalog, scope.scoped_rows(web.catalog, seen, enumerate(clean, start=1))))
     else:
         text = await csv_body(request, kind)
-        report = await run_in_threadpool(lambda: registry.upsert(web.catalog, rows(text, registry.COLUMNS, "CSV")))
+        seen = scope.scope_of(web.catalog, principal)
+        report = await run_in_threadpool(lambda: registry.upsert(
+            web.catalog, scope.scoped_rows(web.catalog, seen, rows(text, registry.COLUMNS, "CSV"))))
     await run_in_threadpool(audit.write, web.catalog, principal.username, audit.ADMIN, None,
                             f"dossiers import: {report.imported} imported, {len(report.rejected)} rejected",
                             client(request))

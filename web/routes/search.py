@@ -23,7 +23,7 @@ from sohoa.ratios.registry import owner_of
 from sohoa.search import service
 from sohoa.search.model import EXACT_ID, SearchQuery
 from sohoa.search.reuse import suggest
-from sohoa.web import audit, roles
+from sohoa.web import audit, roles, scope
 from sohoa.web.accounts import Principal
 from sohoa.web.routes import client, page
 from sohoa.web.security import require
@@ -63,7 +63,7 @@ def _date(value: str, what: str) -> date | None:
         raise SohoaError(f"{what}: {value!r} không phải ngày dạng YYYY-MM-DD", ExitCode.USAGE) from None
 
 
-def run_search(request: Request, params: SearchParams):
+def run_search(request: Request, principal: Principal, params: SearchParams):
     """The same SearchQuery `sohoa search` builds, through the same service.search."""
     query = SearchQuery(
         text=params.q, procedure_code=params.procedure.strip() or None,
@@ -75,6 +75,9 @@ def run_search(request: Request, params: SearchParams):
     )
     web = state(request)
     agencies = subordinates(web.catalog, codes.agency_code(params.agency)) if params.agency.strip() else None
+    allowed = scope.scope_of(web.catalog, principal).as_list()
+    if allowed is not None:  # the user's subtree, narrowed further by the agency filter they chose
+        agencies = allowed if agencies is None else [code for code in agencies if code in set(allowed)]
     return service.search(web.index, query, agencies)
 
 
@@ -100,7 +103,7 @@ def search_page(request: Request, principal: Annotated[Principal, Depends(requir
     result, error = None, ""
     if searched:
         try:
-            result = run_search(request, params)
+            result = run_search(request, principal, params)
         except SohoaError as exc:
             if exc.exit_code not in (ExitCode.USAGE, ExitCode.INVALID_CODE):
                 raise
@@ -115,37 +118,45 @@ def search_page(request: Request, principal: Annotated[Principal, Depends(requir
 @router.get("/api/search", tags=["tra cứu"], summary="Search records (the same query as `sohoa search`)")
 def api_search(request: Request, principal: Annotated[Principal, Depends(require(roles.SEARCH))],
                params: Annotated[SearchParams, Query()]) -> Response:
-    return Response(run_search(request, params).model_dump_json(), media_type="application/json")
+    return Response(run_search(request, principal, params).model_dump_json(), media_type="application/json")
 
 
-def _kho(request: Request, principal: Principal, owner_id: str):
+def _kho(request: Request, principal: Principal, owner_id: str, dossier: str = ""):
+    """The owner's Kho as this user may see it: their subtree, or every agency when `dossier` is
+    a dossier of their subtree registered to this owner (the purpose, written in the audit row)."""
     owner = codes.owner_id(owner_id)
     web = state(request)
-    groups = service.kho(web.index, owner)
-    audit.write(web.catalog, principal.username, audit.KHO, None, f"owner {owner}", client(request))
-    return owner, groups
+    agencies, bound = scope.kho_agencies(web.catalog, scope.scope_of(web.catalog, principal), owner, dossier)
+    groups = service.kho(web.index, owner, agencies=agencies)
+    detail = f"owner {owner}" + (f", dossier {bound} (all agencies)" if bound else "")
+    audit.write(web.catalog, principal.username, audit.KHO, None, detail, client(request))
+    return owner, groups, bound
 
 
 @router.get("/kho", include_in_schema=False)
 def kho_page(request: Request, principal: Annotated[Principal, Depends(require(roles.SEARCH))],
-             owner_id: str = "") -> Response:
+             owner_id: str = "", dossier: str = "") -> Response:
     if not owner_id.strip():
-        return page(request, "kho.html", principal, owner="", groups=None, error="")
+        return page(request, "kho.html", principal, owner="", groups=None, error="", dossier=dossier, bound=None)
     try:
-        owner, groups = _kho(request, principal, owner_id)
+        owner, groups, bound = _kho(request, principal, owner_id, dossier)
     except SohoaError as exc:
         if exc.exit_code != ExitCode.INVALID_CODE:
             raise
-        return page(request, "kho.html", principal, status=400, owner=owner_id, groups=None, error=exc.message)
+        return page(request, "kho.html", principal, status=400, owner=owner_id, groups=None, error=exc.message,
+                    dossier=dossier, bound=None)
     return page(request, "kho.html", principal, owner=owner, groups=groups, error="", today=date.today(),
-                can_reuse=principal.can(roles.REUSE))
+                can_reuse=principal.can(roles.REUSE), dossier=dossier, bound=bound)
 
 
 @router.get("/api/kho/{owner_id}", tags=["tra cứu"],
             summary="The owner's Kho: valid digitised documents grouped by type (as `sohoa kho`)")
-def api_kho(request: Request, owner_id: str, principal: Annotated[Principal, Depends(require(roles.SEARCH))]) -> dict:
-    owner, groups = _kho(request, principal, owner_id)
-    return {"owner_id": owner,
+def api_kho(request: Request, owner_id: str, principal: Annotated[Principal, Depends(require(roles.SEARCH))],
+            dossier: Annotated[str, Query(max_length=100, description="A dossier of your agency registered to this "
+                                          "owner: shows the owner's documents of every agency")] = "") -> dict:
+    owner, groups, bound = _kho(request, principal, owner_id, dossier)
+    return {"owner_id": owner, "dossier": bound, "all_agencies": bound is not None or
+            scope.scope_of(state(request).catalog, principal).everything,
             "groups": {k: [json.loads(h.model_dump_json()) for h in v] for k, v in groups.items()}}
 
 
@@ -154,6 +165,13 @@ def api_kho(request: Request, owner_id: str, principal: Annotated[Principal, Dep
 def api_suggest(request: Request, principal: Annotated[Principal, Depends(require(roles.REUSE))],
                 dossier: str = "", owner_id: str = "") -> dict:
     web = state(request)
-    hits = suggest(web.archive, web.index, dossier=dossier.strip() or None, owner_id=owner_id.strip() or None,
-                   registered_owner=partial(owner_of, web.catalog))
+    seen = scope.scope_of(web.catalog, principal)
+    code = codes.dossier_code(dossier) if dossier.strip() else None
+    owner = codes.owner_id(owner_id) if owner_id.strip() else (owner_of(web.catalog, code) if code else None)
+    agencies, bound = scope.kho_agencies(web.catalog, seen, owner, code) if owner else (seen.as_list(), None)
+    hits = suggest(web.archive, web.index, dossier=code, owner_id=owner,
+                   registered_owner=partial(owner_of, web.catalog), agencies=agencies)
+    if bound:
+        audit.write(web.catalog, principal.username, audit.KHO, None,
+                    f"suggest for owner {owner}, dossier {bound} (all agencies)", client(request))
     return {"hits": [json.loads(h.model_dump_json()) for h in hits]}

@@ -52,7 +52,7 @@ def _agency_choices(web: WebState, principal: Principal) -> list[tuple[str, str]
 def _recent(web: WebState, principal: Principal) -> list[dict]:
     rows = jobs.items(web.catalog, uploads.JOB, newest_first=True, limit=RECENT_SCAN)
     mine = [row for row in rows if principal.role == roles.ADMIN or row.fields.get("scanned_by") == principal.username]
-    return [uploads.item_json(row) for row in mine[:RECENT]]
+    return [uploads.item_view(web, principal, row) for row in mine[:RECENT]]
 
 
 @router.get("/tai-len", include_in_schema=False)
@@ -68,7 +68,7 @@ def upload_page(request: Request, principal: Annotated[Principal, Depends(requir
 def _accept(web: WebState, principal: Principal, form: dict, files: list, who: str) -> list[dict]:
     fields = uploads.check_fields(web, principal, form)
     items = uploads.accept(web, principal, fields, files, who)
-    return [uploads.item_json(item) for item in items]
+    return [uploads.item_view(web, principal, jobs.get(web.catalog, item.id) or item) for item in items]
 
 
 @router.post("/tai-len", include_in_schema=False)
@@ -107,10 +107,11 @@ def _ids(text: str) -> list[int]:
 def api_upload_status(request: Request, principal: Annotated[Principal, Depends(require(roles.UPLOAD))],
                       ids: Annotated[str, Query(description="comma-separated item ids")] = "") -> dict:
     web = state(request)
-    return {"items": [uploads.item_json(uploads.visible_item(web, principal, i)) for i in _ids(ids)]}
+    return {"items": [uploads.item_view(web, principal, uploads.visible_item(web, principal, i)) for i in _ids(ids)]}
 
 
 @router.get("/api/uploads/{item_id}", tags=["tải lên"], summary="Status of one upload")
 def api_upload_item(request: Request, item_id: int,
                     principal: Annotated[Principal, Depends(require(roles.UPLOAD))]) -> dict:
-    return uploads.item_json(uploads.visible_item(state(request), principal, item_id))
+    web = state(request)
+    return uploads.item_view(web, principal, uploads.visible_item(web, principal, item_id))
