@@ -111,13 +111,37 @@ def rebuild_catalog() -> None:
         print(f"  skipped {line}", file=sys.stderr)
 
 
+def _as_user(archive, record, as_user: str | None, action: str, detail: str) -> None:
+    """`--as USER`: the record must be in that user's agency subtree (else the same NOT_FOUND as a
+    missing record), and the access is written to the audit log as the web would."""
+    if not as_user:
+        return
+    from sohoa.web import audit, roles, scope
+
+    principal = scope.principal_for(archive.catalog, as_user)
+    if not principal.can(roles.SEARCH):
+        raise SohoaError(f"--as {principal.username}: role {principal.role} may not view records", ExitCode.REFUSED)
+    if not scope.scope_of(archive.catalog, principal).covers(record.agency_code):
+        raise SohoaError("no record in your agency's scope with that id", ExitCode.NOT_FOUND)
+    audit.write(archive.catalog, principal.username, action, record.id, detail, "cli")
+
+
 @click.command()
 @click.argument("record_id")
 @click.option("--json", "as_json", is_flag=True)
-def show(record_id: str, as_json: bool) -> None:
+@click.option("--as", "as_user", metavar="USER", help="As this web user: only their agency's records; audited.")
+def show(record_id: str, as_json: bool, as_user: Optional[str]) -> None:
     """Show a record: metadata, objects with their SHA-256, events."""
     archive = open_archive()
-    record = find_record(archive, record_id)
+    try:
+        record = find_record(archive, record_id)
+    except SohoaError:
+        if as_user:
+            raise SohoaError("no record in your agency's scope with that id", ExitCode.NOT_FOUND) from None
+        raise
+    from sohoa.web import audit
+
+    _as_user(archive, record, as_user, audit.VIEW, "cli show")
     events = archive.catalog.events_of(record.id)
     document = {
         "metadata": record.metadata_json,
@@ -143,13 +167,22 @@ def show(record_id: str, as_json: bool) -> None:
 @click.argument("record_id")
 @click.option("--out", required=True, type=PathArg, help="File to write.")
 @click.option("--original", is_flag=True, help="The original bytes instead of the PDF/A.")
-def get(record_id: str, out: Path, original: bool) -> None:
+@click.option("--as", "as_user", metavar="USER", help="As this web user: only their agency's records; audited.")
+def get(record_id: str, out: Path, original: bool, as_user: Optional[str]) -> None:
     """Download a record's PDF/A (or original), verified against the stored SHA-256."""
     from sohoa.archive.storage import ChecksumMismatch, copy_verified
     from sohoa.archive.verified import record_mismatch
+    from sohoa.web import audit
 
     archive = open_archive()
-    record = find_record(archive, record_id)
+    try:
+        record = find_record(archive, record_id)
+    except SohoaError:
+        if as_user:
+            raise SohoaError("no record in your agency's scope with that id", ExitCode.NOT_FOUND) from None
+        raise
+    _as_user(archive, record, as_user, audit.DOWNLOAD_ORIGINAL if original else audit.DOWNLOAD_PDFA,
+             f"cli get --out {out.name}")
     wanted = "original" if original else "pdfa.pdf"
     obj = next(o for o in record.objects if o.name == wanted)
     try:

@@ -90,10 +90,11 @@ def kho(owner_id: str, dossier: Optional[str], as_user: Optional[str], as_json: 
     catalog = open_catalog()
     owner = codes.owner_id(owner_id)
     agencies, bound = scope.kho_agencies(catalog, _scope(catalog, as_user), owner, dossier)
+    groups = owner_kho(open_index(), owner, agencies=agencies)
     if as_user:
         audit.write(catalog, as_user.strip().lower(), audit.KHO, None,
-                    f"owner {owner}" + (f", dossier {bound} (all agencies)" if bound else ""), "cli")
-    groups = owner_kho(open_index(), owner, agencies=agencies)
+                    f"owner {owner}" + (f", dossier {bound} (all agencies)" if bound else ""), "cli",
+                    records=[hit.record_id for hits in groups.values() for hit in hits], dossier=bound)
     if as_json:
         print(json.dumps({k: [json.loads(h.model_dump_json()) for h in v] for k, v in groups.items()},
                          ensure_ascii=False, indent=2))
@@ -146,7 +147,7 @@ def reuse(record_id: str, dossier: str, by: str, as_user: Optional[str]) -> None
     if as_user:
         audit.write(archive.catalog, by, audit.REUSE, outcome.record_id,
                     f"dossier {outcome.dossier_code}{' (already linked)' if outcome.already_linked else ''}"
-                    f"{' (other agency)' if other else ''}", "cli")
+                    f"{' (other agency)' if other else ''}", "cli", dossier=outcome.dossier_code)
     state = "already linked to" if outcome.already_linked else "reused in"
     print(f"{outcome.record_code} {state} {outcome.dossier_code}")
 

@@ -293,7 +293,8 @@ def test_cli_kho_and_search_as_a_user(env):
     bound = run_sohoa("kho", OWNER, "--dossier", DA2, "--as", "canbo.a", "--json", env=cli)
     assert bound.returncode == 0, bound.stderr
     assert {h["record_id"] for hits in json.loads(bound.stdout).values() for h in hits} == set(env.records.values())
-    assert DA2 in audit.entries(env.catalog, username="canbo.a", action=audit.KHO, limit=1)[0].detail
+    row = audit.entries(env.catalog, username="canbo.a", action=audit.KHO, limit=1)[0]
+    assert DA2 in row.detail and row.client == "cli" and row.dossier_code == DA2
     found = run_sohoa("search", OWNER, "--as", "canbo.b", "--json", env=cli)
     assert found.returncode == 0, found.stderr
     assert [h["record_id"] for h in json.loads(found.stdout)["hits"]] == [env.records[B]]
@@ -411,6 +412,8 @@ def test_duplicate_upload_links_without_revealing_the_other_agencys_record(env):
     assert env.records[B] not in scanner.get("/tai-len").text
     link = env.catalog.reuse_link(env.records[B], DA4)  # a counted reuse, by the uploader
     assert link is not None and link.by == "quet.a"
+    linked = audit.entries(env.catalog, username="quet.a", action=audit.REUSE, limit=1)[0]
+    assert linked.dossier_code == DA4 and linked.record_id == env.records[B]
     # B's scanner uploading the same bytes again sees its own record as usual
     own = _upload(env.login("quet.b"), env.sources[B], agency=B, dossier=f"{B}-240701-0001")
     assert own.json()["items"][0]["record_id"] == env.records[B]
@@ -448,3 +451,20 @@ def test_a_sidecar_cannot_name_who_scanned(tmp_path):
         HotFolder(supervisor, folders, stable_seconds=0, operator=config.hotfolder_operator).scan()
         [item] = jobs.items(supervisor.archive.catalog, "watch")
         assert item.fields["scanned_by"] == expected and sent == [item.id]
+
+
+def test_cli_show_and_get_as_a_user(env, tmp_path):
+    cli = env.cli_env()
+    hidden = run_sohoa("show", env.records[B], "--as", "canbo.a", env=cli)
+    missing = run_sohoa("show", "khong-co-ban-ghi-nay", "--as", "canbo.a", env=cli)
+    assert hidden.returncode == missing.returncode == 17
+    assert hidden.stderr.replace(env.records[B], "X") == missing.stderr.replace("khong-co-ban-ghi-nay", "X")
+    assert env.codes[B] not in hidden.stdout + hidden.stderr
+    shown = run_sohoa("show", env.records[A], "--as", "canbo.a", "--json", env=cli)
+    assert shown.returncode == 0 and json.loads(shown.stdout)["metadata"]["record_id"] == env.records[A]
+    refused = run_sohoa("get", env.records[B], "--as", "canbo.a", "--out", tmp_path / "b.pdf", env=cli)
+    assert refused.returncode == 17 and not (tmp_path / "b.pdf").exists()
+    got = run_sohoa("get", env.records[B], "--as", "lanhdao.p", "--out", tmp_path / "b.pdf", env=cli)
+    assert got.returncode == 0 and (tmp_path / "b.pdf").read_bytes().startswith(b"%PDF")
+    row = audit.entries(env.catalog, username="lanhdao.p", record_id=env.records[B], limit=1)[0]
+    assert row.action == audit.DOWNLOAD_PDFA and row.client == "cli"

@@ -145,7 +145,8 @@ def link_duplicate(state: WebState, item: jobs.JobItem) -> bool:
     except SohoaError:  # e.g. the document has expired: the item says duplicate, nothing is linked
         return False
     if not outcome.already_linked:
-        audit.write(state.catalog, by, audit.REUSE, record.id, f"dossier {dossier} (duplicate upload, item {item.id})")
+        audit.write(state.catalog, by, audit.REUSE, record.id, f"dossier {dossier} (duplicate upload, item {item.id})",
+                    dossier=dossier)
     return not outcome.already_linked
 
 
