@@ -118,3 +118,72 @@ def test_sohoa_audit_verify_and_escaped_output(tmp_path):
     verified = _sohoa(data, "audit", "--verify")
     assert verified.returncode == 16 and len(verified.stderr.strip().splitlines()) == 1
     assert "audit row #3" in verified.stderr and "Traceback" not in verified.stderr
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    os.environ["SOHOA_OCR_ENGINE"] = "null"  # the words are not needed: the owner's CCCD finds the record
+    from sohoa.core.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        data = tmp_path_factory.mktemp("auditweb")
+        app = make_app(data)
+        catalog = app.state.sohoa.catalog
+        agencies.upsert_agencies(catalog, rows(AGENCIES_CSV, agencies.COLUMNS, "CSV"))
+        accounts.add_user(catalog, "canbo.a", "official", PASSWORD, AGENCY_A)
+        record_id, _, _ = ingest_scan(app, tmp_path_factory.mktemp("scans"), seed=83)
+        with TestClient(app) as client:
+            assert login(client, "canbo.a").status_code == 303
+            yield app, client, record_id
+    finally:
+        os.environ.pop("SOHOA_OCR_ENGINE", None)
+        get_settings.cache_clear()
+
+
+def _one_new_row(app, before: int):
+    rows_now = audit.entries(app.state.sohoa.catalog, limit=1000)
+    new = [e for e in rows_now if e.id > before]
+    assert len(new) == 1, [(e.action, e.detail) for e in new]
+    return new[0]
+
+
+def _newest(app) -> int:
+    found = audit.entries(app.state.sohoa.catalog, limit=1)
+    return found[0].id if found else 0
+
+
+@pytest.mark.parametrize("path, action", [
+    (f"/api/search?q={OWNER}", audit.SEARCH),
+    (f"/tra-cuu?q={OWNER}", audit.SEARCH),
+    (f"/api/suggest?owner_id={OWNER}&dossier=000.00.12.H36-240301-0002", audit.SUGGEST),
+    (f"/api/kho/{OWNER}", audit.KHO),
+    (f"/kho?owner_id={OWNER}", audit.KHO),
+    ("/api/records?limit=5", audit.LIST),
+    ("/ban-ghi/{rid}/trang/1.png", audit.THUMBNAIL),
+    ("/api/records/{rid}", audit.VIEW),
+])
+def test_each_response_with_personal_data_writes_one_row(env, path, action):
+    app, client, record_id = env
+    before = _newest(app)
+    response = client.get(path.format(rid=record_id))
+    assert response.status_code == 200, response.text[:300]
+    row = _one_new_row(app, before)
+    assert row.action == action and row.username == "canbo.a" and row.client == "testclient"
+    shown = set(row.record_ids.split()) | {row.record_id}
+    if action != audit.SUGGEST:  # the suggestion leaves out what the dossier already holds
+        assert record_id in shown, (action, row.record_ids)
+    assert audit.verify(app.state.sohoa.catalog).ok
+
+
+def test_a_machine_token_sees_only_its_agencies(env):
+    """An admin's token limited to agency B does not see agency A's record; limited to A it does."""
+    app, _, record_id = env
+    catalog = app.state.sohoa.catalog
+    if accounts.get_user(catalog, "may.motcua") is None:
+        accounts.add_user(catalog, "may.motcua", "admin", "may-mot-cua-dai-1")
+    with TestClient(app) as client:
+        for agency, status in (("000.00.13.H36", 404), (AGENCY_A, 200)):
+            token = accounts.create_token(catalog, "may.motcua", agencies=[agency], read_only=True)
+            answer = client.get(f"/api/records/{record_id}", headers={"Authorization": f"Bearer {token}"})
+            assert answer.status_code == status, (agency, answer.text[:200])

@@ -90,7 +90,7 @@ class VerifiedResponse(Response):
 def _send(web: WebState, principal: Principal, record_id: str, name: str, action: str, inline: bool,
           who: str, dossier: str = "") -> Response:
     record, bound = records.load_for(web, principal, record_id, dossier)
-    audit.write(web.catalog, principal.username, action, record.id, name + _purpose(bound), who)
+    audit.write(web.catalog, principal.username, action, record.id, name + _purpose(bound), who, dossier=bound)
 
     def aborted() -> None:
         log.error("%s %s: stored bytes fail their SHA-256; %s refused (see sohoa fixity)", record.code, name, action)
@@ -124,7 +124,8 @@ def record_page(request: Request, record_id: str, principal: Annotated[Principal
                 reused: str = "", linked: int = 0, dossier: str = "") -> Response:
     web = state(request)
     record, bound = records.load_for(web, principal, record_id, dossier)
-    audit.write(web.catalog, principal.username, audit.VIEW, record.id, _purpose(bound).strip(), client(request))
+    audit.write(web.catalog, principal.username, audit.VIEW, record.id, _purpose(bound).strip(), client(request),
+                dossier=bound)
     shown = min(record.page_count, records.THUMB_PAGES)
     seen = scope.scope_of(web.catalog, principal)
     links = records.reuse_links(web, record, seen)
@@ -161,6 +162,8 @@ def record_thumbnail(request: Request, record_id: str, number: int,
             audit.write(web.catalog, principal.username, audit.INTEGRITY, record.id,
                         f"{records.PDFA}: SHA-256 mismatch, thumbnail of page {number} refused", client(request))
         raise
+    audit.write(web.catalog, principal.username, audit.THUMBNAIL, record.id, f"page {number}", client(request),
+                dossier=_bound)
     return FileResponse(path, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
 
@@ -179,7 +182,7 @@ def _reuse(web: WebState, principal: Principal, record_id: str, dossier: str, wh
     outcome = reuse(web.archive, record.id, code, principal.username)
     audit.write(web.catalog, principal.username, audit.REUSE, outcome.record_id,
                 f"dossier {outcome.dossier_code}{' (already linked)' if outcome.already_linked else ''}"
-                f"{' (other agency)' if other else ''}", who)
+                f"{' (other agency)' if other else ''}", who, dossier=outcome.dossier_code)
     return outcome
 
 
@@ -216,6 +219,9 @@ def api_records(request: Request, principal: Annotated[Principal, Depends(requir
         owner_id=codes.owner_id(owner_id) if owner_id.strip() else None,
         agency_code=codes.agency_code(agency) if agency.strip() else None, limit=limit, offset=offset,
         agencies=scope.scope_of(web.catalog, principal).agencies)
+    audit.write(web.catalog, principal.username, audit.LIST, None,
+                f"api records: {len(rows)} of {total} (offset {offset})", client(request),
+                records=[row.id for row in rows], dossier=dossier.strip() or None)
     seen = scope.scope_of(web.catalog, principal)
     return {"total": total, "records": [scope.redact(seen, row.metadata_json) for row in rows]}
 

@@ -104,6 +104,7 @@ def search_page(request: Request, principal: Annotated[Principal, Depends(requir
     if searched:
         try:
             result = run_search(request, principal, params)
+            _audit_search(request, principal, params, result)
         except SohoaError as exc:
             if exc.exit_code not in (ExitCode.USAGE, ExitCode.INVALID_CODE):
                 raise
@@ -118,7 +119,16 @@ def search_page(request: Request, principal: Annotated[Principal, Depends(requir
 @router.get("/api/search", tags=["tra cứu"], summary="Search records (the same query as `sohoa search`)")
 def api_search(request: Request, principal: Annotated[Principal, Depends(require(roles.SEARCH))],
                params: Annotated[SearchParams, Query()]) -> Response:
-    return Response(run_search(request, principal, params).model_dump_json(), media_type="application/json")
+    result = run_search(request, principal, params)
+    _audit_search(request, principal, params, result)
+    return Response(result.model_dump_json(), media_type="application/json")
+
+
+def _audit_search(request: Request, principal: Principal, params: SearchParams, result) -> None:
+    """One audit row per search: the query and every hit shown (zero hits tell something too)."""
+    asked = params.model_dump_json(exclude_defaults=True, by_alias=True)
+    audit.write(state(request).catalog, principal.username, audit.SEARCH, None, asked, client(request),
+                records=[hit.record_id for hit in result.hits], dossier=params.dossier.strip() or None)
 
 
 def _kho(request: Request, principal: Principal, owner_id: str, dossier: str = ""):
@@ -129,7 +139,8 @@ def _kho(request: Request, principal: Principal, owner_id: str, dossier: str = "
     agencies, bound = scope.kho_agencies(web.catalog, scope.scope_of(web.catalog, principal), owner, dossier)
     groups = service.kho(web.index, owner, agencies=agencies)
     detail = f"owner {owner}" + (f", dossier {bound} (all agencies)" if bound else "")
-    audit.write(web.catalog, principal.username, audit.KHO, None, detail, client(request))
+    audit.write(web.catalog, principal.username, audit.KHO, None, detail, client(request),
+                records=[hit.record_id for hits in groups.values() for hit in hits], dossier=bound)
     return owner, groups, bound
 
 
@@ -171,7 +182,7 @@ def api_suggest(request: Request, principal: Annotated[Principal, Depends(requir
     agencies, bound = scope.kho_agencies(web.catalog, seen, owner, code) if owner else (seen.as_list(), None)
     hits = suggest(web.archive, web.index, dossier=code, owner_id=owner,
                    registered_owner=partial(owner_of, web.catalog), agencies=agencies)
-    if bound:
-        audit.write(web.catalog, principal.username, audit.KHO, None,
-                    f"suggest for owner {owner}, dossier {bound} (all agencies)", client(request))
+    audit.write(web.catalog, principal.username, audit.SUGGEST, None,
+                f"owner {owner}" + (f", dossier {bound} (all agencies)" if bound else ""), client(request),
+                records=[hit.record_id for hit in hits], dossier=bound or code)
     return {"hits": [json.loads(h.model_dump_json()) for h in hits]}
