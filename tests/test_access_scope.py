@@ -236,6 +236,10 @@ def test_an_agency_without_files_in_a_job_does_not_see_the_job(env, uploaded):
     assert nobody.get("/api/jobs/upload").status_code == 404
     assert nobody.get("/api/jobs/upload/report.csv").status_code == 404
     assert all(row["job"] != "upload" for row in nobody.get("/api/jobs").json())
+    listing = nobody.get("/lo-so-hoa")
+    assert listing.status_code == 200 and 'href="/lo-so-hoa/upload"' not in listing.text
+    assert nobody.get("/lo-so-hoa/upload").status_code == 404
+    assert 'href="/lo-so-hoa/upload"' in env.login("canbo.a").get("/lo-so-hoa").text
 
 
 # --- 2. the purpose-bound Kho ------------------------------------------------------------------------------------
