@@ -277,3 +277,34 @@ def test_sixty_parallel_logins_keep_memory_bounded(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.servers)])
+def url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'catalog.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+def test_concurrent_failures_are_all_counted(url):
+    """Eight first failures at once (the row does not exist yet): none is lost, on SQLite and PostgreSQL."""
+    import threading
+
+    from sohoa.archive.catalog import Catalog
+
+    catalog = Catalog(url)
+    try:
+        threads = [threading.Thread(target=accounts.record_failure, args=(catalog, "can.bo", "10.9.8.7"))
+                   for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        with catalog.session() as session:
+            counts = {row.key: row.failures for row in session.query(LoginThrottle)}
+        assert counts == {"user:can.bo": 8, "addr:10.9.8.7": 8}
+        assert 0 < accounts.blocked_for(catalog, "can.bo") <= 8 * 60 + 1
+        assert accounts.blocked_for(catalog, "khac", "10.9.8.7") == 0  # 8 < the address's 20 free failures
+        assert accounts.unlock(catalog, "can.bo") == 1 and accounts.blocked_for(catalog, "can.bo") == 0
+    finally:
+        catalog.dispose()

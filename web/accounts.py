@@ -37,7 +37,7 @@ from sohoa.core.errors import ExitCode, SohoaError
 from sohoa.core.hashing import sha256_bytes
 from sohoa.web import roles
 from sohoa.web.models import ApiToken, LoginThrottle, User, WebSession
-from sqlalchemy import delete, select, update
+from sqlalchemy import case, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 USERNAME_RE: Final = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -281,22 +281,25 @@ def record_failure(catalog: Database, username: str, address: str = "") -> int:
 
 
 def _count_failure(catalog: Database, username: str, address: str) -> int:
+    """The count goes up in one UPDATE first: that takes SQLite's write lock (PostgreSQL's row lock)
+    before anything is read, so concurrent failures are all counted."""
     longest = 0
     moment = now()
+    forget = moment - timedelta(seconds=FAILURE_WINDOW)
     with catalog.session() as session, session.begin():
         for key, free, cap in _keys(username, address):
-            row = session.get(LoginThrottle, key, with_for_update=True)
-            if row is None:
-                row = LoginThrottle(key=key, failures=0, blocked_until=None, updated_at=moment)
-                session.add(row)
-            elif (moment - _aware(row.updated_at)).total_seconds() > FAILURE_WINDOW:
-                row.failures, row.blocked_until = 0, None
-            row.failures += 1
-            row.updated_at = moment
-            if row.failures >= free:
-                wait = min(cap, BASE_DELAY * 2 ** min(row.failures - free, 30))
-                row.blocked_until = moment + timedelta(seconds=wait)
-                longest = max(longest, wait)
+            counted = session.execute(
+                update(LoginThrottle).where(LoginThrottle.key == key)
+                .values(failures=case((LoginThrottle.updated_at < forget, 1), else_=LoginThrottle.failures + 1),
+                        updated_at=moment)).rowcount
+            if not counted:
+                session.add(LoginThrottle(key=key, failures=1, blocked_until=None, updated_at=moment))
+                session.flush()  # a concurrent first failure makes this an IntegrityError: counted again
+            failures = session.scalar(select(LoginThrottle.failures).where(LoginThrottle.key == key))
+            wait = min(cap, BASE_DELAY * 2 ** min(failures - free, 30)) if failures >= free else 0
+            session.execute(update(LoginThrottle).where(LoginThrottle.key == key).values(
+                blocked_until=moment + timedelta(seconds=wait) if wait else None))
+            longest = max(longest, wait)
     return longest
 
 
