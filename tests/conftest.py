@@ -66,6 +66,24 @@ def workdir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("ocr")
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _sohoa_environment_stays_in_its_module() -> Iterator[None]:
+    """SOHOA_* variables a test module sets are put back when it ends: the `sohoa` processes of
+    the next module inherit the environment (a leaked SOHOA_OCR_ENGINE=null once made another
+    module's search test find nothing)."""
+    import os
+
+    from sohoa.core.settings import get_settings
+
+    before = {k: v for k, v in os.environ.items() if k.startswith("SOHOA_")}
+    yield
+    for key in [k for k in os.environ if k.startswith("SOHOA_")]:
+        if key not in before:
+            del os.environ[key]
+    os.environ.update(before)
+    get_settings.cache_clear()
+
+
 @pytest.fixture
 def null_ocr(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """For workflow tests that never read the text: the `null` OCR engine (ocr/engines.py) for this

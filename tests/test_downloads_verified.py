@@ -49,9 +49,25 @@ def _ingest(app, source: Path):
     return result.record_id
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _null_ocr_for_this_module():
+    """The words are never read here: the null engine, set for this module only and then put back
+    (other modules' `sohoa` processes inherit the environment)."""
+    from sohoa.core.settings import get_settings
+
+    before = os.environ.get("SOHOA_OCR_ENGINE")
+    os.environ["SOHOA_OCR_ENGINE"] = "null"
+    get_settings.cache_clear()
+    yield
+    if before is None:
+        os.environ.pop("SOHOA_OCR_ENGINE", None)
+    else:
+        os.environ["SOHOA_OCR_ENGINE"] = before
+    get_settings.cache_clear()
+
+
 class Served:
     def __init__(self, tmp: Path, storage_url: str | None = None) -> None:
-        os.environ["SOHOA_OCR_ENGINE"] = "null"
         self.data = tmp / "data"
         if storage_url:
             from sohoa.core.settings import Settings
