@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Final, Mapping
+from typing import Collection, Final, Mapping
 
 from sohoa.core import codes
 from sohoa.core.errors import EXIT_CODE_DOCS, ExitCode, SohoaError
@@ -120,6 +120,21 @@ def validate(given: Mapping[str, object] | IngestFields, path: Path, where: str 
         return quarantined(path, error, where)
 
 
+def out_of_scope(fields: IngestFields, allowed: Collection[str], path: Path, source: str) -> Quarantined | None:
+    """A file handed in for `source` (the hot folder's agency folder) may only be filed under that
+    agency or an agency below it (`allowed`), and only into a dossier of one of them: a sidecar
+    cannot move a paper into another agency's dossier, where it would count in that agency's ratios."""
+    problems = []
+    if fields.agency and fields.agency not in allowed:
+        problems.append(f"agency {fields.agency}")
+    if fields.dossier and fields.dossier.split("-")[0] not in allowed:
+        problems.append(f"dossier {fields.dossier}")
+    if not problems:
+        return None
+    return Quarantined(path, f"{' and '.join(problems)} not within {source} or an agency below it",
+                       int(ExitCode.REFUSED))
+
+
 def quarantined(path: Path, error: SohoaError, where: str = "") -> Quarantined:
     """An expected failure as the typed end of a pipeline."""
     reason = f"{where}: {error.message}" if where else error.message
@@ -140,7 +155,7 @@ REASONS_VI: Final[dict[int, str]] = {
     ExitCode.OUTPUT_INVALID: "Không tạo được PDF/A hợp lệ từ tệp này.",
     ExitCode.INVALID_CODE: "Mã cơ quan, mã hồ sơ hoặc thông tin kèm theo không hợp lệ.",
     ExitCode.INTERNAL: "Xử lý thất bại nhiều lần; cần kiểm tra thủ công.",
-    ExitCode.REFUSED: "Tệp bị từ chối.",
+    ExitCode.REFUSED: "Tệp bị từ chối (ví dụ: hồ sơ hoặc cơ quan không thuộc đơn vị của thư mục).",
 }
 REASON_VI_DEFAULT: Final = "Không số hóa được tệp này."
 

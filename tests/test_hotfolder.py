@@ -204,3 +204,29 @@ def test_sohoa_run_takes_a_dropped_file_and_stops_cleanly(tmp_path, null_ocr):
     assert "Traceback" not in err
     archive = open_archive(Settings.from_env(env))
     assert archive.catalog.record_by_sha(jobs.items(archive.catalog, "watch")[0].sha256) is not None
+
+
+@pytest.mark.parametrize("sidecar, refused", [
+    ({}, None),
+    ({"dossier": DOSSIER}, None),
+    ({"dossier": "000.00.13.H36-240115-0009"}, "dossier 000.00.13.H36-240115-0009"),
+    ({"agency": "000.00.13.H36"}, "agency 000.00.13.H36"),
+], ids=["own-agency", "own-dossier", "other-agencys-dossier", "other-agency"])
+def test_a_sidecar_cannot_file_a_paper_under_another_agency(tmp_path, sidecar, refused):
+    """Issue #13: a sidecar naming another agency's dossier would count in that agency's ratios."""
+    sent: list[int] = []
+    supervisor = _supervisor(tmp_path, sent)
+    folders = Folders.under(tmp_path / "data")
+    scan = write_scans(folders.inbox / AGENCY, 1, seed=995)[0]
+    scan.with_name(scan.name + ".json").write_text(json.dumps(sidecar), encoding="utf-8")
+    hot = HotFolder(supervisor, folders, stable_seconds=0)
+    hot.scan()
+    hot.scan()
+    [item] = jobs.items(supervisor.archive.catalog, "watch")
+    if refused is None:
+        assert item.status == jobs.QUEUED and sent == [item.id]
+        return
+    assert item.status == jobs.QUARANTINED and item.exit_code == ExitCode.REFUSED and sent == []
+    assert refused in item.reason and f"not within {AGENCY}" in item.reason
+    error = next(folders.quarantine.rglob("*.error.txt")).read_text(encoding="utf-8")
+    assert "không thuộc đơn vị của thư mục" in error

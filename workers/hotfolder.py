@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Iterator
 
-from sohoa.core import private
+from sohoa.core import codes, private
 from sohoa.core.errors import ExitCode, SohoaError
 from sohoa.core.hashing import sha256_file
 from sohoa.ingest.policy import reason_en, reason_vi
@@ -288,11 +288,21 @@ class HotFolder:
         else:
             fields, problem = fields_for(self.folders.inbox, path)
             fields["scanned_by"] = self.operator  # staff cannot name who scanned a paper (issue #13)
-            item = self.supervisor.submit(JOB, path, fields, problem)
+            item = self.supervisor.submit(JOB, path, fields, problem, scope=self._folder_agency(path))
             self._items[path] = (*key, item.id)
         if item is None or not item.terminal:
             return 0
         return self._settle(path, item)
+
+    def _folder_agency(self, path: Path) -> str | None:
+        """The agency folder a file was dropped under: what its sidecars may file it under (and below)."""
+        parts = path.relative_to(self.folders.inbox).parts
+        if len(parts) < 2:
+            return None
+        try:
+            return codes.agency_code(clean_part(parts[0]))
+        except SohoaError:
+            return None  # the validate stage quarantines the bad folder name
 
     def _stable(self, path: Path, key: tuple[int, int]) -> bool:
         now = time.monotonic()

@@ -21,7 +21,7 @@ from sohoa.archive.storage import ObjectMissing
 from sohoa.core.errors import ExitCode, SohoaError
 from sohoa.core.hashing import sha256_file
 from sohoa.core.settings import Settings
-from sohoa.ingest import pipeline
+from sohoa.ingest import pipeline, policy
 from sohoa.ingest.base import Quarantined
 from sohoa.ingest.policy import IngestFields
 from sohoa.workers import jobs, names, staging
@@ -40,12 +40,19 @@ class Supervisor:
     fixity: "FixitySchedule | None" = None  # the embedded system's scheduled fixity (workers/schedule.py)
 
     def submit(self, job_name: str, path: Path, fields: Mapping | IngestFields, problem: str | None = None,
-               where: str = "") -> jobs.JobItem:
+               where: str = "", scope: str | None = None) -> jobs.JobItem:
         """One file into the job: the validate stage runs here, once; `problem` (a bad sidecar, a
-        manifest line) quarantines the file at once. `where` names the file's origin in reasons."""
+        manifest line) quarantines the file at once. `where` names the file's origin in reasons;
+        `scope` (the hot folder's agency folder) is the agency the file may be filed under, with
+        the agencies below it."""
         sha256, size = sha256_file(path)
         checked = pipeline.validate(fields, path, where) if problem is None else Quarantined(
             path, problem, int(ExitCode.INVALID_CODE))
+        if scope is not None and not isinstance(checked, Quarantined):
+            from sohoa.ratios.agencies import subordinates
+
+            checked = policy.out_of_scope(checked, subordinates(self.archive.catalog, scope), path,
+                                          scope) or checked
         if isinstance(checked, Quarantined):
             stored_fields = fields.to_dict() if isinstance(fields, IngestFields) else dict(fields)
         else:

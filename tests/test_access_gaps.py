@@ -1,0 +1,88 @@
+"""Issue #13, the gaps left after items 1-3: the job pages and recent uploads are audited, the ratio
+dashboard shows the user's agency subtree only, and `sohoa suggest|export --as USER` follow the
+scope of `sohoa search --as`. Same two-district fixture as tests/test_access_scope.py (real app,
+real SQLite catalog, store and index)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sohoa.web import audit
+from sohoa.web.models import AuditEntry
+from sqlalchemy import func, select, update
+from test_access_scope import A, B, P, env, uploaded  # noqa: F401 (module fixtures)
+
+
+def _rows(env, username: str) -> list:
+    return audit.entries(env.catalog, username=username, action=audit.LIST, limit=1000)
+
+
+# --- 1. the job pages and the recent uploads write audit rows ---------------------------------------------------
+
+def test_job_page_and_reports_write_one_row_each_with_the_records(env, uploaded):
+    client = env.login("canbo.a")
+    before = len(_rows(env, "canbo.a"))
+    assert client.get("/lo-so-hoa/upload").status_code == 200
+    assert len(_rows(env, "canbo.a")) == before + 1
+    for path in ("/lo-so-hoa/upload/bao-cao.csv", "/lo-so-hoa/upload/bao-cao.json", "/api/jobs/upload/report.csv"):
+        assert client.get(path).status_code == 200
+    rows = _rows(env, "canbo.a")
+    assert len(rows) == before + 4
+    assert all(row.client for row in rows[:4])
+    for row in rows[:4]:  # the duplicate upload of A links A's record: it is named; B's never
+        assert env.records[A] in row.record_ids.split() and env.records[B] not in row.record_ids
+    assert {row.detail for row in rows[:3]} == {"lô upload: báo cáo .csv", "lô upload: báo cáo .json"}
+
+
+def test_polled_job_api_writes_one_row_per_ten_minutes(env, uploaded):
+    client = env.login("lanhdao.p")
+    before = len(_rows(env, "lanhdao.p"))
+    for _ in range(3):
+        assert client.get("/api/jobs/upload").status_code == 200
+    rows = _rows(env, "lanhdao.p")
+    assert len(rows) == before + 1
+    assert set(rows[0].record_ids.split()) == {env.records[A], env.records[B]}
+    with env.catalog.session() as session, session.begin():  # age the row past the window
+        session.execute(update(AuditEntry).where(AuditEntry.id == rows[0].id)
+                        .values(at=rows[0].at - timedelta(minutes=11)))
+    assert client.get("/api/jobs/upload").status_code == 200
+    assert len(_rows(env, "lanhdao.p")) == before + 2
+    # another user polling is audited on their own
+    other = env.login("canbo.b")
+    n = len(_rows(env, "canbo.b"))
+    other.get("/api/jobs/upload")
+    other.get("/api/jobs/upload")
+    assert len(_rows(env, "canbo.b")) == n + 1
+
+
+def test_recent_uploads_on_the_upload_page_are_audited(env, uploaded):
+    client = env.login("quet.a")
+    before = len(_rows(env, "quet.a"))
+    assert client.get("/tai-len").status_code == 200
+    rows = _rows(env, "quet.a")
+    assert len(rows) == before + 1 and rows[0].detail == "tải lên gần đây"
+    assert env.records[B] not in rows[0].record_ids
+
+
+# --- 2. the ratio dashboard: the user's agency subtree -----------------------------------------------------------
+
+def test_ratios_show_only_the_users_subtree(env):
+    district = env.login("lanhdao.a")
+    mine = district.get("/api/ratios")
+    assert mine.status_code == 200
+    shown = {row["agency_code"] for row in mine.json()}
+    assert shown == {A}
+    for path in (f"/api/ratios?agency={B}", f"/api/ratios?agency={P}", f"/bao-cao?agency={B}",
+                 f"/bao-cao/bang.csv?agency={B}"):
+        refused = district.get(path)
+        assert refused.status_code == 404, path
+        if "json" in refused.headers.get("content-type", "") or path.startswith("/bao-cao?"):
+            assert "phạm vi" in refused.text
+    page = district.get("/bao-cao")
+    assert page.status_code == 200 and "Ủy ban nhân dân huyện A" in page.text
+    assert "Ủy ban nhân dân huyện B" not in page.text
+    province = env.login("lanhdao.p")
+    assert {row["agency_code"] for row in province.get("/api/ratios").json()} == {P, A, B}
+    assert province.get(f"/api/ratios?agency={B}").status_code == 200
+    admin = env.login("quantri")
+    assert {row["agency_code"] for row in admin.get("/api/ratios").json()} == {P, A, B}
