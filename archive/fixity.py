@@ -275,17 +275,24 @@ def _clean_leftovers(archive: Archive, report: FixityReport) -> None:
     report.cleaned = len(records.clean_temporaries(archive.store))
 
 
+def _inventory(archive: Archive, report: FixityReport):
+    """(catalog ids, stored prefixes by id, every id on either side, sorted), after checking the store
+    answers and cleaning leftover temporaries: what every kind of run starts from."""
+    ensure_reachable(archive)
+    _clean_leftovers(archive, report)
+    catalog_ids = _catalog_ids(archive)
+    stored_ids = _stored_prefixes(archive, len(catalog_ids))
+    ids = sorted(set(catalog_ids) | set(stored_ids))
+    report.total = len(ids)
+    return catalog_ids, stored_ids, ids
+
+
 def check(archive: Archive, agent: str = "sohoa fixity", repair: bool = False) -> FixityReport:
     """Every record, both ways; with `repair`, the stored metadata wins. The run is recorded."""
     report = FixityReport(kind="repair" if repair else "full")
     run_id = _start_run(archive, report.kind)
     try:
-        ensure_reachable(archive)
-        _clean_leftovers(archive, report)
-        catalog_ids = _catalog_ids(archive)
-        stored_ids = _stored_prefixes(archive, len(catalog_ids))
-        ids = sorted(set(catalog_ids) | set(stored_ids))
-        report.total = len(ids)
+        catalog_ids, stored_ids, ids = _inventory(archive, report)
         _check_ids(archive, ids, catalog_ids, stored_ids, report, agent, repair)
     except StorageError as exc:
         _finish_run(archive, run_id, report, error=exc.message)
@@ -381,12 +388,7 @@ def run_slice(archive: Archive, slices: int, agent: str = "sohoa fixity (schedul
     report = FixityReport(kind="slice")
     run_id = run_id if run_id is not None else _start_run(archive, "slice")
     try:
-        ensure_reachable(archive)
-        _clean_leftovers(archive, report)
-        catalog_ids = _catalog_ids(archive)
-        stored_ids = _stored_prefixes(archive, len(catalog_ids))
-        ids = sorted(set(catalog_ids) | set(stored_ids))
-        report.total = len(ids)
+        catalog_ids, stored_ids, ids = _inventory(archive, report)
         cursor = last_cursor(archive)
         after = [i for i in ids if i > cursor]
         share = slice_size(len(ids), slices)
