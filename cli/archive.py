@@ -197,20 +197,39 @@ def get(record_id: str, out: Path, original: bool, as_user: Optional[str]) -> No
 @click.argument("record_id", required=False)
 @click.option("--dossier", help="Export every record of this dossier instead.")
 @click.option("--out", required=True, type=PathArg, help="Bag directory to create.")
-def export(record_id: Optional[str], dossier: Optional[str], out: Path) -> None:
+@click.option("--as", "as_user", metavar="USER",
+              help="As this web user: only records of their agency's subtree (others are missing); audited.")
+def export(record_id: Optional[str], dossier: Optional[str], out: Path, as_user: Optional[str]) -> None:
     """Write a BagIt bag (manifest-sha256, bag-info) of a record or a whole dossier."""
     from sohoa.archive.export import export_bag
 
     archive = open_archive()
     if bool(record_id) == bool(dossier):
         raise SohoaError("give either a RECORD_ID or --dossier CODE", ExitCode.USAGE)
+    seen = None
+    if as_user:
+        from sohoa.web import roles, scope
+
+        principal = scope.principal_for(archive.catalog, as_user)
+        if not principal.can(roles.SEARCH):
+            raise SohoaError(f"--as {principal.username}: role {principal.role} may not view records",
+                             ExitCode.REFUSED)
+        seen = scope.scope_of(archive.catalog, principal)
     if record_id:
-        chosen = [find_record(archive, record_id)]
+        record = archive.catalog.record(record_id)
+        if record is None or (seen is not None and not seen.covers(record.agency_code)):
+            raise SohoaError(f"no record {record_id!r}", ExitCode.NOT_FOUND)  # a hidden record is a missing one
+        chosen = [record]
     else:
-        chosen = archive.catalog.records_of_dossier(dossier)
+        chosen = [r for r in archive.catalog.records_of_dossier(dossier) if seen is None or seen.covers(r.agency_code)]
         if not chosen:
             raise SohoaError(f"no records in dossier {dossier!r}", ExitCode.NOT_FOUND)
     export_bag(archive, list(chosen), out)
+    if as_user:
+        from sohoa.web import audit
+
+        audit.write(archive.catalog, principal.username, audit.DOWNLOAD_PDFA, None, f"cli export --out {out.name}",
+                    "cli", records=[r.id for r in chosen], dossier=dossier)
     print(f"{out}: bag of {len(chosen)} record(s)")
 
 

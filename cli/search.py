@@ -156,7 +156,9 @@ def reuse(record_id: str, dossier: str, by: str, as_user: Optional[str]) -> None
 @click.option("--dossier", help="New dossier: its owner's documents not yet in it.")
 @click.option("--owner-id", help="Owner CCCD or tax code (when the dossier is not known).")
 @click.option("--json", "as_json", is_flag=True)
-def suggest(dossier: Optional[str], owner_id: Optional[str], as_json: bool) -> None:
+@click.option("--as", "as_user", metavar="USER",
+              help="Suggest as this web user: their subtree (all agencies for their dossier of this owner); audited.")
+def suggest(dossier: Optional[str], owner_id: Optional[str], as_json: bool, as_user: Optional[str]) -> None:
     """Digitised documents that can fill a new dossier: what not to ask the citizen for again."""
     from functools import partial
 
@@ -164,8 +166,27 @@ def suggest(dossier: Optional[str], owner_id: Optional[str], as_json: bool) -> N
     from sohoa.search.reuse import suggest as suggest_records
 
     archive = open_archive()
+    agencies, bound, code, owner = None, None, None, None
+    if as_user:  # as the web's /api/suggest: the user's scope, crossing agencies only for their dossier
+        from sohoa.core.errors import ExitCode, SohoaError
+        from sohoa.web import roles, scope
+
+        principal = scope.principal_for(archive.catalog, as_user)
+        if not principal.can(roles.REUSE):
+            raise SohoaError(f"--as {principal.username}: role {principal.role} may not reuse records",
+                             ExitCode.REFUSED)
+        seen = scope.scope_of(archive.catalog, principal)
+        code = codes.dossier_code(dossier) if dossier else None
+        owner = codes.owner_id(owner_id) if owner_id else (owner_of(archive.catalog, code) if code else None)
+        agencies, bound = scope.kho_agencies(archive.catalog, seen, owner, code) if owner else (seen.as_list(), None)
     hits = suggest_records(archive, open_index(), dossier=dossier, owner_id=owner_id,
-                           registered_owner=partial(owner_of, archive.catalog))
+                           registered_owner=partial(owner_of, archive.catalog), agencies=agencies)
+    if as_user:
+        from sohoa.web import audit
+
+        audit.write(archive.catalog, principal.username, audit.SUGGEST, None,
+                    f"owner {owner}" + (f", dossier {bound} (all agencies)" if bound else ""), "cli",
+                    records=[hit.record_id for hit in hits], dossier=bound or code)
     if as_json:
         print(json.dumps([json.loads(h.model_dump_json()) for h in hits], ensure_ascii=False, indent=2))
         return

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import test_access_scope as scoped
 from sohoa.web import audit
 from sohoa.web.models import AuditEntry
-from sqlalchemy import func, select, update
-from test_access_scope import A, B, P, env, uploaded  # noqa: F401 (module fixtures)
+from sqlalchemy import update
+from test_access_scope import A, B, P
+
+env, uploaded = scoped.env, scoped.uploaded  # the two-district fixture and its uploads (module scope)
 
 
 def _rows(env, username: str) -> list:
@@ -86,3 +89,46 @@ def test_ratios_show_only_the_users_subtree(env):
     assert province.get(f"/api/ratios?agency={B}").status_code == 200
     admin = env.login("quantri")
     assert {row["agency_code"] for row in admin.get("/api/ratios").json()} == {P, A, B}
+
+
+# --- 3. sohoa suggest / export --as USER ------------------------------------------------------------------------
+
+def test_cli_suggest_as_a_user(env):
+    import json
+
+    from conftest import run_sohoa
+    from test_access_scope import DA3, OWNER
+
+    cli = env.cli_env()
+    everything = run_sohoa("suggest", "--owner-id", OWNER, "--json", env=cli)
+    assert {h["record_id"] for h in json.loads(everything.stdout)} == set(env.records.values())
+    scoped = run_sohoa("suggest", "--owner-id", OWNER, "--as", "canbo.a", "--json", env=cli)
+    assert scoped.returncode == 0, scoped.stderr
+    assert {h["record_id"] for h in json.loads(scoped.stdout)} == {env.records[A]}
+    row = audit.entries(env.catalog, username="canbo.a", action=audit.SUGGEST, limit=1)[0]
+    assert row.client == "cli" and row.record_ids.split() == [env.records[A]]
+    # a dossier of A for someone else does not open the owner's documents of B
+    other = run_sohoa("suggest", "--dossier", DA3, "--owner-id", OWNER, "--as", "canbo.a", "--json", env=cli)
+    assert env.records[B] not in other.stdout
+    scanner = run_sohoa("suggest", "--owner-id", OWNER, "--as", "quet.a", env=cli)
+    assert scanner.returncode == 18
+
+
+def test_cli_export_as_a_user(env, tmp_path):
+    from conftest import run_sohoa
+    from test_access_scope import DB1
+
+    cli = env.cli_env()
+    hidden = run_sohoa("export", env.records[B], "--as", "canbo.a", "--out", tmp_path / "b", env=cli)
+    missing = run_sohoa("export", "khong-co-ban-ghi-nay", "--as", "canbo.a", "--out", tmp_path / "m", env=cli)
+    assert hidden.returncode == missing.returncode == 17
+    assert hidden.stderr.replace(env.records[B], "X") == missing.stderr.replace("khong-co-ban-ghi-nay", "X")
+    assert not (tmp_path / "b").exists()
+    dossier = run_sohoa("export", "--dossier", DB1, "--as", "canbo.a", "--out", tmp_path / "d", env=cli)
+    assert dossier.returncode == 17 and not (tmp_path / "d").exists()
+    before = len(audit.entries(env.catalog, username="lanhdao.p", limit=1000))
+    got = run_sohoa("export", env.records[B], "--as", "lanhdao.p", "--out", tmp_path / "p", env=cli)
+    assert got.returncode == 0, got.stderr
+    assert (tmp_path / "p" / "bagit.txt").is_file()
+    rows = audit.entries(env.catalog, username="lanhdao.p", limit=1000)
+    assert len(rows) == before + 1 and rows[0].client == "cli" and rows[0].record_ids.split() == [env.records[B]]

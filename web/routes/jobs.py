@@ -5,14 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import UTC, timedelta
 from typing import Annotated, Final
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, Response
 from sohoa.core.errors import ExitCode, SohoaError
-from sohoa.web import labels, roles, scope, uploads
-from sohoa.web.accounts import Principal
-from sohoa.web.routes import page
+from sohoa.web import audit, labels, roles, scope, uploads
+from sohoa.web.accounts import Principal, now
+from sohoa.web.routes import client, page
 from sohoa.web.security import require
 from sohoa.web.state import WebState, state
 from sohoa.workers import batch, jobs
@@ -20,6 +21,24 @@ from sqlalchemy import func, select
 
 router = APIRouter()
 ITEMS_SHOWN: Final = 500  # files listed on a job's page; the report has them all
+POLL_AUDIT_WINDOW: Final = timedelta(minutes=10)  # the job API (polled by the page): one row per window
+
+
+def _audit(request: Request, principal: Principal, name: str, what: str, items: list[dict],
+           polled: bool = False) -> None:
+    """One audit row for a job page or report (file names and record codes are personal data), with
+    every record it shows. The polled API writes again only after the window, or when the records
+    shown changed."""
+    web = state(request)
+    records = list(dict.fromkeys(str(item["record_id"]) for item in items if item.get("record_id")))
+    detail = f"lô {name}: {what}"
+    if polled:
+        cutoff = now() - POLL_AUDIT_WINDOW
+        recent = audit.entries(web.catalog, username=principal.username, action=audit.LIST, limit=200)
+        last = next((row for row in recent if row.detail == detail), None)  # newest first
+        if last is not None and (last.at if last.at.tzinfo else last.at.replace(tzinfo=UTC)) >= cutoff and (last.record_ids or "") == " ".join(records):
+            return
+    audit.write(web.catalog, principal.username, audit.LIST, None, detail, client(request), records=records)
 
 
 def summary(catalog, job: jobs.Job, shown: list[jobs.JobItem] | None = None,
@@ -124,12 +143,21 @@ def job_page(request: Request, name: str, principal: Annotated[Principal, Depend
     job, shown = _job(web, name, principal)
     row = summary(web.catalog, job, shown)
     items = _items(web, name, principal, shown)
+    _audit(request, principal, name, "trang", items[:ITEMS_SHOWN])
     return page(request, "job.html", principal, job=row, items=items[:ITEMS_SHOWN], hidden=len(items) - ITEMS_SHOWN,
                 live=bool(row["in_flight"]), can_view=principal.can(roles.SEARCH),
                 has_batch_report=(web.settings.data_dir / "jobs" / name / "report.csv").is_file())
 
 
-def _report(web: WebState, name: str, suffix: str, principal: Principal) -> Response:
+def _report(request: Request, name: str, suffix: str, principal: Principal) -> Response:
+    web = state(request)
+    response = _build_report(web, name, suffix, principal)
+    _job_row, shown = _job(web, name, principal)
+    _audit(request, principal, name, f"báo cáo .{suffix}", _items(web, name, principal, shown))
+    return response
+
+
+def _build_report(web: WebState, name: str, suffix: str, principal: Principal) -> Response:
     """The job's report, written afresh by the same function `sohoa batch` uses (DATA/jobs/<job>/).
     A user who may see only part of the job gets that part, built here and never written to disk."""
     _job_row, shown = _job(web, name, principal)
@@ -155,7 +183,7 @@ def job_report_page(request: Request, name: str, suffix: str,
                     principal: Annotated[Principal, Depends(require(roles.JOBS))]) -> Response:
     if suffix not in ("csv", "json"):
         raise SohoaError("Báo cáo chỉ có dạng .csv hoặc .json.", ExitCode.NOT_FOUND)
-    return _report(state(request), name, suffix, principal)
+    return _report(request, name, suffix, principal)
 
 
 def _scoped_report(web: WebState, name: str, suffix: str, principal: Principal,
@@ -183,9 +211,11 @@ def api_jobs(request: Request, principal: Annotated[Principal, Depends(require(r
 def api_job(request: Request, name: str, principal: Annotated[Principal, Depends(require(roles.JOBS))]) -> dict:
     web = state(request)
     job, shown = _job(web, name, principal)
-    return {**summary(web.catalog, job, shown), "items": _items(web, name, principal, shown)}
+    items = _items(web, name, principal, shown)
+    _audit(request, principal, name, "api", items, polled=True)
+    return {**summary(web.catalog, job, shown), "items": items}
 
 
 @router.get("/api/jobs/{name}/report.csv", tags=["lô số hóa"], summary="The job's CSV report")
 def api_job_report(request: Request, name: str, principal: Annotated[Principal, Depends(require(roles.JOBS))]) -> Response:
-    return _report(state(request), name, "csv", principal)
+    return _report(request, name, "csv", principal)

@@ -52,9 +52,29 @@ class RatioParams(BaseModel):
         return urlencode({k: v for k, v in self.model_dump(by_alias=True).items() if v not in ("", None)})
 
 
-def make_report(request: Request, params: RatioParams) -> Report:
+OUT_OF_SCOPE_VI: Final = "Không có số liệu của cơ quan {0!r} trong phạm vi của bạn ({1})."
+
+
+def scoped_agency(request: Request, params: RatioParams, principal: Principal) -> str | None:
+    """The first agency of the report: admins any (None = every top agency); everyone else their
+    agency's subtree only (DESIGN.md "Access"), by default their own agency. Another agency's
+    figures do not exist for them (404)."""
+    asked = params.agency.strip() or None
+    seen = scope.scope_of(state(request).catalog, principal)
+    if seen.everything:
+        return asked
+    if asked is None:
+        if not seen.home or not seen.agencies:
+            raise SohoaError("Tài khoản chưa được gán cơ quan: chưa xem được báo cáo tỷ lệ.", ExitCode.NOT_FOUND)
+        return seen.home
+    if asked not in (seen.agencies or ()):
+        raise SohoaError(OUT_OF_SCOPE_VI.format(asked, seen.describe()), ExitCode.NOT_FOUND)
+    return asked
+
+
+def make_report(request: Request, params: RatioParams, principal: Principal) -> Report:
     period = choose_period(params.period.strip() or None, params.start.strip() or None, params.end.strip() or None)
-    return build(state(request).catalog, period, agency=params.agency.strip() or None, depth=params.depth,
+    return build(state(request).catalog, period, agency=scoped_agency(request, params, principal), depth=params.depth,
                  by_month=params.by == "month")
 
 
@@ -82,7 +102,7 @@ def dashboard(request: Request, principal: Annotated[Principal, Depends(require(
     try:
         if not agencies.load_tree(state(request).catalog).agencies:
             raise SohoaError(NO_AGENCIES_VI, ExitCode.NOT_FOUND)
-        report = make_report(request, params)
+        report = make_report(request, params, principal)
     except SohoaError as exc:
         if exc.exit_code not in (ExitCode.USAGE, ExitCode.INVALID_CODE, ExitCode.NOT_FOUND):
             raise
@@ -112,7 +132,7 @@ def _chart(report: Report, fmt: str) -> Response:
 @router.get("/bao-cao/bang.csv", include_in_schema=False)
 def dashboard_csv(request: Request, principal: Annotated[Principal, Depends(require(roles.RATIOS))],
                   params: Annotated[RatioParams, Query()]) -> Response:
-    return _csv(make_report(request, params))
+    return _csv(make_report(request, params, principal))
 
 
 @router.get("/bao-cao/bieu-do.{fmt}", include_in_schema=False)
@@ -120,13 +140,13 @@ def dashboard_chart(request: Request, fmt: str, principal: Annotated[Principal, 
                     params: Annotated[RatioParams, Query()]) -> Response:
     if fmt not in ("svg", "png"):
         raise WebError(404, "Biểu đồ chỉ có dạng .svg hoặc .png.", "not_found")
-    return _chart(make_report(request, params), fmt)
+    return _chart(make_report(request, params, principal), fmt)
 
 
 @router.get("/api/ratios", tags=["báo cáo"], summary="Ratios per agency (as `sohoa ratios --format json|csv`)")
 def api_ratios(request: Request, principal: Annotated[Principal, Depends(require(roles.RATIOS))],
                params: Annotated[RatioParams, Query()], format: Literal["json", "csv"] = "json") -> Response:
-    report = make_report(request, params)
+    report = make_report(request, params, principal)
     if format == "csv":
         return _csv(report)
     return Response(render.to_json(report), media_type="application/json")
@@ -136,7 +156,7 @@ def api_ratios(request: Request, principal: Annotated[Principal, Depends(require
 def api_ratios_chart(request: Request, fmt: Literal["svg", "png"],
                      principal: Annotated[Principal, Depends(require(roles.RATIOS))],
                      params: Annotated[RatioParams, Query()]) -> Response:
-    return _chart(make_report(request, params), fmt)
+    return _chart(make_report(request, params, principal), fmt)
 
 
 def import_json(report: ImportReport) -> dict:

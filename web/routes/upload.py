@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sohoa.core.codes import RETENTION_CODES
 from sohoa.ratios.agencies import load_tree
-from sohoa.web import roles, uploads
+from sohoa.web import audit, roles, uploads
 from sohoa.web.accounts import Principal
 from sohoa.web.errors import WebError
 from sohoa.web.routes import client, page
@@ -59,8 +59,12 @@ def _recent(web: WebState, principal: Principal) -> list[dict]:
 def upload_page(request: Request, principal: Annotated[Principal, Depends(require(roles.UPLOAD))],
                 items: str = "") -> Response:
     web = state(request)
+    recent = _recent(web, principal)
+    if recent:  # file names and record codes of the recent uploads: one audit row with their records
+        audit.write(web.catalog, principal.username, audit.LIST, None, "tải lên gần đây", client(request),
+                    records=[str(row["record_id"]) for row in recent if row.get("record_id")])
     return page(request, "upload.html", principal, agencies=_agency_choices(web, principal),
-                retention_codes=RETENTION_CODES, recent=_recent(web, principal),
+                retention_codes=RETENTION_CODES, recent=recent,
                 max_mb=web.config.max_upload_mb, max_files=uploads.MAX_FILES,
                 just_sent={part.strip() for part in items.split(",") if part.strip()})
 
