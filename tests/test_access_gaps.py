@@ -67,6 +67,19 @@ def test_recent_uploads_on_the_upload_page_are_audited(env, uploaded):
     assert env.records[B] not in rows[0].record_ids
 
 
+def test_polled_upload_status_writes_one_row_per_window(env, uploaded):
+    client = env.login("quet.a")
+    item = uploaded[A]["id"]
+    before = len(_rows(env, "quet.a"))
+    for path in (f"/api/uploads?ids={item}", f"/api/uploads?ids={item}", f"/api/uploads/{item}"):
+        assert client.get(path).status_code == 200
+    rows = _rows(env, "quet.a")
+    assert len(rows) == before + 1 and rows[0].detail == "tải lên: trạng thái"
+    assert rows[0].record_ids.split() == [env.records[A]]  # the record the upload was linked to
+    assert client.get(f"/api/uploads/{uploaded[B]['id']}").status_code == 404  # another's upload: nothing
+    assert len(_rows(env, "quet.a")) == before + 1
+
+
 # --- 2. the ratio dashboard: the user's agency subtree -----------------------------------------------------------
 
 def test_ratios_show_only_the_users_subtree(env):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from sohoa.core.db import Database
@@ -175,3 +175,20 @@ def to_json(entry: AuditEntry) -> dict:
     return {"id": entry.id, "at": _utc(entry.at).isoformat(), "username": entry.username, "action": entry.action,
             "record_id": entry.record_id, "records": entry.record_ids.split() if entry.record_ids else [],
             "dossier": entry.dossier_code, "detail": entry.detail, "client": entry.client, "hash": entry.hash}
+
+
+POLL_WINDOW: Final = timedelta(minutes=10)
+
+
+def write_polled(catalog: Database, username: str, action: str, detail: str, client: str,
+                 records: Iterable[str]) -> bool:
+    """For a response a page polls every few seconds: one row per user, `detail` and POLL_WINDOW,
+    and a new one sooner only when the records shown changed. Returns whether a row was written."""
+    shown = " ".join(dict.fromkeys(r for r in records if r))
+    cutoff = datetime.now(UTC) - POLL_WINDOW
+    recent = entries(catalog, username=username, action=action, limit=200)  # newest first
+    last = next((row for row in recent if row.detail == detail), None)
+    if last is not None and _utc(last.at) >= cutoff and (last.record_ids or "") == shown:
+        return False
+    write(catalog, username, action, None, detail, client, records=shown.split())
+    return True

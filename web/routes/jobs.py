@@ -5,14 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, timedelta
 from typing import Annotated, Final
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, Response
 from sohoa.core.errors import ExitCode, SohoaError
 from sohoa.web import audit, labels, roles, scope, uploads
-from sohoa.web.accounts import Principal, now
+from sohoa.web.accounts import Principal
 from sohoa.web.routes import client, page
 from sohoa.web.security import require
 from sohoa.web.state import WebState, state
@@ -21,23 +20,19 @@ from sqlalchemy import func, select
 
 router = APIRouter()
 ITEMS_SHOWN: Final = 500  # files listed on a job's page; the report has them all
-POLL_AUDIT_WINDOW: Final = timedelta(minutes=10)  # the job API (polled by the page): one row per window
 
 
 def _audit(request: Request, principal: Principal, name: str, what: str, items: list[dict],
            polled: bool = False) -> None:
     """One audit row for a job page or report (file names and record codes are personal data), with
-    every record it shows. The polled API writes again only after the window, or when the records
-    shown changed."""
+    every record it shows. The polled API writes again only after audit.POLL_WINDOW, or when the
+    records shown changed."""
     web = state(request)
     records = list(dict.fromkeys(str(item["record_id"]) for item in items if item.get("record_id")))
     detail = f"lô {name}: {what}"
     if polled:
-        cutoff = now() - POLL_AUDIT_WINDOW
-        recent = audit.entries(web.catalog, username=principal.username, action=audit.LIST, limit=200)
-        last = next((row for row in recent if row.detail == detail), None)  # newest first
-        if last is not None and (last.at if last.at.tzinfo else last.at.replace(tzinfo=UTC)) >= cutoff and (last.record_ids or "") == " ".join(records):
-            return
+        audit.write_polled(web.catalog, principal.username, audit.LIST, detail, client(request), records)
+        return
     audit.write(web.catalog, principal.username, audit.LIST, None, detail, client(request), records=records)
 
 

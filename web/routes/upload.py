@@ -111,11 +111,21 @@ def _ids(text: str) -> list[int]:
 def api_upload_status(request: Request, principal: Annotated[Principal, Depends(require(roles.UPLOAD))],
                       ids: Annotated[str, Query(description="comma-separated item ids")] = "") -> dict:
     web = state(request)
-    return {"items": [uploads.item_view(web, principal, uploads.visible_item(web, principal, i)) for i in _ids(ids)]}
+    items = [uploads.item_view(web, principal, uploads.visible_item(web, principal, i)) for i in _ids(ids)]
+    _audit_status(request, principal, items)
+    return {"items": items}
+
+
+def _audit_status(request: Request, principal: Principal, items: list[dict]) -> None:
+    """The upload page polls these every second or two: file names and record codes, one row a window."""
+    audit.write_polled(state(request).catalog, principal.username, audit.LIST, "tải lên: trạng thái",
+                       client(request), [str(item["record_id"]) for item in items if item.get("record_id")])
 
 
 @router.get("/api/uploads/{item_id}", tags=["tải lên"], summary="Status of one upload")
 def api_upload_item(request: Request, item_id: int,
                     principal: Annotated[Principal, Depends(require(roles.UPLOAD))]) -> dict:
     web = state(request)
-    return uploads.item_view(web, principal, uploads.visible_item(web, principal, item_id))
+    item = uploads.item_view(web, principal, uploads.visible_item(web, principal, item_id))
+    _audit_status(request, principal, [item])
+    return item
