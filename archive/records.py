@@ -105,19 +105,6 @@ class StoredRecord:
     prefix: str
 
 
-def write_record(
-    store: ObjectStore,
-    meta: RecordMetadata,
-    original: Path,
-    pdfa: Path,
-    texts: list[str],
-    word_boxes: list[list[dict]],
-    events: list[Event],
-) -> dict[str, ObjectInfo]:
-    """Store the record folder; the objects, by name (see `store_record` for the whole outcome)."""
-    return store_record(store, meta, original, pdfa, texts, word_boxes, events).objects
-
-
 def store_record(
     store: ObjectStore,
     meta: RecordMetadata,

@@ -10,7 +10,7 @@ from typing import Optional
 
 import click
 
-from sohoa.cli.common import PathArg, find_record, open_archive, open_index, parse_date
+from sohoa.cli.common import PathArg, acting_user, find_record, open_archive, open_index, parse_date
 from sohoa.core.errors import ExitCode, SohoaError
 
 @click.command()
@@ -111,6 +111,16 @@ def rebuild_catalog() -> None:
         print(f"  skipped {line}", file=sys.stderr)
 
 
+def _find(archive, record_id: str, as_user: str | None):
+    """The record; for `--as USER` a missing one says what a hidden one says (no hint it exists)."""
+    try:
+        return find_record(archive, record_id)
+    except SohoaError:
+        if as_user:
+            raise SohoaError("no record in your agency's scope with that id", ExitCode.NOT_FOUND) from None
+        raise
+
+
 def _as_user(archive, record, as_user: str | None, action: str, detail: str) -> None:
     """`--as USER`: the record must be in that user's agency subtree (else the same NOT_FOUND as a
     missing record), and the access is written to the audit log as the web would."""
@@ -118,9 +128,7 @@ def _as_user(archive, record, as_user: str | None, action: str, detail: str) -> 
         return
     from sohoa.web import audit, roles, scope
 
-    principal = scope.principal_for(archive.catalog, as_user)
-    if not principal.can(roles.SEARCH):
-        raise SohoaError(f"--as {principal.username}: role {principal.role} may not view records", ExitCode.REFUSED)
+    principal = acting_user(archive.catalog, as_user, roles.SEARCH, "view records")
     if not scope.scope_of(archive.catalog, principal).covers(record.agency_code):
         raise SohoaError("no record in your agency's scope with that id", ExitCode.NOT_FOUND)
     audit.write(archive.catalog, principal.username, action, record.id, detail, "cli")
@@ -133,12 +141,7 @@ def _as_user(archive, record, as_user: str | None, action: str, detail: str) -> 
 def show(record_id: str, as_json: bool, as_user: Optional[str]) -> None:
     """Show a record: metadata, objects with their SHA-256, events."""
     archive = open_archive()
-    try:
-        record = find_record(archive, record_id)
-    except SohoaError:
-        if as_user:
-            raise SohoaError("no record in your agency's scope with that id", ExitCode.NOT_FOUND) from None
-        raise
+    record = _find(archive, record_id, as_user)
     from sohoa.web import audit
 
     _as_user(archive, record, as_user, audit.VIEW, "cli show")
@@ -175,12 +178,7 @@ def get(record_id: str, out: Path, original: bool, as_user: Optional[str]) -> No
     from sohoa.web import audit
 
     archive = open_archive()
-    try:
-        record = find_record(archive, record_id)
-    except SohoaError:
-        if as_user:
-            raise SohoaError("no record in your agency's scope with that id", ExitCode.NOT_FOUND) from None
-        raise
+    record = _find(archive, record_id, as_user)
     _as_user(archive, record, as_user, audit.DOWNLOAD_ORIGINAL if original else audit.DOWNLOAD_PDFA,
              f"cli get --out {out.name}")
     wanted = "original" if original else "pdfa.pdf"
@@ -210,10 +208,7 @@ def export(record_id: Optional[str], dossier: Optional[str], out: Path, as_user:
     if as_user:
         from sohoa.web import roles, scope
 
-        principal = scope.principal_for(archive.catalog, as_user)
-        if not principal.can(roles.SEARCH):
-            raise SohoaError(f"--as {principal.username}: role {principal.role} may not view records",
-                             ExitCode.REFUSED)
+        principal = acting_user(archive.catalog, as_user, roles.SEARCH, "view records")
         seen = scope.scope_of(archive.catalog, principal)
     if record_id:
         record = archive.catalog.record(record_id)

@@ -61,3 +61,14 @@ def parse_date(value: Optional[str]) -> Optional[date]:
         return date.fromisoformat(value)
     except ValueError:
         raise SohoaError(f"invalid date {value!r}: expected YYYY-MM-DD", ExitCode.USAGE) from None
+
+
+def acting_user(catalog, as_user: str, permission: str, doing: str):
+    """`--as USER`: the web user the command acts as, refused (exit 18) when their role may not do
+    `doing` (e.g. "view records"), as the web would refuse them."""
+    from sohoa.web import scope
+
+    principal = scope.principal_for(catalog, as_user)
+    if not principal.can(permission):
+        raise SohoaError(f"--as {principal.username}: role {principal.role} may not {doing}", ExitCode.REFUSED)
+    return principal

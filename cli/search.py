@@ -9,7 +9,7 @@ from typing import Optional
 
 import click
 
-from sohoa.cli.common import open_archive, open_catalog, open_index, parse_date
+from sohoa.cli.common import acting_user, open_archive, open_catalog, open_index, parse_date
 from sohoa.core import codes
 
 
@@ -66,14 +66,11 @@ def search(query, agency, procedure, doc_type, kind, owner_id, dossier, issued_f
 def _scope(catalog, as_user: str | None):
     """Without --as the CLI is the machine's administrator (everything); with it, that user's scope
     (a role that may not search, e.g. a scanner, is refused as on the web)."""
-    from sohoa.core.errors import ExitCode, SohoaError
     from sohoa.web import roles, scope
 
     if not as_user:
         return scope.EVERYTHING
-    principal = scope.principal_for(catalog, as_user)
-    if not principal.can(roles.SEARCH):
-        raise SohoaError(f"--as {principal.username}: role {principal.role} may not search records", ExitCode.REFUSED)
+    principal = acting_user(catalog, as_user, roles.SEARCH, "search records")
     return scope.scope_of(catalog, principal)
 
 
@@ -133,10 +130,7 @@ def reuse(record_id: str, dossier: str, by: str, as_user: Optional[str]) -> None
     archive = open_archive()
     other = False
     if as_user:
-        principal = scope.principal_for(archive.catalog, as_user)
-        if not principal.can(roles.REUSE):
-            raise SohoaError(f"--as {principal.username}: role {principal.role} may not reuse records",
-                             ExitCode.REFUSED)
+        principal = acting_user(archive.catalog, as_user, roles.REUSE, "reuse records")
         seen = scope.scope_of(archive.catalog, principal)
         dossier = scope.check_dossier(archive.catalog, seen, dossier)
         record = archive.catalog.record(record_id)
@@ -168,13 +162,9 @@ def suggest(dossier: Optional[str], owner_id: Optional[str], as_json: bool, as_u
     archive = open_archive()
     agencies, bound, code, owner = None, None, None, None
     if as_user:  # as the web's /api/suggest: the user's scope, crossing agencies only for their dossier
-        from sohoa.core.errors import ExitCode, SohoaError
         from sohoa.web import roles, scope
 
-        principal = scope.principal_for(archive.catalog, as_user)
-        if not principal.can(roles.REUSE):
-            raise SohoaError(f"--as {principal.username}: role {principal.role} may not reuse records",
-                             ExitCode.REFUSED)
+        principal = acting_user(archive.catalog, as_user, roles.REUSE, "reuse records")
         seen = scope.scope_of(archive.catalog, principal)
         code = codes.dossier_code(dossier) if dossier else None
         owner = codes.owner_id(owner_id) if owner_id else (owner_of(archive.catalog, code) if code else None)

@@ -42,7 +42,7 @@ def _record(archive: Archive, tmp_path: Path, n: int, kind: Kind = Kind.componen
                           title=f"Giấy xác nhận {n}", page_count=1, original_sha256=sha,
                           original_size=original.stat().st_size)
     events = [Event(record_id=meta.record_id, action="ingested"), Event(record_id=meta.record_id, action="stored")]
-    objects = records.write_record(archive.store, meta, original, pdfa, [f"trang {n}"], [[]], events)
+    objects = records.store_record(archive.store, meta, original, pdfa, [f"trang {n}"], [[]], events).objects
     catalog_write.add_record(archive.catalog, meta, objects, events)
     return meta
 

@@ -49,7 +49,7 @@ def test_the_runners_hold_no_stage_logic_of_their_own():
     """Only ingest/pipeline.py calls the OCR engine, the record writer and the catalog writer."""
     for runner in (ROOT / "ingest" / "runner.py", ROOT / "workers" / "tasks.py"):
         source = runner.read_text(encoding="utf-8")
-        for foreign in ("ocr.pipeline import run", "write_record", "catalog_write", "sniff(", "record_by_sha"):
+        for foreign in ("ocr.pipeline import run", "store_record", "catalog_write", "sniff(", "record_by_sha"):
             assert foreign not in source, f"{runner.name} does {foreign!r} itself"
 
 

@@ -271,8 +271,8 @@ def test_stored_records_and_the_reuse_command_count(catalog, tmp_path):
                           title="Giấy khai sinh", page_count=1, original_sha256=sha,
                           original_size=original.stat().st_size)
     events = [Event(record_id=meta.record_id, action="ingested"), Event(record_id=meta.record_id, action="stored")]
-    catalog_write.add_record(catalog, meta, records.write_record(archive.store, meta, original, pdfa, ["x"], [[]],
-                                                                 events), events)
+    catalog_write.add_record(catalog, meta, records.store_record(archive.store, meta, original, pdfa, ["x"], [[]],
+                                                                 events).objects, events)
     reuse(archive, meta.record_id, second, "cán bộ một cửa", today=date(2024, 2, 7))
     row = {"agency_code": C1, "procedure_code": "1.001", "channel": "direct", "owner_id": "001204012345",
            "result_issued_on": "", "result_form": ""}

@@ -52,7 +52,7 @@ def _store_record(archive: Archive, tmp_path: Path) -> RecordMetadata:
                           title="Giấy khai sinh", page_count=1, original_sha256=sha,
                           original_size=original.stat().st_size)
     events = [Event(record_id=meta.record_id, action="ingested"), Event(record_id=meta.record_id, action="stored")]
-    objects = records.write_record(archive.store, meta, original, pdfa, ["giấy khai sinh"], [[]], events)
+    objects = records.store_record(archive.store, meta, original, pdfa, ["giấy khai sinh"], [[]], events).objects
     catalog_write.add_record(archive.catalog, meta, objects, events)
     return meta
 
