@@ -119,7 +119,7 @@ class LocalStore:
             maybe_crash("local.sidecar-pending", key)
             self._publish(tmp, target, key)
             maybe_crash("local.linked", key)
-            self._commit_sidecar(key, pending)
+            self._commit_own_sidecar(key, pending, record)
             pending = None
         except OSError as exc:
             raise StorageError(f"{key}: cannot write to {self.root} ({exc.strerror})") from None
@@ -194,6 +194,15 @@ class LocalStore:
         sidecar = self._sidecar(key)
         os.replace(pending, sidecar)
         _fsync_dir(sidecar.parent)
+
+    def _commit_own_sidecar(self, key: str, pending: Path, record: dict) -> None:
+        # A reader that saw the published bytes before this step may have completed it for us
+        # (`_recover_sidecar`): the pending name is then gone and the sidecar holds our record.
+        try:
+            self._commit_sidecar(key, pending)
+        except FileNotFoundError:
+            if self._read_sidecar(key) != record:
+                raise
 
     def _recover_sidecar(self, key: str) -> dict | None:
         """An object published by a writer that died before its sidecar: finish that writer's step 4."""

@@ -298,6 +298,29 @@ def test_concurrent_writers_exactly_one_wins(store: ObjectStore):
     assert store.get("contested") == f"writer {winners[0]}".encode() * 1000
 
 
+def test_a_reader_between_publish_and_sidecar_does_not_fail_the_writer(store: ObjectStore):
+    """CI run of session 3: six concurrent ingests of one file; one read `metadata.json` in the
+    instant after another published it and before its sidecar was committed. The reader completed
+    the writer's sidecar, and the writer then failed with "No such file or directory"."""
+    if not isinstance(store, LocalStore):
+        store.put("raced/metadata.json", b"{}")  # S3 publishes bytes and metadata in one request
+        assert store.stat("raced/metadata.json").sha256 == hashlib.sha256(b"{}").hexdigest()
+        return
+    reader = LocalStore(store.root)
+
+    class ReadRightAfterLink(LocalStore):
+        def _publish(self, tmp, target, key):
+            super()._publish(tmp, target, key)
+            self.seen = reader.stat(key)  # another process, between steps 3 and 4
+
+    writer = ReadRightAfterLink(store.root)
+    stored = writer.put("raced/metadata.json", b'{"code": "KQ1"}')
+    assert writer.seen.sha256 == stored.sha256 == hashlib.sha256(b'{"code": "KQ1"}').hexdigest()
+    assert store.stat("raced/metadata.json").sha256 == stored.sha256
+    leftovers = [p.name for p in (store.root / META_DIR / "raced").iterdir() if p.name.startswith(".")]
+    assert leftovers == []
+
+
 # --- listing and keys -----------------------------------------------------------------------------
 
 
