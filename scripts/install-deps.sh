@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 APT_RUNTIME=(tesseract-ocr tesseract-ocr-vie tesseract-ocr-script-viet libgs-common)
 APT_TEST=(libpdfbox2-java libactivation-java libjaxb-api-java default-jre-headless
           poppler-utils redis-server postgresql fonts-dejavu-core fonts-liberation2 fonts-noto-core
-          chromium chromium-driver)  # the web test drives a real headless browser
+          chromium chromium-driver softhsm2)  # the web test drives a real headless browser
 APT_BENCH=(ghostscript qpdf)  # OCRmyPDF, the bench anchor
 
 extra="${1:-}"

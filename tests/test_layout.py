@@ -1,7 +1,8 @@
 """The shape of the package: what the wheel ships, and which way the imports point.
 
-DESIGN.md: dependencies point one way, core ← ocr, archive ← search, ratios ← ingest ← workers ←
-cli, web. A package imports its own modules and those of lower layers only: never a higher
+DESIGN.md: dependencies point one way, core ← ocr, archive, extract, sign ← search, ratios, split
+← ingest ← workers ← cli, web (extract reads words, sign reads PDFs: both need only core; split
+reads page images through ocr). A package imports its own modules and those of lower layers only: never a higher
 layer, never a sibling on its own layer (search and ratios both sit on archive; neither is below
 the other). The cli sits on top of everything, the web app included (`sohoa serve` starts it).
 """
@@ -17,8 +18,8 @@ from pathlib import Path
 
 
 ROOT = Path(__file__).resolve().parents[1]
-LAYERS = {"core": 0, "ocr": 1, "archive": 1, "search": 2, "ratios": 2, "ingest": 3, "workers": 4,
-          "web": 5, "cli": 6}
+LAYERS = {"core": 0, "ocr": 1, "archive": 1, "extract": 1, "sign": 1, "split": 2, "search": 2,
+          "ratios": 2, "ingest": 3, "workers": 4, "web": 5, "cli": 6}
 DEV_ONLY = ("testkit", "bench", "tests")  # in a checkout, never in the wheel
 # Known crossings owned by other work in progress; each entry must disappear, never grow.
 KNOWN: set[tuple[str, str]] = set()

@@ -1,0 +1,1 @@
+"""The digitising unit's digital signature (PAdES) and certified electronic copies."""

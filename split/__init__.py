@@ -1,0 +1,1 @@
+"""Whole dossiers in one scan: codes on pages, cover and separator sheets, stack splitting."""
