@@ -32,6 +32,9 @@ class ExitCode(IntEnum):
     NOT_FOUND = 17  # no record with that id or code
     REFUSED = 18  # the action is not allowed on this record (e.g. reuse of an expired document)
     TOO_MANY_PAGES = 19  # more pages in one file than SOHOA_MAX_PAGES
+    SIGNING_SETUP = 20  # the signing key, certificate, password or token cannot be used (sign/)
+    SIGNATURE_INVALID = 21  # a signature is missing, broken, untrusted or the file changed after signing
+    CODE_CONFLICT = 22  # a code read off the pages disagrees with the one given (split/)
     INTERRUPTED = 130
 
 
@@ -55,6 +58,9 @@ EXIT_CODE_DOCS: Final[dict[ExitCode, str]] = {
     ExitCode.NOT_FOUND: "no such record",
     ExitCode.REFUSED: "action refused (e.g. the document has expired)",
     ExitCode.TOO_MANY_PAGES: "more pages in one file than the limit (SOHOA_MAX_PAGES)",
+    ExitCode.SIGNING_SETUP: "the signing key, certificate, password or token cannot be used",
+    ExitCode.SIGNATURE_INVALID: "signature missing, invalid, untrusted, or the file changed after signing",
+    ExitCode.CODE_CONFLICT: "a dossier code read off the pages disagrees with the one given",
     ExitCode.INTERRUPTED: "interrupted",
 }
 

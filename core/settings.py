@@ -52,6 +52,24 @@ class Settings(BaseModel):
     max_page_bytes: int = Field(220_000_000, gt=0)  # A3 at 600 dpi in colour is 209 MB
     jobs: int = Field(default_factory=lambda: os.cpu_count() or 1, gt=0)
 
+    # Extraction (extract/): an admin's own document types, merged over the built-in catalogue.
+    doctypes_file: Path | None = None
+    extract: bool = True  # propose metadata read off the pages (never overrides typed values)
+
+    # Stack splitting (split/): a blank page also starts a new document.
+    split_on_blank: bool = False
+
+    # Signing (sign/): PKCS#12 file, or a PKCS#11 token (USB token, HSM); unset = records unsigned.
+    sign_p12: Path | None = None
+    sign_p12_password: str | None = Field(None, repr=False)
+    sign_pkcs11_lib: Path | None = None
+    sign_token_label: str | None = None
+    sign_key_label: str | None = None
+    sign_pin: str | None = Field(None, repr=False)
+    sign_pin_file: Path | None = None
+    sign_tsa_url: str | None = None  # RFC 3161 timestamp server: PAdES B-T
+    trust_roots: Path | None = None  # PEM file or folder of the CA certificates `sohoa verify` trusts
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
         environ = os.environ if environ is None else environ

@@ -1,0 +1,5 @@
+"""Commands of sohoa.extract (registered in cli/__init__.py)."""
+
+from __future__ import annotations
+
+COMMANDS: list = []
