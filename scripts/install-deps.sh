@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_RUNTIME=(tesseract-ocr tesseract-ocr-vie tesseract-ocr-script-viet libgs-common)
+APT_RUNTIME=(tesseract-ocr tesseract-ocr-vie tesseract-ocr-script-viet libgs-common fonts-dejavu-core fonts-liberation2)  # fonts: the signature box and "BẢN SAO" (sign/)
 APT_TEST=(libpdfbox2-java libactivation-java libjaxb-api-java default-jre-headless
           poppler-utils redis-server postgresql fonts-dejavu-core fonts-liberation2 fonts-noto-core
           chromium chromium-driver softhsm2)  # the web test drives a real headless browser
