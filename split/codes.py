@@ -1,8 +1,7 @@
 """Codes on a page image: read QR, Code 128 and Code 39, and say what they mean to sohoa.
 
-`read_codes` decodes a downscaled grayscale copy of the page (cheap: most pages carry no code)
-and only goes back to full resolution, then to a binarised copy, when the first pass saw a
-symbol it could not decode. zxing-cpp finds codes in any orientation, so skewed and upside-down
+`read_codes` decodes a downscaled grayscale copy of the page (a few milliseconds) and only when
+that finds nothing goes to full resolution, then to a coarser copy. zxing-cpp finds codes in any orientation, so skewed and upside-down
 pages need no extra pass. `page_mark` turns the decoded texts into what the splitter needs:
 a sohoa cover sheet, a separator sheet, a one-stop receipt holding a dossier code, or nothing.
 
@@ -27,10 +26,11 @@ from sohoa.core.codes import dossier_code
 from sohoa.core.errors import InvalidCode
 
 MAX_SIDE: Final[int] = 1600  # long side of the copy decoded first
+COARSE_SIDE: Final[int] = 1000  # long side of the last try
 PREFIX: Final[str] = "SOHOA1"
 COVER: Final[str] = f"{PREFIX}:COVER:"
 SEPARATOR: Final[str] = f"{PREFIX}:SEP"
-FORMATS: Final = zxingcpp.BarcodeFormat.QRCode | zxingcpp.BarcodeFormat.Code128 | zxingcpp.BarcodeFormat.Code39
+FORMATS: Final = zxingcpp.barcode_formats_from_str("QRCode,Code128,Code39")
 FORMAT_NAMES: Final[dict[str, str]] = {"QRCode": "qr", "Code128": "code128", "Code39": "code39"}
 DOSSIER_IN_TEXT: Final = re.compile(r"[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[0-9A-Z]{3}-\d{6}-\d{4}", re.I)
 DOC_TYPE_RE: Final = re.compile(r"^[0-9A-Z][0-9A-Z._-]{0,31}$")
@@ -79,11 +79,6 @@ def _downscaled(gray: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
     return cv2.resize(gray, size, interpolation=cv2.INTER_AREA), scale
 
 
-def _binarised(gray: np.ndarray) -> np.ndarray:
-    smooth = cv2.GaussianBlur(gray, (3, 3), 0)
-    return cv2.threshold(smooth, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[1]
-
-
 def _box(position, scale: float) -> tuple[int, int, int, int]:
     points = [position.top_left, position.top_right, position.bottom_right, position.bottom_left]
     xs, ys = [p.x / scale for p in points], [p.y / scale for p in points]
@@ -117,20 +112,25 @@ def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool
 def read_codes(image: np.ndarray | Image.Image, max_side: int = MAX_SIDE) -> list[PageCode]:
     """Every QR / Code 128 / Code 39 on the page, decoded ones first.
 
-    One decode of a copy whose long side is at most `max_side`; when that pass saw a symbol it
-    could not decode, the full-resolution page and then a binarised copy are tried too.
+    First a copy whose long side is at most `max_side` (a few milliseconds); only when that
+    decodes nothing, the full-resolution page (small symbols) and a coarser copy (photocopy
+    speckle breaks finder patterns at full size) are tried, so a damaged symbol is at least seen.
     """
     gray = _gray(image)
-    small, scale = _downscaled(gray, max_side)
-    codes = _decode(small, scale)
-    if any(c.error for c in codes) and not any(c.error is None for c in codes):
-        attempts = ([gray] if scale < 1.0 else []) + [_binarised(gray)]
-        for attempt in attempts:
-            more = _decode(attempt, 1.0)
-            codes += more
-            if any(c.error is None for c in more):
-                break
+    codes: list[PageCode] = []
+    for attempt, scale in _attempts(gray, max_side):
+        codes += _decode(attempt, scale)
+        if any(c.error is None for c in codes):
+            break
     return _merge(codes)
+
+
+def _attempts(gray: np.ndarray, max_side: int):
+    small, scale = _downscaled(gray, max_side)
+    yield small, scale
+    if scale < 1.0:
+        yield gray, 1.0
+    yield _downscaled(gray, COARSE_SIDE)
 
 
 # ---------------------------------------------------------------- meaning
