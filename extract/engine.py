@@ -1,0 +1,541 @@
+"""The extraction rules: page words → document type, number, date, issuer, title, summary and persons.
+
+Each rule reads the segments of `lines.page_lines` (rows cut at the header's column gap) and proposes a
+value with a confidence: the rule's strength times a factor from the OCR confidence of the words it used
+(`_confidence`), so a strong rule on a clean page is above 0.9 and a weak rule or a poor page stays below.
+Nothing here raises on odd input: a page it cannot read gives no proposal.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from sohoa.extract import ids
+from sohoa.extract.catalogue import Catalogue, DocType, load_catalogue
+from sohoa.extract.dates import FoundDate, add_months, find_dates
+from sohoa.extract.lines import Line, page_lines
+from sohoa.extract.model import Extraction, Proposal
+from sohoa.extract.text import (agency_case, capitalise, fold, is_agency_head, is_place_level, letters,
+                                name_case, nfc, similarity, upper_share)
+
+_MOTTO = ("cong hoa xa hoi chu nghia viet nam", "doc lap - tu do - hanh phuc", "doc lap tu do hanh phuc")
+_NUMBER = re.compile(r"(\d{1,6})\s*/\s*(?:((?:19|20)\d{2})\s*/\s*)?"
+                     r"([A-ZĐ][A-ZĐa-z0-9]*(?:\s*-\s*[A-ZĐ][A-ZĐa-z0-9]*){0,3})")
+_NUMBER_PREFIX = re.compile(r"^\s*(?:s\S?|so)\s*[:;.,]?\s*(?=\d)")  # on folded text: "Số:", "S6:", "So:"
+_SUMMARY_STOP = ("can cu", "kinh gui", "xet ", "thuc hien", "dieu ", "theo de nghi", "ho va ten", "hom nay")
+_LABELS = (r"^(?:\d{1,2}\s*[.)]\s*)?(ho va ten|ho, chu dem va ten|ho, chu dem, ten|ho ten|ten chu ho|chu ho|"
+           r"ong\s*/\s*ba|ong \(ba\)|ong|ba)\b")
+_NAME_LABELS = (re.compile(_LABELS + r"([^:]{0,40}):\s*"), re.compile(_LABELS + r"()\s*"))
+_OWNER_QUALIFIERS = ("", "full name", "/ full name", "/full name", "nguoi yeu cau", "nguoi de nghi",
+                     "nguoi khai", "nguoi lam don", "cua nguoi yeu cau", "nguoi duoc cap")
+_ID_CUES = ("dinh danh", "cccd", "can cuoc", "cmnd", "chung minh", "ma so thue", "mst", "ma so doanh nghiep",
+            "ma so ho kinh doanh", "so/no", "so / no", "giay to tuy than", "ho chieu")
+_BIRTH = ("ngay, thang, nam sinh", "ngay thang nam sinh", "sinh ngay", "ngay sinh", "date of birth")
+_VALID = ("co gia tri su dung den", "co gia tri den", "gia tri den", "co hieu luc den", "date of expiry",
+          "co thoi han den")
+_ISSUE_LABELS = ("ngay cap", "cap ngay", "date of issue")
+
+
+@dataclass
+class _Person:
+    name: str | None
+    role: str  # "owner" | "other"
+    line: Line | None
+    strength: float
+
+
+@dataclass
+class _Id:
+    value: str
+    kind: str
+    line: Line  # the words of the number
+    labelled: bool
+    repaired: bool
+
+
+def extract(pages: list[list[dict]], sizes: list[tuple[float, float]] | None = None,
+            catalogue: Catalogue | None = None) -> Extraction:
+    """Proposals for one document from its pages' words (words.json "pages")."""
+    if catalogue is None:
+        from sohoa.core.settings import get_settings
+
+        catalogue = load_catalogue(get_settings().doctypes_file)
+    pages = pages if isinstance(pages, list) else []
+    doc = [page_lines(words, n + 1, _width(sizes, n)) for n, words in enumerate(pages)]
+    result = Extraction()
+    title_line, doc_type, type_conf, type_source = _find_type(doc, catalogue)
+    number = _number_symbol(doc, catalogue)
+    if doc_type is None and number is not None:
+        doc_type, type_conf, type_source, title_line = _type_from_number(doc, number, catalogue)
+    if doc_type is not None:
+        where = title_line or number[1]
+        result.doc_type = _proposal(doc_type.code, type_conf, where, type_source)
+        result.fields["doc_type_code"] = result.doc_type
+        result.fields["doc_type_name"] = _proposal(doc_type.name, type_conf, where, type_source)
+    if number is not None:
+        result.fields["number_symbol"] = number[0]
+    anchor = number[1] if number else title_line
+    _add(result, "issued_on", _issued_on(doc))
+    agency = _issuing_agency(doc, anchor, title_line, sizes)
+    if agency:
+        result.fields["issuing_agency"] = agency[0]
+        if agency[1]:
+            result.fields["issuing_parent"] = agency[1]
+    summary = _summary(doc, title_line, doc_type, number)
+    _add(result, "summary", summary)
+    _add(result, "title", _title(doc_type, title_line, summary, result.doc_type.confidence if result.doc_type else 0))
+    _persons(doc, result)
+    _valid_until(doc, doc_type, result)
+    return result
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _width(sizes: list[tuple[float, float]] | None, n: int) -> float | None:
+    try:
+        return float(sizes[n][0]) if sizes else None
+    except (IndexError, TypeError, ValueError):
+        return None
+
+
+def _confidence(strength: float, line: Line) -> float:
+    """The rule's strength scaled by the OCR confidence of the words it read (1.0 for a text layer)."""
+    return round(max(0.0, min(0.99, strength * (0.6 + 0.4 * line.confidence))), 3)
+
+
+def _proposal(value, strength: float, line: Line, source: str) -> Proposal:
+    return Proposal(value, _confidence(strength, line), line.page, line.box, source)
+
+
+def _add(result: Extraction, name: str, proposal: Proposal | None) -> None:
+    if proposal is not None:
+        result.fields[name] = proposal
+
+
+def _folded_words(line: Line) -> tuple[str, list[int]]:
+    """The line folded, and where each word starts in it (to map a match back to words and a box)."""
+    starts, parts, at = [], [], 0
+    for word in line.words:
+        folded = fold(word.text)
+        starts.append(at)
+        parts.append(folded)
+        at += len(folded) + 1
+    return " ".join(parts), starts
+
+
+def _words_from(line: Line, char: int) -> int:
+    """Index of the first word starting at or after folded offset `char`."""
+    _, starts = _folded_words(line)
+    return next((i for i, s in enumerate(starts) if s >= char), len(starts))
+
+
+def _is_motto(folded: str) -> bool:
+    return any(similarity(folded[:len(m) + 2], m) > 0.8 for m in _MOTTO) or folded.startswith("doc lap")
+
+
+def _all_lines(doc: list[list[Line]]) -> list[Line]:
+    return [line for page in doc for line in page]
+
+
+# ------------------------------------------------------------------ type and title
+
+
+def _find_type(doc: list[list[Line]], catalogue: Catalogue) -> tuple[Line | None, DocType | None, float, str]:
+    cues = catalogue.cues()
+    for line in _all_lines(doc):
+        text = line.text
+        if letters(text) < 3 or upper_share(text) < 0.75:
+            continue
+        folded = fold(text).rstrip(":. ")
+        if _is_motto(folded):
+            continue
+        best: tuple[float, int, DocType] | None = None
+        for cue, doc_type in cues:
+            if folded == cue or folded.startswith(cue + " "):
+                score = 1.0
+            elif len(cue) >= 8:
+                score = similarity(folded[:len(cue)], cue)
+                score = score if score >= 0.82 else 0.0
+            else:
+                score = 0.0
+            if score and (best is None or (score, len(cue)) > best[:2]):
+                best = (score, len(cue), doc_type)
+        if best:
+            score, _, doc_type = best
+            source = "catalogue:title" if score == 1.0 else "catalogue:title-fuzzy"
+            return line, doc_type, 0.97 if score == 1.0 else min(0.85, score * 0.9), source
+    return None, None, 0.0, ""
+
+
+def _type_from_number(doc, number, catalogue):
+    """No title line: the number's symbol names the type ("QĐ"), or a "V/v" summary makes it a công văn."""
+    proposal, line, symbol = number
+    by_symbol = catalogue.by_symbol(symbol.split("-")[0])
+    if by_symbol is not None:
+        return by_symbol, 0.75, "pattern:number-symbol", None
+    official = catalogue.types.get("CV")
+    if official is not None and _vv_line(doc) is not None:
+        return official, 0.85, "pattern:cong-van", None
+    return None, 0.0, "", None
+
+
+def _title(doc_type: DocType | None, title_line: Line | None, summary: Proposal | None,
+           type_conf: float) -> Proposal | None:
+    if doc_type is None:
+        return None
+    head = _sentence_case(title_line.text.rstrip(":. ")) if title_line else doc_type.name
+    where = title_line or (summary and _line_of(summary))
+    if where is None:
+        return None
+    if doc_type.administrative and summary is not None:
+        text = _expand_vv(str(summary.value))
+        return Proposal(f"{head} {text[0].lower()}{text[1:]}", min(type_conf, summary.confidence),
+                        where.page, where.box, "catalogue:title+summary")
+    return Proposal(head, min(0.97, type_conf), where.page, where.box, "catalogue:title")
+
+
+def _line_of(proposal: Proposal) -> Line:
+    from sohoa.extract.lines import Word
+
+    x0, top, x1, bottom = proposal.box
+    return Line(proposal.page, [Word(str(proposal.value), x0, top, x1, bottom, proposal.confidence)])
+
+
+def _sentence_case(text: str) -> str:
+    text = " ".join(nfc(text).split())
+    return capitalise(text.split()[0]) + "".join(" " + w.lower() for w in text.split()[1:]) if text else text
+
+
+def _expand_vv(text: str) -> str:
+    return re.sub(r"^\s*[Vv]\s*/\s*[Vv]\s*[:.]?\s*", "về việc ", text).strip()
+
+
+# ------------------------------------------------------------------ number, date, issuer, summary
+
+
+def _number_symbol(doc: list[list[Line]], catalogue: Catalogue) -> tuple[Proposal, Line, str] | None:
+    for line in _all_lines(doc):
+        folded, _ = _folded_words(line)
+        prefix = _NUMBER_PREFIX.match(folded)
+        if prefix is None:
+            continue
+        start = _words_from(line, prefix.end() - (1 if folded[prefix.end() - 1:prefix.end()] == " " else 0))
+        start = min(start, max(0, len(line.words) - 1))
+        # The number may start inside the first word ("Số:2576/QĐ-UBND"): match on the raw text after "Số".
+        raw = line.text
+        raw_prefix = (re.match(r"^\s*\S{1,3}?\s*[:;.,]\s*", raw) or re.match(r"^\s*\S{1,3}?\s+", raw)
+                      or re.match(r"^\s*[^\d\s]{1,3}", raw))
+        body = raw[raw_prefix.end():] if raw_prefix else raw
+        m = _NUMBER.match(body.strip().replace("\u00d0", "Đ"))  # OCR reads Đ as the look-alike Ð
+        if m is None:
+            continue
+        symbol = _normal_symbol(re.sub(r"\s+", "", m[3]), catalogue)
+        value = f"{m[1]}/{m[2] + '/' if m[2] else ''}{symbol}"
+        strength = 0.97 if re.match(r"^\s*s[o6]\s*:", folded) else 0.9
+        span = line.span(start, len(line.words)) if start < len(line.words) else line
+        return _proposal(value, strength, span, "pattern:number-symbol"), line, symbol
+    return None
+
+
+def _normal_symbol(symbol: str, catalogue: Catalogue) -> str:
+    """Upper case, and a type symbol that lost its mark ("QD") spelled as the catalogue does ("QĐ")."""
+    parts = re.sub("Đ{2,}", "Đ", symbol).split("-")  # "QĐÐ": one letter read twice
+    known = catalogue.by_symbol(parts[0])
+    if known is not None and known.symbol:
+        parts[0] = known.symbol
+    return "-".join(p if p == (known.symbol if known else None) else p.upper() for p in parts)
+
+
+def _issued_on(doc: list[list[Line]]) -> Proposal | None:
+    labelled = None
+    for line in _all_lines(doc):
+        folded, _ = _folded_words(line)
+        if any(cue in folded for cue in _BIRTH + _VALID):
+            continue
+        dates = find_dates(folded)
+        if not dates:
+            continue
+        if re.match(r"^[^,:;]{2,45},\s*ngay\b", folded):  # "Hà Nội, ngày 15 tháng 10 năm 2018"
+            return _date_proposal(dates[0], 0.96 if dates[0].spelled else 0.92, line, "pattern:place-date")
+        label = next((c for c in _ISSUE_LABELS if c in folded), None)
+        if label and labelled is None:
+            after = [d for d in dates if d.start >= folded.index(label)]
+            if after:
+                labelled = _date_proposal(after[0], 0.9, line, "label:ngày cấp")
+    return labelled
+
+
+def _date_proposal(found: FoundDate, strength: float, line: Line, source: str) -> Proposal:
+    start, end = _words_from(line, found.start), _words_from(line, found.end)
+    if found.start > 0:
+        # the word holding the match start
+        _, starts = _folded_words(line)
+        start = max(i for i, s in enumerate(starts) if s <= found.start)
+    span = line.span(start, max(end, start + 1))
+    return _proposal(found.value.isoformat(), strength, span, source)
+
+
+def _issuing_agency(doc, anchor: Line | None, title_line: Line | None,
+                    sizes) -> tuple[Proposal, Proposal | None] | None:
+    """The top-left block above "Số:" (or above the title): the lower level is the issuer, the upper its parent."""
+    page_no = (anchor or title_line).page if (anchor or title_line) else 1
+    if not doc or page_no > len(doc):
+        return None
+    lines = doc[page_no - 1]
+    if not lines:
+        return None
+    limit = anchor.top if anchor else (title_line.top if title_line else None)
+    if limit is None:
+        return None
+    width = _width(sizes, page_no - 1) or (max(l.x1 for l in lines) + min(l.x0 for l in lines))
+    per_row: dict[int, int] = {}
+    for line in lines:
+        per_row[line.row] = per_row.get(line.row, 0) + 1
+    block: list[Line] = []
+    for line in lines:
+        if line.top >= limit - 0.5 or line is title_line:
+            continue
+        folded = fold(line.text)
+        if letters(line.text) < 2 or upper_share(line.text) < 0.8 or _is_motto(folded):
+            continue
+        if per_row[line.row] > 1 and line.centre > width / 2:
+            continue  # the right column: motto and place-date
+        if find_dates(folded) or _NUMBER_PREFIX.match(folded):
+            continue
+        block.append(line)
+    if not block:
+        return None
+    levels: list[list[Line]] = []
+    for line in block:
+        starts_unit = is_agency_head(line.text) and levels and not is_place_level(line.text)
+        if not levels or starts_unit:
+            levels.append([line])
+        else:
+            levels[-1].append(line)
+    issuer = levels[-1]
+    parent = levels[-2] if len(levels) > 1 else None
+    return _agency_proposal(issuer), (_agency_proposal(parent) if parent else None)
+
+
+def _agency_proposal(lines: list[Line]) -> Proposal:
+    joined = Line(lines[0].page, [w for line in lines for w in line.words], lines[0].row)
+    text = agency_case(" ".join(line.text for line in lines))
+    return _proposal(text, 0.93, joined, "layout:issuer-block")
+
+
+def _vv_line(doc: list[list[Line]]) -> Line | None:
+    for line in _all_lines(doc):
+        if re.match(r"^\s*v\s*/\s*v\b", fold(line.text)):
+            return line
+    return None
+
+
+def _summary(doc, title_line: Line | None, doc_type: DocType | None, number) -> Proposal | None:
+    if doc_type is None or "summary" not in doc_type.fields:
+        return None
+    vv = _vv_line(doc)
+    if vv is not None:
+        first, strength, source = vv, 0.93, "pattern:v/v"
+    elif title_line is not None:
+        lines = doc[title_line.page - 1]
+        after = [l for l in lines if l.top > title_line.bottom - 0.5 and l.row != title_line.row]
+        if not after:
+            return None
+        first, strength, source = after[0], 0.92, "layout:under-title"
+    else:
+        return None
+    taken = [first]
+    if _stops_summary(first) and first is not vv:
+        return None
+    lines = doc[first.page - 1]
+    for line in lines:
+        if line.top <= taken[-1].bottom or len(taken) >= 3:
+            continue
+        gap = line.top - taken[-1].bottom
+        if gap > 1.2 * taken[-1].height or abs(line.centre - first.centre) > 0.25 * max(first.x1 - first.x0, 1) \
+                and abs(line.x0 - first.x0) > first.height:
+            break
+        if _stops_summary(line):
+            break
+        taken.append(line)
+    text = " ".join(" ".join(l.text for l in taken).split()).rstrip(" .;")
+    if letters(text) < 4:
+        return None
+    joined = Line(first.page, [w for l in taken for w in l.words], first.row)
+    return _proposal(text, strength, joined, source)
+
+
+def _stops_summary(line: Line) -> bool:
+    folded = fold(line.text)
+    return (folded.startswith(_SUMMARY_STOP) or upper_share(line.text) > 0.8 or letters(line.text) < 2
+            or bool(re.fullmatch(r"[-_=.\s*]+", line.text)))
+
+
+# ------------------------------------------------------------------ persons and IDs
+
+
+def _persons(doc: list[list[Line]], result: Extraction) -> None:
+    people: list[_Person] = []
+    found: list[_Id] = []
+    births: list[tuple[Line, Proposal]] = []
+    for page in doc:
+        numeric_words = {}
+        for line in page:
+            numeric_words[line.row] = numeric_words.get(line.row, 0) + sum(
+                ids._numberish(w.text) for w in line.words)
+        for line in page:
+            person = _name_after_label(line, page)
+            if person:
+                people.append(person)
+            found.extend(_ids_in(line, page, table=numeric_words.get(line.row, 0) >= 3))
+            birth = _labelled_date(line, _BIRTH, "label:ngày sinh", past=True)
+            if birth:
+                births.append((line, birth))
+    owner = next((p for p in people if p.role == "owner" and p.name), None)
+    if owner is not None:
+        result.fields["owner_name"] = _proposal(owner.name, owner.strength, owner.line, "label:họ và tên")
+    birth = _nearest_birth(births, owner)
+    if birth is not None:
+        result.fields["date_of_birth"] = birth
+    born = date.fromisoformat(birth.value) if birth is not None else None
+    owner_id: _Id | None = None
+    others: list[tuple[_Id, str | None]] = []
+    seen: set[str] = set()
+    for found_id in found:
+        holder = _holder(found_id, people)
+        if found_id.value in seen:
+            continue
+        seen.add(found_id.value)
+        # An ID above every name (an ID card's number) is the document's own when it is labelled.
+        is_owner = found_id.labelled if holder is None or owner is None else holder is owner
+        agrees = found_id.kind != "cccd" or ids.valid_cccd(found_id.value, born)
+        if is_owner and found_id.labelled and not agrees:
+            continue  # the owner's CCCD disagrees with the birth date: one of them is misread
+        if owner_id is None and is_owner and found_id.labelled:
+            owner_id = found_id
+        else:
+            others.append((found_id, holder.name if holder else None))
+    if owner_id is not None:
+        result.fields["owner_id"] = _id_proposal(owner_id, owner=True)
+    for found_id, name in others:
+        result.other_ids.append(_id_proposal(found_id, owner=False))
+        result.other_names.append(name)
+
+
+def _name_after_label(line: Line, page: list[Line]) -> _Person | None:
+    folded, starts = _folded_words(line)
+    m = _NAME_LABELS[0].match(folded) or _NAME_LABELS[1].match(folded)
+    if m is None:
+        return None
+    label, qualifier = m[1], " ".join(m[2].split()).strip(" ,")
+    colon = ":" in folded[m.start(2):m.end()]
+    if label in ("ong", "ba") and not colon and not folded[m.end(1):].lstrip().startswith(("(", "/")):
+        if not _looks_like_name(line.words[_words_from(line, m.end()):]):
+            return None
+    role = "owner" if qualifier in _OWNER_QUALIFIERS else "other"
+    words = line.words[_words_from(line, m.end()):]
+    if not words:  # the value sits in the next segment of the row ("Họ và tên:      NGUYỄN VĂN AN")
+        nxt = next((l for l in page if l.row == line.row and l.x0 > line.x1), None)
+        words = nxt.words if nxt else []
+    name_words = []
+    for word in words:
+        core = word.text.strip(".,;")
+        if not core or not all(ch.isalpha() for ch in core) or not core[0].isupper():
+            break
+        name_words.append(word)
+        if word.text != core:
+            break
+    if not 2 <= len(name_words) <= 7:
+        return None
+    strength = 0.95 if label.startswith("ho") else 0.85
+    name = name_case(" ".join(w.text.strip(".,;") for w in name_words))
+    return _Person(name, role, Line(line.page, name_words, line.row), strength)
+
+
+def _looks_like_name(words) -> bool:
+    return len(words) >= 2 and all(w.text[:1].isupper() for w in words[:2])
+
+
+def _ids_in(line: Line, page: list[Line], table: bool) -> list[_Id]:
+    texts = [w.text for w in line.words]
+    folded_line = fold(line.text)
+    before_row = " ".join(fold(l.text) for l in page if l.row == line.row and l.x1 <= line.x0)
+    out = []
+    for start, end, raw in ids.digit_runs(texts):
+        context = before_row + " " + fold(" ".join(texts[:start]))
+        labelled = any(cue in context for cue in _ID_CUES)
+        if not labelled and (table or end - start > 1):
+            continue  # an unlabelled number made of pieces, or a table cell: too easy to be wrong
+        kinds = ("cccd", "cmnd", "mst") if labelled else ("cccd",)
+        if labelled and not any(c in context for c in ("cmnd", "chung minh", "ho chieu")):
+            kinds = ("cccd", "mst")
+        checked = ids.check(raw, kinds)
+        if checked is None:
+            continue
+        out.append(_Id(checked.value, checked.kind, line.span(start, end), labelled, checked.repaired))
+    del folded_line
+    return out
+
+
+def _holder(found: _Id, people: list[_Person]) -> _Person | None:
+    """The person whose name is nearest above the ID in the same column (or on the same row)."""
+    best = None
+    for person in people:
+        line = person.line
+        if line is None or line.page != found.line.page or line.top > found.line.bottom:
+            continue
+        same_column = min(line.x1, found.line.x1) - max(line.x0, found.line.x0) > -0.25 * (line.x1 - line.x0 + 200)
+        if not same_column:
+            continue
+        if best is None or line.top > best.line.top:
+            best = person
+    return best
+
+
+def _id_proposal(found: _Id, owner: bool) -> Proposal:
+    strength = {"cccd": 0.97, "mst": 0.95, "cmnd": 0.85}[found.kind]
+    if not found.labelled:
+        strength = 0.7
+    if found.repaired:
+        strength = min(strength, 0.75)
+    source = f"id:{found.kind}" + (":repaired" if found.repaired else "") + ("" if found.labelled else ":unlabelled")
+    return _proposal(found.value, strength, found.line, source)
+
+
+def _labelled_date(line: Line, labels: tuple[str, ...], source: str, past: bool = False) -> Proposal | None:
+    folded, _ = _folded_words(line)
+    label = next((c for c in labels if c in folded), None)
+    if label is None:
+        return None
+    at = folded.index(label) + len(label)
+    for found in find_dates(folded, None if past else date.today().year + 100):
+        if found.start >= at and (not past or found.value <= date.today()):
+            return _date_proposal(found, 0.95, line, source)
+    return None
+
+
+def _nearest_birth(births: list[tuple[Line, Proposal]], owner: _Person | None) -> Proposal | None:
+    """The owner's birth date: the first one after the owner's name line (else the first on the pages)."""
+    if not births:
+        return None
+    if owner is not None and owner.line is not None:
+        after = [p for line, p in births if (line.page, line.top) >= (owner.line.page, owner.line.top - 1)]
+        if after:
+            return after[0]
+    return births[0][1]
+
+
+def _valid_until(doc: list[list[Line]], doc_type: DocType | None, result: Extraction) -> None:
+    for line in _all_lines(doc):
+        found = _labelled_date(line, _VALID, "label:có giá trị đến")
+        if found is not None:
+            result.fields["valid_until"] = found
+            return
+    issued = result.fields.get("issued_on")
+    if doc_type is not None and doc_type.valid_months and issued is not None:
+        until = add_months(date.fromisoformat(str(issued.value)), doc_type.valid_months)
+        result.fields["valid_until"] = Proposal(until.isoformat(), round(min(issued.confidence, 0.99) * 0.75, 3),
+                                                issued.page, issued.box, "catalogue:valid-months")
