@@ -1,0 +1,129 @@
+"""Scoring extraction against the labelled forms (testkit/forms.py), shared by the quality tests
+and `make bench --only extract`.
+
+A field is RIGHT when its proposed value equals the truth after NFC; precision = right / proposed,
+recall = right / truth present. A proposal for a field the truth lacks (and does not leave
+unscored) counts as proposed and wrong. `other_ids` is scored per ID: each truth ID found is right,
+each proposed ID that is neither in the truth nor the owner's counts as a wrong proposal.
+"""
+
+from __future__ import annotations
+
+import time
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .forms import FIELDS, LabelledDoc
+
+SCORED: tuple[str, ...] = (*FIELDS, "other_ids")
+
+
+def _nfc(value) -> str:
+    return unicodedata.normalize("NFC", str(value)).strip()
+
+
+@dataclass
+class Tally:
+    """Counts per field: proposed, right, present (truth has a value)."""
+
+    proposed: Counter = field(default_factory=Counter)
+    right: Counter = field(default_factory=Counter)
+    present: Counter = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, other: Tally) -> None:
+        self.proposed.update(other.proposed)
+        self.right.update(other.right)
+        self.present.update(other.present)
+        self.errors.extend(other.errors)
+
+    def precision(self, name: str) -> float | None:
+        return self.right[name] / self.proposed[name] if self.proposed[name] else None
+
+    def recall(self, name: str) -> float | None:
+        return self.right[name] / self.present[name] if self.present[name] else None
+
+    def exact_share(self) -> float:
+        """Share of truth fields (all names, other IDs one by one) proposed exactly right."""
+        present = sum(self.present.values())
+        return sum(self.right.values()) / present if present else 0.0
+
+
+def proposals(extraction) -> tuple[dict[str, tuple[str, float]], list[tuple[str, float]]]:
+    """(field → (value, confidence), other IDs) of an Extraction; doc_type merged into the fields."""
+    fields = {name: (_nfc(p.value), float(p.confidence)) for name, p in extraction.fields.items()}
+    if extraction.doc_type is not None and "doc_type_code" not in fields:
+        fields["doc_type_code"] = (_nfc(extraction.doc_type.value), float(extraction.doc_type.confidence))
+    others = [(_nfc(p.value), float(p.confidence)) for p in extraction.other_ids]
+    return fields, others
+
+
+def score(doc: LabelledDoc, extraction) -> Tally:
+    """Compare one extraction with the document's truth."""
+    tally = Tally()
+    fields, others = proposals(extraction)
+    truth = doc.truth
+    for name in FIELDS:
+        if name in doc.unscored:
+            continue
+        want = truth.get(name)
+        got = fields.get(name)
+        if want is not None:
+            tally.present[name] += 1
+        if got is None:
+            if want is not None:
+                tally.errors.append(f"{doc.name}: {name} missing (want {want!r})")
+            continue
+        tally.proposed[name] += 1
+        if want is not None and got[0] == _nfc(want):
+            tally.right[name] += 1
+        else:
+            tally.errors.append(f"{doc.name}: {name} = {got[0]!r} (want {want!r})")
+    wanted = [_nfc(v) for v in truth.get("other_ids", [])]
+    owner = _nfc(truth.get("owner_id", ""))
+    got_ids = {value for value, _ in others}
+    tally.present["other_ids"] += len(wanted)
+    for value in wanted:
+        if value in got_ids:
+            tally.right["other_ids"] += 1
+            tally.proposed["other_ids"] += 1
+        else:
+            tally.errors.append(f"{doc.name}: other_ids lacks {value}")
+    for value in got_ids - set(wanted) - {owner}:
+        tally.proposed["other_ids"] += 1
+        tally.errors.append(f"{doc.name}: other_ids has unexpected {value}")
+    return tally
+
+
+def confident_owner_errors(doc: LabelledDoc, extraction, threshold: float = 0.9) -> list[str]:
+    """Owner IDs proposed with confidence ≥ threshold that are not the truth."""
+    fields, _ = proposals(extraction)
+    got = fields.get("owner_id")
+    if got is None or got[1] < threshold or "owner_id" in doc.unscored:
+        return []
+    want = doc.truth.get("owner_id")
+    return [] if want is not None and got[0] == _nfc(want) else [f"{doc.name}: owner_id {got[0]} ({got[1]:.2f})"]
+
+
+@dataclass
+class Read:
+    """What OCR made of one scan: page words, page sizes and the seconds it took."""
+
+    pages: list[list[dict]]
+    sizes: list[tuple[float, float]]
+    seconds: float
+
+
+def ocr_scan(path: Path, work: Path, jobs: int = 1) -> Read:
+    """Run the real OCR stages on `path` (no PDF is written) and return its words."""
+    from sohoa.ocr import pipeline
+    from sohoa.ocr.pipeline import OcrOptions
+
+    options = OcrOptions(jobs=jobs)
+    started = time.perf_counter()
+    plan = pipeline.plan(path, work / f"{path.stem}.pdf", options)
+    outcomes = list(pipeline.recognise_pages(plan.tasks, options))
+    seconds = time.perf_counter() - started
+    return Read([o.word_boxes for o in outcomes], [(o.width_pt, o.height_pt) for o in outcomes], seconds)
