@@ -27,6 +27,7 @@ from sohoa.core.errors import InvalidCode
 
 MAX_SIDE: Final[int] = 1600  # long side of the copy decoded first
 COARSE_SIDE: Final[int] = 1000  # long side of the last try
+FULL_RES_BELOW: Final[float] = 0.6  # full resolution is tried only when the first copy was this much smaller
 PREFIX: Final[str] = "SOHOA1"
 COVER: Final[str] = f"{PREFIX}:COVER:"
 SEPARATOR: Final[str] = f"{PREFIX}:SEP"
@@ -113,8 +114,9 @@ def read_codes(image: np.ndarray | Image.Image, max_side: int = MAX_SIDE) -> lis
     """Every QR / Code 128 / Code 39 on the page, decoded ones first.
 
     First a copy whose long side is at most `max_side` (a few milliseconds); only when that
-    decodes nothing, the full-resolution page (small symbols) and a coarser copy (photocopy
-    speckle breaks finder patterns at full size) are tried, so a damaged symbol is at least seen.
+    decodes nothing, the full-resolution page (of a 300+ dpi scan: small symbols) and a coarser
+    copy (photocopy speckle breaks finder patterns at full size) are tried, so a damaged symbol
+    is at least seen.
     """
     gray = _gray(image)
     codes: list[PageCode] = []
@@ -128,9 +130,10 @@ def read_codes(image: np.ndarray | Image.Image, max_side: int = MAX_SIDE) -> lis
 def _attempts(gray: np.ndarray, max_side: int):
     small, scale = _downscaled(gray, max_side)
     yield small, scale
-    if scale < 1.0:
+    if scale < FULL_RES_BELOW:  # a 300+ dpi page: a small receipt QR may need every pixel
         yield gray, 1.0
-    yield _downscaled(gray, COARSE_SIDE)
+    coarse, factor = _downscaled(small, COARSE_SIDE)  # from the small copy: a quarter of the work
+    yield coarse, scale * factor
 
 
 # ---------------------------------------------------------------- meaning

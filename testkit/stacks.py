@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -90,14 +91,20 @@ def _damaged(image: Image.Image) -> Image.Image:
     return page
 
 
+@lru_cache(maxsize=16)
+def _printed(kind: str, dossier: str | None, doc_type: str | None) -> Image.Image:
+    """A sheet as printed and seen by the scanner, drawn once per content (the copies differ)."""
+    if kind == "cover":
+        return _sheet(cover_page(dossier or DOSSIER))
+    if kind == "separator":
+        return _sheet(separator_page(Separator(doc_type)))
+    return _damaged(_sheet(separator_page(Separator())))
+
+
 def draw_page(spec: StackPage) -> Image.Image:
     """The clean page (gray, 200 dpi) before the photocopy."""
-    if spec.kind == "cover":
-        return _sheet(cover_page(spec.dossier or DOSSIER))
-    if spec.kind == "separator":
-        return _sheet(separator_page(Separator(spec.doc_type)))
-    if spec.kind == "damaged":
-        return _damaged(_sheet(separator_page(Separator())))
+    if spec.kind in ("cover", "separator", "damaged"):
+        return _printed(spec.kind, spec.dossier, spec.doc_type).copy()
     if spec.kind == "receipt":
         return _receipt(spec.dossier or DOSSIER, spec.seed)
     if spec.kind == "blank":
