@@ -23,7 +23,7 @@ from datetime import date, datetime
 from typing import Final
 
 from sqlalchemy import (
-    JSON, BigInteger, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
+    JSON, BigInteger, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
     case, exists, func, select,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -64,6 +64,8 @@ class Record(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     metadata_json: Mapped[dict] = mapped_column(JSON)
     metadata_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # the current one in storage
+    # The review queue (issue #14): lowest confidence of the unconfirmed proposals, NULL = none.
+    review_confidence: Mapped[float | None] = mapped_column(Float, nullable=True, index=True)
     objects: Mapped[list["StoredObjectRow"]] = relationship(back_populates="record", cascade="all, delete-orphan")
 
 
@@ -181,6 +183,18 @@ class Catalog(Database):
         with self.session() as session:
             total = session.scalar(select(func.count()).select_from(query.subquery()))
             page = session.scalars(query.order_by(Record.created_at.desc(), Record.id).offset(offset).limit(limit))
+            return int(total or 0), list(page)
+
+    def review_queue(self, limit: int = 50, offset: int = 0,
+                     agencies: Collection[str] | None = None) -> tuple[int, list[Record]]:
+        """Records with proposals nobody has confirmed, least certain first (agencies: as list_records)."""
+        query = select(Record).where(Record.review_confidence.is_not(None))
+        if agencies is not None:
+            query = query.where(Record.agency_code.in_(sorted(agencies)))
+        with self.session() as session:
+            total = session.scalar(select(func.count()).select_from(query.subquery()))
+            page = session.scalars(query.order_by(Record.review_confidence, Record.created_at, Record.id)
+                                   .offset(offset).limit(limit))
             return int(total or 0), list(page)
 
     def record_documents(self) -> list[tuple[dict, str]]:

@@ -64,6 +64,7 @@ def _apply(record: Record, meta: RecordMetadata, objects: dict[str, ObjectInfo],
     record.created_at = meta.created_at
     record.metadata_json = json.loads(meta.model_dump_json())
     record.metadata_version = max(metadata_version_of(objects), 1)
+    record.review_confidence = meta.review_confidence if (meta.unconfirmed or meta.disagreements) else None
 
 
 def insert_record(session: Session, meta: RecordMetadata, objects: dict[str, ObjectInfo],

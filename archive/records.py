@@ -10,6 +10,8 @@ with any fields, writes to the same folder. Records stored before issue #12 keep
     text.txt             the text, pages separated by form feeds (NFC)
     words.json           per page, per word: text, line, confidence, box in points
     events.jsonl         the events of the ingest, one JSON object per line
+    extracted.json       optional: the metadata proposals read off the pages (extract/, issue #14)
+    signed.pdf           optional: pdfa.pdf signed by the digitising unit (sign/, issue #16)
     events/*.json        later events (fixity checks, reuse, corrections), one object each
     metadata.json        metadata version 1: RecordMetadata + the SHA-256 of every data object;
                          written LAST, so a folder without it is an interrupted ingest, never a record
@@ -36,7 +38,10 @@ from sohoa.core.faults import maybe_crash
 from sohoa.core.records import Event, ObjectInfo, RecordMetadata
 
 DATA_OBJECTS: Final = ("original", "pdfa.pdf", "text.txt", "words.json", "events.jsonl")
-OBJECT_NAMES: Final = (*DATA_OBJECTS, "metadata.json")
+# Objects a record may have besides those every record has; each is listed, with its SHA-256, in
+# the metadata version that first names it (and in every later one).
+OPTIONAL_OBJECTS: Final = ("extracted.json", "signed.pdf")
+OBJECT_NAMES: Final = (*DATA_OBJECTS, *OPTIONAL_OBJECTS, "metadata.json")
 LEGACY_METADATA: Final = "metadata.json"  # version 1
 _VERSION_NAME = re.compile(r"^metadata/v(\d{4,})\.json$")
 
@@ -114,6 +119,7 @@ def store_record(
     word_boxes: list[list[dict]],
     events: list[Event],
     agent: str = "sohoa",
+    extra_objects: dict[str, bytes | Path] | None = None,
 ) -> StoredRecord:
     """Write the record folder, data objects first and the metadata last, each verified.
 
@@ -121,7 +127,8 @@ def store_record(
     earlier attempt stored. It adopts the stored metadata only if it says what `meta` says (apart
     from `created_at`, which stays the first attempt's); otherwise `meta` becomes the next
     metadata version, with a `corrected` event, so storage always ends with the metadata that the
-    caller is about to catalog.
+    caller is about to catalog. `extra_objects` are optional objects (OPTIONAL_OBJECTS: bytes, or a
+    file to stream), written after the data objects and listed in the metadata like them.
     """
     prefix = record_prefix(meta)
     clean_temporaries(store, prefix + "/")
@@ -142,6 +149,15 @@ def store_record(
     maybe_crash("record.stored", "words.json")
     data["events.jsonl"] = _put_once(store, f"{prefix}/events.jsonl", io.BytesIO(events_jsonl(events)), meta)
     maybe_crash("record.stored", "events.jsonl")
+    for name, value in (extra_objects or {}).items():
+        if name not in OPTIONAL_OBJECTS:
+            raise ValueError(f"{name}: not an optional object of a record")
+        if isinstance(value, Path):
+            with value.open("rb") as handle:
+                data[name] = _put_once(store, f"{prefix}/{name}", handle, meta)
+        else:
+            data[name] = _put_once(store, f"{prefix}/{name}", io.BytesIO(value), meta)
+        maybe_crash("record.stored", name)
     for _attempt in range(10):
         versions = metadata_versions(store, prefix)
         if not versions:
@@ -167,7 +183,7 @@ def store_record(
 
 
 def _data_of(objects: dict[str, ObjectInfo]) -> dict[str, ObjectInfo]:
-    return {name: info for name, info in objects.items() if name in DATA_OBJECTS}
+    return {name: info for name, info in objects.items() if name in DATA_OBJECTS or name in OPTIONAL_OBJECTS}
 
 
 def same_metadata(a: RecordMetadata, b: RecordMetadata) -> bool:

@@ -93,8 +93,11 @@ def kho(owner_id: str, dossier: Optional[str], as_user: Optional[str], as_json: 
                     f"owner {owner}" + (f", dossier {bound} (all agencies)" if bound else ""), "cli",
                     records=[hit.record_id for hits in groups.values() for hit in hits], dossier=bound)
     if as_json:
-        print(json.dumps({k: [json.loads(h.model_dump_json()) for h in v] for k, v in groups.items()},
-                         ensure_ascii=False, indent=2))
+        from sohoa.search.service import owner_data
+
+        print(json.dumps({"owner_id": owner, "dossier": bound,
+                          "groups": {k: [json.loads(h.model_dump_json()) for h in v] for k, v in groups.items()},
+                          "data": owner_data(open_archive(), groups)}, ensure_ascii=False, indent=2, default=str))
         return
     if not groups:
         print(f"{owner_id}: chưa có giấy tờ số hóa còn hiệu lực (no valid digitised documents)")

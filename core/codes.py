@@ -17,6 +17,7 @@ DOSSIER_RE: Final = re.compile(r"^(?P<agency>[^-]+)-(?P<yymmdd>\d{6})-(?P<seq>\d
 RESULT_RE: Final = re.compile(r"^(?P<dossier>.+)-KQ(?P<n>[1-9]\d*)$")
 CCCD_RE: Final = re.compile(r"^\d{12}$")
 TAX_RE: Final = re.compile(r"^\d{10}(-\d{3})?$")
+CMND_RE: Final = re.compile(r"^\d{9}$")  # the identity card before CCCD, still printed on older papers
 
 RETENTION_CODES: Final[dict[str, str]] = {
     "01": "Vĩnh viễn (permanent)",
@@ -80,12 +81,13 @@ def tax_code(value: str) -> str:
 
 
 def owner_id(value: str) -> str:
-    """A personal ID (12 digits) or an organisation tax code (10 or 10-3 digits)."""
+    """A personal ID (12-digit CCCD, or a 9-digit CMND of older papers) or an organisation tax code
+    (10 or 10-3 digits)."""
     code = value.strip()
-    if CCCD_RE.match(code) or TAX_RE.match(code):
+    if CCCD_RE.match(code) or TAX_RE.match(code) or CMND_RE.match(code):
         return code
     raise InvalidCode(
-        f"invalid owner ID {value!r}: expected a 12-digit CCCD or a tax code (10 or 10-3 digits)"
+        f"invalid owner ID {value!r}: expected a 12-digit CCCD, a 9-digit CMND or a tax code (10 or 10-3 digits)"
     )
 
 

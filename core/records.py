@@ -78,6 +78,17 @@ class RecordMetadata(BaseModel):
     created_at: datetime = Field(default_factory=now_utc)
     # dossiers this record was reused in (archive/reuse.py); each reuse is a new metadata version
     reused_in: list[str] = Field(default_factory=list)
+    # Read off the pages (extract/, issue #14): the catalogue name of doc_type_code, the owner's
+    # name and birth date, and every other person ID printed on the document (a spouse, a child).
+    doc_type_name: str | None = None
+    owner_name: str | None = None
+    date_of_birth: date | None = None
+    other_ids: list[str] = Field(default_factory=list)
+    # Fields whose value an extraction proposed and nobody has confirmed yet, and fields where
+    # what staff typed and what the pages say disagree: both put the record in the review queue.
+    unconfirmed: list[str] = Field(default_factory=list)
+    disagreements: list[str] = Field(default_factory=list)
+    review_confidence: float | None = None  # the lowest confidence among them (the queue's order)
 
     @field_validator("agency_code")
     @classmethod
@@ -98,6 +109,11 @@ class RecordMetadata(BaseModel):
     @classmethod
     def _owner(cls, value: str | None) -> str | None:
         return codes.owner_id(value) if value else None
+
+    @field_validator("other_ids")
+    @classmethod
+    def _other_ids(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(codes.owner_id(v) for v in value))
 
     @field_validator("retention_code")
     @classmethod

@@ -1,19 +1,19 @@
 """THE ingest pipeline, declared once: the stages in the order the data flows through them.
 
     identify → validate → dedup → plan → recognise (a page range) → assemble
-    → store (+ verify) → catalog → index
+    → extract → store (+ verify) → catalog → index
 
 Each stage is a plain function over typed values (contract in ingest/base.py):
 it returns its output, or an end — `Duplicate` or `Quarantined(reason)` — that
 stops the pipeline. Two runners call these functions and nothing else:
 `ingest/runner.py` in-process (`sohoa ingest`, tests) and `workers/tasks.py`
 through Celery, which only moves the values between machines. Later stages
-plug in here: split (after identify), extract metadata (after recognise),
-sign (after assemble).
+plug in here: split (after identify), sign (after assemble).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final, Iterable, Iterator, Mapping
@@ -36,8 +36,9 @@ from sohoa.core.records import (
     component_code,
     record_id_for,
 )
-from sohoa.ingest import policy
+from sohoa.ingest import describe, policy
 from sohoa.ingest.base import Duplicate, Original, Quarantined, Stored
+from sohoa.ingest.describe import Described
 from sohoa.ingest.policy import IngestFields
 from sohoa.ocr import engines
 from sohoa.ocr import pipeline as ocr
@@ -45,7 +46,8 @@ from sohoa.ocr.page import PageOutcome, PageTask
 from sohoa.ocr.pipeline import OcrOptions, OcrResult
 from sohoa.ocr.sniff import sniff
 
-STAGES: Final = ("identify", "validate", "dedup", "plan", "recognise", "assemble", "store", "catalog", "index")
+STAGES: Final = ("identify", "validate", "dedup", "plan", "recognise", "assemble", "extract", "store", "catalog",
+                  "index")
 
 
 @dataclass
@@ -162,26 +164,60 @@ def assemble(planned: Planned, outcomes: Iterable[PageOutcome], work: Path, opti
     return Assembled(result, pdfa)
 
 
-# ------------------------------------------------------------------ 7. store (+ verify)
+# ------------------------------------------------------------------ 7. extract
+
+log = logging.getLogger(__name__)
 
 
-def store(original: Original, fields: IngestFields, assembled: Assembled, archive: Archive, agent: str,
+def extract(assembled: Assembled, fields: IngestFields, enabled: bool = True,
+            doctypes: Path | None = None) -> Described:
+    """Read the metadata off the pages (type, number, date, issuer, summary, owner and other IDs)
+    and complete the typed fields with it; typed values always win (ingest/describe.py).
+
+    Never ends the pipeline: a document whose fields cannot be read is stored as typed, and an
+    extraction that fails is logged in the record's events instead of losing the file."""
+    catalogue = describe.catalogue(doctypes)
+    names = describe.type_names(catalogue)
+    if not enabled:
+        return describe.given(fields, names.get(fields.doc_type or ""))
+    from sohoa.extract import extract as read_fields
+
+    report = assembled.result.report
+    sizes = [(p.height_pt, p.width_pt) if p.rotation in (90, 270) else (p.width_pt, p.height_pt)
+             for p in report.pages]
+    try:
+        document = read_fields(assembled.result.word_boxes, sizes, catalogue).to_json()
+    except Exception as exc:  # noqa: BLE001 - a bug in a rule must not lose the document
+        log.exception("extraction failed")
+        described = describe.given(fields, names.get(fields.doc_type or ""))
+        described.error = f"{type(exc).__name__}: {exc}"[:300]
+        return described
+    return describe.merge(fields, document.get("fields") or {}, document.get("other_ids") or [], document, names)
+
+
+# ------------------------------------------------------------------ 8. store (+ verify)
+
+
+def store(original: Original, fields: IngestFields | Described, assembled: Assembled, archive: Archive, agent: str,
           engine: str = engines.DEFAULT) -> Written:
     """Write the record folder (original, PDF/A, text, words, events, metadata last), each object verified.
 
     A result's code is reserved in the catalog before anything is written (so concurrent ingests
     of one dossier get distinct KQn); the reservation is released if the ingest fails before its
     metadata is stored, and kept otherwise (the retry of the same record gets it back)."""
+    described = fields if isinstance(fields, Described) else describe.given(fields)
     record_id = record_id_for(original.sha256)
     report = assembled.result.report
-    meta = _metadata(record_id, original, fields, report.page_count, archive.catalog)
+    meta = _metadata(record_id, original, described, report.page_count, archive.catalog)
     maybe_crash("ingest.reserved")
     events = _events(record_id, original, assembled, agent, engine)
+    events += _extracted_events(record_id, described, agent)
     events.append(Event(record_id=record_id, action="stored", agent=agent, tool=archive.store.describe(),
                         detail="every object read back and its SHA-256 verified"))
+    extra = {"extracted.json": described.extracted} if described.extracted is not None else {}
     try:
         stored = store_record(archive.store, meta, original.path, assembled.pdfa, assembled.result.texts,
-                              assembled.result.word_boxes, events, agent)
+                              assembled.result.word_boxes, events, agent, extra_objects=extra)
     except BaseException:
         if meta.kind == Kind.result and not _names_code(archive, meta):
             catalog_write.release_result_code(archive.catalog, record_id, meta.record_code)
@@ -216,8 +252,19 @@ def _events(record_id: str, original: Original, assembled: Assembled, agent: str
     return events
 
 
-def _metadata(record_id: str, original: Original, fields: IngestFields, pages: int,
+def _extracted_events(record_id: str, described: Described, agent: str) -> list[Event]:
+    if described.error:
+        return [Event(record_id=record_id, action="extracted", agent=agent, tool="sohoa.extract",
+                      tool_version=sohoa.__version__, outcome="failure", detail=described.error)]
+    if described.extracted is None:
+        return []
+    return [Event(record_id=record_id, action="extracted", agent=agent, tool="sohoa.extract",
+                  tool_version=sohoa.__version__, detail=described.summary_line())]
+
+
+def _metadata(record_id: str, original: Original, described: Described, pages: int,
               catalog: Catalog) -> RecordMetadata:
+    fields = described.fields
     agency = fields.agency or UNASSIGNED_AGENCY
     if fields.kind == Kind.result:
         if not fields.dossier:
@@ -228,7 +275,11 @@ def _metadata(record_id: str, original: Original, fields: IngestFields, pages: i
     return RecordMetadata(
         record_id=record_id, record_code=code, kind=fields.kind, agency_code=agency,
         dossier_code=fields.dossier, procedure_code=fields.procedure, doc_type_code=fields.doc_type,
-        owner_id=fields.owner_id, title=fields.title, number_symbol=fields.number_symbol,
+        doc_type_name=described.doc_type_name, owner_id=fields.owner_id, owner_name=fields.owner_name,
+        date_of_birth=fields.date_of_birth, other_ids=described.other_ids,
+        unconfirmed=described.unconfirmed, disagreements=described.disagreements,
+        review_confidence=described.review_confidence,
+        title=fields.title, number_symbol=fields.number_symbol,
         issued_on=fields.issued_on, issuing_agency=fields.issuing_agency, summary=fields.summary,
         valid_until=fields.valid_until, retention_code=fields.retention, page_count=pages,
         scanned_by=fields.scanned_by, original_name=original.name, original_sha256=original.sha256,
@@ -236,7 +287,7 @@ def _metadata(record_id: str, original: Original, fields: IngestFields, pages: i
     )
 
 
-# ------------------------------------------------------------------ 8. catalog
+# ------------------------------------------------------------------ 9. catalog
 
 
 def catalog(original: Original, written: Written, archive: Archive) -> Stored | Duplicate:
@@ -257,7 +308,7 @@ def catalog(original: Original, written: Written, archive: Archive) -> Stored | 
     return Stored(original.path, written.meta.record_id, written.meta.record_code, written.meta.page_count)
 
 
-# ------------------------------------------------------------------ 9. index
+# ------------------------------------------------------------------ 10. index
 
 
 def index(record_id: str, archive: Archive, search_index, agent: str) -> None:

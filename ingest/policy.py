@@ -19,7 +19,7 @@ from sohoa.core.errors import EXIT_CODE_DOCS, ExitCode, SohoaError
 from sohoa.core.records import Kind
 from sohoa.ingest.base import Quarantined
 
-DATE_FIELDS: Final = frozenset({"issued_on", "valid_until"})
+DATE_FIELDS: Final = frozenset({"issued_on", "valid_until", "date_of_birth"})
 MEDIA_TYPES: Final = {"pdf": "application/pdf", "tiff": "image/tiff", "jpeg": "image/jpeg", "png": "image/png"}
 
 
@@ -33,6 +33,8 @@ class IngestFields:
     kind: Kind = Kind.component
     doc_type: str | None = None
     owner_id: str | None = None
+    owner_name: str | None = None
+    date_of_birth: date | None = None
     title: str | None = None
     number_symbol: str | None = None
     issued_on: date | None = None
@@ -99,7 +101,8 @@ class IngestFields:
         return IngestFields(
             agency=agency, dossier=dossier, procedure=self.procedure, kind=Kind(self.kind),
             doc_type=self.doc_type, owner_id=codes.owner_id(self.owner_id) if self.owner_id else None,
-            title=self.title, number_symbol=self.number_symbol, issued_on=self.issued_on,
+            owner_name=self.owner_name, date_of_birth=self.date_of_birth, title=self.title,
+            number_symbol=self.number_symbol, issued_on=self.issued_on,
             issuing_agency=self.issuing_agency, summary=self.summary, valid_until=self.valid_until,
             retention=codes.retention_code(self.retention), scanned_by=self.scanned_by, is_validated=True,
         )

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Mapping
 
 from sohoa.archive.backends import Archive
+from sohoa.core.settings import get_settings
 from sohoa.ingest import pipeline
 from sohoa.ingest.base import Duplicate, IngestResult, Quarantined, Stored, ended
 from sohoa.ingest.policy import IngestFields
@@ -38,7 +39,9 @@ def ingest_file(path: Path, fields: IngestFields | Mapping[str, object], archive
         assembled = pipeline.assemble(planned, pages, Path(work), options)
         if ended(assembled):
             return assembled
-        written = pipeline.store(original, checked, assembled, archive, agent, options.engine)
+        settings = get_settings()
+        described = pipeline.extract(assembled, checked, settings.extract, settings.doctypes_file)
+        written = pipeline.store(original, described, assembled, archive, agent, options.engine)
     stored = pipeline.catalog(original, written, archive)
     if isinstance(stored, Stored) and index is not None:
         pipeline.index(stored.record_id, archive, index, agent)

@@ -40,6 +40,8 @@ def document(metadata: dict, text: str) -> SearchDoc:
         agency_code=metadata["agency_code"], dossier_code=metadata.get("dossier_code"),
         procedure_code=metadata.get("procedure_code"), doc_type_code=metadata.get("doc_type_code"),
         owner_id=metadata.get("owner_id"), title=metadata.get("title"),
+        owner_ids=list(dict.fromkeys(filter(None, [metadata.get("owner_id"), *metadata.get("other_ids", [])]))),
+        owner_names=metadata.get("owner_name"), doc_type_name=metadata.get("doc_type_name"),
         number_symbol=metadata.get("number_symbol"), issuing_agency=metadata.get("issuing_agency"),
         summary=metadata.get("summary"), issued_on=metadata.get("issued_on"),
         valid_until=metadata.get("valid_until"), created_at=metadata["created_at"],

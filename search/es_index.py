@@ -17,6 +17,7 @@ query typed with diacritics ranks the exact spelling above other words with the 
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 import unicodedata
@@ -37,6 +38,7 @@ from sohoa.search.model import (
 )
 
 DEFAULT_ALIAS = "sohoa-records"
+log = logging.getLogger(__name__)
 FOLD_ANALYZER = "vi_fold"
 EXACT_ANALYZER = "vi_exact"
 # An exact-diacritic match on top of the folded one: enough to win ties between spellings
@@ -47,7 +49,7 @@ FACET_SIZE = 200  # buckets per facet: more agencies or document types than a pa
 BULK_CHUNK = 500
 MARK = ("<mark>", "</mark>")
 KEYWORD_FIELDS = ("record_id", "record_code", "kind", "agency_code", "dossier_code",
-                  "procedure_code", "doc_type_code", "owner_id")
+                  "procedure_code", "doc_type_code", "owner_id", "owner_ids", "doc_type_name")
 DATE_FIELDS = ("issued_on", "valid_until", "created_at")
 # Same word split as the SQLite backend: a multi-word query that matches nothing with every
 # word required is retried with any word (OCR noise must not hide a document entirely).
@@ -184,7 +186,22 @@ class ElasticIndex:
                 behind = self._behind_alias()
                 if len(behind) > 1 and name != behind[0]:
                     self.client.indices.delete(index=name)
+            else:
+                self._add_new_fields()
         self._ready = True
+
+    def _add_new_fields(self) -> None:
+        """An index made by an older sohoa lacks the fields added since (mappings only grow):
+        add them, so new documents index and old ones are found as before."""
+        wanted = index_mappings()["properties"]
+        for name, mapping in self.client.indices.get_mapping(index=self.alias).body.items():
+            have = mapping.get("mappings", {}).get("properties", {})
+            if "record_id" not in have:  # not an index of ours: leave it alone
+                continue
+            missing = {field: spec for field, spec in wanted.items() if field not in have}
+            if missing:
+                log.warning("search index %s: adding fields %s", name, ", ".join(sorted(missing)))
+                self.client.indices.put_mapping(index=name, properties=missing)
 
     def recreate(self) -> None:
         """A new empty physical index swapped in behind the alias; the old ones are deleted."""
@@ -355,6 +372,7 @@ class ElasticIndex:
                 record_id=source["record_id"], record_code=source["record_code"],
                 title=source.get("title"), kind=source["kind"], agency_code=source["agency_code"],
                 doc_type_code=source.get("doc_type_code"), owner_id=source.get("owner_id"),
+                doc_type_name=source.get("doc_type_name"),
                 issued_on=source.get("issued_on"), valid_until=source.get("valid_until"),
                 score=float(raw.get("_score") or 0.0), snippet=_snippet(raw.get("highlight", {})),
             ))
@@ -374,10 +392,13 @@ def _filters(query: SearchQuery) -> list[dict[str, Any]]:
     # An empty list means "no restriction", as in the SQLite backend (None and [] alike).
     if query.agencies:
         clauses.append({"terms": {"agency_code": list(query.agencies)}})
-    for field in ("procedure_code", "doc_type_code", "kind", "owner_id", "dossier_code"):
+    for field in ("procedure_code", "doc_type_code", "kind", "dossier_code"):
         value = getattr(query, field)
         if value:
             clauses.append({"term": {field: value}})
+    if query.owner_id:  # the owner, or any other person the document names with an ID
+        clauses.append({"bool": {"minimum_should_match": 1, "should": [
+            {"term": {"owner_id": query.owner_id}}, {"term": {"owner_ids": query.owner_id}}]}})
     issued: dict[str, str] = {}
     if query.issued_from:
         issued["gte"] = query.issued_from.isoformat()

@@ -15,10 +15,10 @@ from typing import Iterable, Literal, Protocol
 from pydantic import BaseModel, Field
 
 # Text fields searched by free text, with their weight (title and names above body text).
-TEXT_FIELDS: dict[str, float] = {"title": 3.0, "summary": 2.0, "number_symbol": 2.0,
+TEXT_FIELDS: dict[str, float] = {"title": 3.0, "owner_names": 3.0, "summary": 2.0, "number_symbol": 2.0,
                                  "issuing_agency": 1.0, "text": 1.0}
 FACET_FIELDS = ("doc_type_code", "agency_code")
-EXACT_ID = re.compile(r"^\d{12}$|^\d{10}(-\d{3})?$")  # CCCD or tax code
+EXACT_ID = re.compile(r"^\d{12}$|^\d{10}(-\d{3})?$|^\d{9}$")  # CCCD, tax code or CMND
 EXACT_DOSSIER = re.compile(r"^[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[0-9A-Z]{3}-\d{6}-\d{4}(-KQ\d+)?$", re.I)
 
 
@@ -37,6 +37,11 @@ class SearchDoc(BaseModel):
     procedure_code: str | None = None
     doc_type_code: str | None = None
     owner_id: str | None = None
+    # Every person or organisation the document names with an ID (the owner's included, e.g. both
+    # spouses of a marriage certificate): a search by any of them finds it, the Kho too.
+    owner_ids: list[str] = Field(default_factory=list)
+    owner_names: str | None = None  # the owner's name and those of the other persons
+    doc_type_name: str | None = None
     title: str | None = None
     number_symbol: str | None = None
     issuing_agency: str | None = None
@@ -82,6 +87,7 @@ class Hit(BaseModel):
     kind: str
     agency_code: str
     doc_type_code: str | None
+    doc_type_name: str | None = None
     owner_id: str | None
     issued_on: date | None
     valid_until: date | None

@@ -71,3 +71,29 @@ def kho(index: SearchIndex, owner_id: str, today: date | None = None,
     for hit in result.hits:
         groups.setdefault(hit.doc_type_code or "(chưa phân loại)", []).append(hit)
     return groups
+
+
+# What an e-form can prefill from an owner's documents (issue #14): the record's own metadata names.
+DATA_FIELDS = ("doc_type_name", "number_symbol", "issued_on", "issuing_agency", "title", "summary", "owner_id",
+               "owner_name", "date_of_birth", "valid_until", "other_ids")
+
+
+def owner_data(archive: Archive, groups: "OrderedDict[str, list[Hit]]") -> dict[str, dict]:
+    """Per document type of the owner's Kho, the confirmed fields of the newest valid document and
+    the record they come from (fields still waiting for review are named in `pending`, never given).
+    What is typed by staff or confirmed by an official counts; an unconfirmed proposal does not."""
+    data: dict[str, dict] = {}
+    for doc_type, hits in groups.items():
+        for hit in hits:
+            record = archive.catalog.record(hit.record_id)
+            if record is None:
+                continue
+            meta = record.metadata_json
+            pending = set(meta.get("unconfirmed") or []) | set(meta.get("disagreements") or [])
+            fields = {name: meta.get(name) for name in DATA_FIELDS
+                      if meta.get(name) not in (None, "", []) and name not in pending}
+            data[doc_type] = {"record_id": record.id, "record_code": record.code,
+                              "doc_type_code": meta.get("doc_type_code"), "fields": fields,
+                              "pending": sorted(pending)}
+            break
+    return data

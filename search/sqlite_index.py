@@ -48,9 +48,10 @@ from sohoa.search.model import (
 
 log = logging.getLogger(__name__)
 
-# 1: the layout above. 0 (unset): the first layout, one wide `docs` table with the JSON body.
+# 2: the layout above. 1: without `owners` and the owner_names column (rebuilt from `bodies` on
+# open). 0 (unset): the first layout, one wide `docs` table with the JSON body.
 # Bump it when the tables, TEXT_FIELDS or _field() change: contentless tables must be rebuilt.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 FIELDS = list(TEXT_FIELDS)
 WEIGHTS = ", ".join(str(w) for w in TEXT_FIELDS.values())
 SEQ_BITS = 32
@@ -59,10 +60,10 @@ RANK_WINDOW = 2000  # matches bm25 ranks for a broad query: about 3 ms
 MAX_TALLY_SEGMENTS = 8
 PROBE_COST = 30  # probing the tally for one record costs as much as sorting 30 matches by date
 BUILD = "_build"
-TABLES = ("docs", "bodies", "combos", "fts", "tally")
+TABLES = ("docs", "bodies", "combos", "fts", "tally", "owners")
 LEGACY_TABLES = ("docs_fts",)
 SNIPPET_RADIUS = 80
-ROW_FILTERS = ("procedure_code", "kind", "owner_id", "dossier_code")
+ROW_FILTERS = ("procedure_code", "kind", "dossier_code")
 TOKENIZE = "tokenize = 'unicode61 remove_diacritics 0'"
 
 SCHEMA = f"""
@@ -72,6 +73,7 @@ CREATE TABLE IF NOT EXISTS docs{{s}} (
     issued_on TEXT, valid_until TEXT, created_at TEXT
 );
 CREATE TABLE IF NOT EXISTS bodies{{s}} (rowid INTEGER PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS owners{{s}} (owner_id TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (owner_id, seq));
 CREATE TABLE IF NOT EXISTS combos{{s}} (
     id INTEGER PRIMARY KEY, agency_code TEXT NOT NULL, doc_type_code TEXT,
     UNIQUE (agency_code, doc_type_code)
@@ -91,6 +93,7 @@ INSERT INTO tally{{s}} (tally{{s}}, rank) VALUES ('crisismerge', 2);
 # the write transactions, so that two connections can tell whether they read the same data.
 LIVE = (
     "CREATE INDEX IF NOT EXISTS docs_owner ON docs(owner_id)",
+    "CREATE INDEX IF NOT EXISTS owners_seq ON owners(seq)",
     "CREATE INDEX IF NOT EXISTS docs_dossier ON docs(dossier_code)",
     "CREATE INDEX IF NOT EXISTS docs_issued ON docs(issued_on, created_at)",
     "CREATE INDEX IF NOT EXISTS docs_combo ON docs(combo)",
@@ -156,14 +159,16 @@ class SqliteIndex:
                 _create(db, "")
                 _swap(db, build=False)
                 return
-            # Written by another version of sohoa. The first layout kept every document's JSON:
-            # rebuild from it (no storage reads, unlike `sohoa reindex`); otherwise start empty.
+            # Written by another version of sohoa. Layouts 0 (`docs.body`) and 1 (`bodies`) kept
+            # every document's JSON: rebuild from it (no storage reads, unlike `sohoa reindex`).
             legacy = "body" in {row[1] for row in db.execute("PRAGMA table_info(docs)")}
+            kept = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'bodies'").fetchone() is not None
             log.warning("search index %s has layout %s, not %s: rebuilding it%s", self.path, _version(db),
-                        SCHEMA_VERSION, "" if legacy else "; run `sohoa reindex` to fill it")
+                        SCHEMA_VERSION, "" if legacy or kept else "; run `sohoa reindex` to fill it")
             _create(db, BUILD, drop=True)
-            if legacy:
-                for (body,) in db.cursor().execute("SELECT body FROM docs"):
+            if legacy or kept:
+                rows = "SELECT body FROM docs" if legacy else "SELECT body FROM bodies ORDER BY rowid"
+                for (body,) in db.cursor().execute(rows):
                     _put(db, BUILD, SearchDoc.model_validate_json(body))
             _swap(db)
 
@@ -353,7 +358,7 @@ class _Plan:
             hits.append(Hit(
                 record_id=doc.record_id, record_code=doc.record_code, title=doc.title, kind=doc.kind,
                 agency_code=doc.agency_code, doc_type_code=doc.doc_type_code, owner_id=doc.owner_id,
-                issued_on=doc.issued_on, valid_until=doc.valid_until,
+                doc_type_name=doc.doc_type_name, issued_on=doc.issued_on, valid_until=doc.valid_until,
                 score=0.0 if score is None else -score,  # bm25 is lower-is-better
                 snippet=snippet(doc.text or doc.title or "", words),
             ))
@@ -459,6 +464,8 @@ def _put(db: sqlite3.Connection, s: str, doc: SearchDoc) -> None:
         (doc.record_id, combo, doc.kind, doc.procedure_code, doc.owner_id, doc.dossier_code,
          _iso(doc.issued_on), _iso(doc.valid_until), doc.created_at.isoformat())).lastrowid
     db.execute(f"INSERT INTO bodies{s} (rowid, body) VALUES (?, ?)", (seq, doc.model_dump_json()))
+    db.executemany(f"INSERT OR IGNORE INTO owners{s} (owner_id, seq) VALUES (?, ?)",
+                   [(owner, seq) for owner in _owners(doc)])
     fields, words = _fts_rows(doc)
     db.execute(f"INSERT INTO fts{s} (rowid, {', '.join(FIELDS)}) VALUES (?{', ?' * len(FIELDS)})", [seq, *fields])
     db.execute(f"INSERT INTO tally{s} (rowid, words) VALUES (?, ?)", (combo << SEQ_BITS | seq, words))
@@ -479,6 +486,11 @@ def _remove(db: sqlite3.Connection, s: str, record_id: str) -> None:
                (combo << SEQ_BITS | seq, words))
     db.execute(f"DELETE FROM docs{s} WHERE rowid = ?", (seq,))
     db.execute(f"DELETE FROM bodies{s} WHERE rowid = ?", (seq,))
+    db.execute(f"DELETE FROM owners{s} WHERE seq = ?", (seq,))
+
+
+def _owners(doc: SearchDoc) -> list[str]:
+    return list(dict.fromkeys(filter(None, [doc.owner_id, *doc.owner_ids])))
 
 
 def _iso(value: date | None) -> str | None:
@@ -521,6 +533,9 @@ def _row_filters(query: SearchQuery) -> tuple[list[str], list]:
         if value:
             where.append(f"d.{column} = ?")
             params.append(value)
+    if query.owner_id:  # the owner, or any other person the document names with an ID
+        where.append("d.rowid IN (SELECT seq FROM owners WHERE owner_id = ?)")
+        params.append(query.owner_id)
     if query.issued_from:
         where.append("d.issued_on >= ?")
         params.append(query.issued_from.isoformat())

@@ -293,10 +293,10 @@ def test_cli_kho_and_search_as_a_user(env):
     cli = env.cli_env()
     scoped = run_sohoa("kho", OWNER, "--as", "canbo.a", "--json", env=cli)
     assert scoped.returncode == 0, scoped.stderr
-    assert {h["record_id"] for hits in json.loads(scoped.stdout).values() for h in hits} == {env.records[A]}
+    assert {h["record_id"] for hits in json.loads(scoped.stdout)["groups"].values() for h in hits} == {env.records[A]}
     bound = run_sohoa("kho", OWNER, "--dossier", DA2, "--as", "canbo.a", "--json", env=cli)
     assert bound.returncode == 0, bound.stderr
-    assert {h["record_id"] for hits in json.loads(bound.stdout).values() for h in hits} == set(env.records.values())
+    assert {h["record_id"] for hits in json.loads(bound.stdout)["groups"].values() for h in hits} == set(env.records.values())
     row = audit.entries(env.catalog, username="canbo.a", action=audit.KHO, limit=1)[0]
     assert DA2 in row.detail and row.client == "cli" and row.dossier_code == DA2
     found = run_sohoa("search", OWNER, "--as", "canbo.b", "--json", env=cli)

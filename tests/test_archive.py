@@ -89,7 +89,8 @@ def test_same_bytes_give_the_existing_record(env, stored, scan_files):
 def test_record_folder_is_self_describing_and_verified(env, stored, scan_files):
     document = show(env, stored[0]["record_id"])
     objects = document["objects"]
-    assert set(objects) == {"original", "pdfa.pdf", "text.txt", "words.json", "events.jsonl", "metadata.json"}
+    assert set(objects) == {"original", "pdfa.pdf", "text.txt", "words.json", "events.jsonl", "extracted.json",
+                            "metadata.json"}
     rid = stored[0]["record_id"]  # the folder is a function of the content alone (issue #12)
     assert objects["original"]["key"] == f"records/{rid[1:3]}/{rid}/original"
     store = store_of(env)
@@ -100,9 +101,10 @@ def test_record_folder_is_self_describing_and_verified(env, stored, scan_files):
     assert metadata["record"]["schema_version"] == 1
     assert metadata["record"]["title"] == "Giấy khai sinh" and metadata["record"]["owner_id"] == OWNER
     assert metadata["objects"]["pdfa.pdf"]["sha256"] == objects["pdfa.pdf"]["sha256"]
+    assert metadata["objects"]["extracted.json"]["sha256"] == objects["extracted.json"]["sha256"]
     actions = [json.loads(line)["action"] for line in store.get(objects["events.jsonl"]["key"]).splitlines()]
-    assert actions == ["ingested", "ocr", "validated", "stored"]
-    assert [e["action"] for e in document["events"]][:4] == actions
+    assert actions == ["ingested", "ocr", "validated", "extracted", "stored"]
+    assert [e["action"] for e in document["events"]][:5] == actions
 
 
 def test_unknown_dossier_is_kept_for_later_linking(env, stored):
@@ -152,7 +154,7 @@ def test_fixity_passes_then_rebuild_restores_the_catalog(env, stored):
     proc = sohoa(env, "fixity", "--json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report = json.loads(proc.stdout)
-    assert report["records"] == 3 and report["objects"] == 18 and report["problems"] == []
+    assert report["records"] == 3 and report["objects"] == 3 * 7 and report["problems"] == []
     before = {r["record_id"]: show(env, r["record_id"]) for r in stored}
     catalog = Path(env["SOHOA_DATA_DIR"]) / "catalog.db"
     for suffix in ("", "-wal", "-shm"):

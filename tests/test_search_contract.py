@@ -162,3 +162,38 @@ def test_owner_name_in_summary_with_and_without_diacritics(index, text):
           dict(record_id="R0013", title="Đơn đề nghị", summary="Người làm đơn: Nguyễn Văn Đức"))
     found = ids(index.search(SearchQuery(text=text)))
     assert found == ["R0011"]  # not the near names
+
+
+def test_every_person_the_document_names_finds_it(index):
+    """Issue #14: a marriage certificate is found by the wife's CCCD printed on it (other_ids), by
+    the owner's name extracted from the page, and the Kho lookup (owner_id filter) includes it."""
+    wife = "079190001234"
+    _more(index,
+          dict(record_id="R0011", title="Giấy chứng nhận kết hôn", owner_id=OTHER, owner_ids=[OTHER, wife],
+               owner_names="Phạm Minh Khôi", doc_type_code="KH", doc_type_name="Giấy chứng nhận kết hôn"))
+    assert ids(index.search(SearchQuery(owner_id=wife))) == ["R0011"]
+    assert ids(index.search(SearchQuery(text=wife))) == ["R0011"]  # an ID typed as text is exact
+    assert sorted(ids(index.search(SearchQuery(owner_id=OTHER)))) == ["R0003", "R0005", "R0011"]
+    assert ids(index.search(SearchQuery(text="pham minh khoi"))) == ["R0011"]
+    [hit] = index.search(SearchQuery(owner_id=wife)).hits
+    assert hit.doc_type_name == "Giấy chứng nhận kết hôn"
+    index.delete("R0011")
+    assert ids(index.search(SearchQuery(owner_id=wife))) == []
+
+
+def test_an_index_of_the_previous_layout_is_rebuilt_from_its_bodies(tmp_path):
+    """The SQLite layout 1 (before owners and owner_names) is rebuilt on open, nothing lost."""
+    import sqlite3
+
+    from sohoa.search.sqlite_index import SqliteIndex
+
+    path = tmp_path / "search.db"
+    SqliteIndex(path).index(_docs())
+    db = sqlite3.connect(path)
+    db.execute("DROP TABLE owners")
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    reopened = SqliteIndex(path)
+    assert reopened.count() == 5
+    assert sorted(ids(reopened.search(SearchQuery(owner_id=OTHER)))) == ["R0003", "R0005"]

@@ -547,3 +547,24 @@ def test_rebuild_fills_a_new_index_aside_and_swaps_it_in_atomically(make_index):
     with pytest.raises(RuntimeError):
         index.rebuild(broken())
     assert index.search(SearchQuery(text="khai sinh", size=50)).total == 6  # unchanged by the failure
+
+
+def test_an_index_made_before_issue_14_gets_the_new_fields(es_url: str, raw: Elasticsearch) -> None:
+    """An index created by the previous sohoa (no owner_ids, owner_names, doc_type_name) keeps its
+    documents and takes the new ones: the missing fields are added to its mapping on open."""
+    from sohoa.search.es_index import index_mappings, index_settings
+
+    name = new_alias()
+    old = index_mappings()
+    for field in ("owner_ids", "owner_names", "doc_type_name"):
+        del old["properties"][field]
+    raw.indices.create(index=f"{name}-old", settings=index_settings(), mappings=old, aliases={name: {}})
+    index = ElasticIndex(es_url, index=name)
+    try:
+        index.index([make_doc(record_id="R1", owner_id="001204012345", owner_ids=["001204012345", "079190001234"],
+                              owner_names="Lê Thị Mai")])
+        raw.indices.refresh(index=name)
+        assert [h.record_id for h in index.search(SearchQuery(owner_id="079190001234")).hits] == ["R1"]
+        assert [h.record_id for h in index.search(SearchQuery(text="le thi mai")).hits] == ["R1"]
+    finally:
+        index.close()

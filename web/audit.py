@@ -45,6 +45,8 @@ THUMBNAIL: Final = "thumbnail"  # a page image of a record
 LIST: Final = "list"  # a list of records (/api/records)
 LOGIN_BLOCKED: Final = "login-blocked"  # refused without checking the password: too many failures
 UNLOCK: Final = "unlock"  # an admin lifted a login block
+OWNER_DATA: Final = "owner-data"  # an owner's confirmed fields handed out for reuse (personal data)
+DESCRIBE: Final = "describe"  # metadata of a record set or confirmed (the review queue, sohoa describe)
 HEAD_ID: Final = 1
 VERIFY_BATCH: Final = 1000
 
@@ -54,7 +56,8 @@ LABELS_VI: Final[dict[str, str]] = {
     LOGIN_FAILED: "Đăng nhập sai", LOGOUT: "Đăng xuất", ADMIN: "Quản trị",
     INTEGRITY: "Chặn tải (sai SHA-256)", SEARCH: "Tìm kiếm", SUGGEST: "Gợi ý sử dụng lại",
     THUMBNAIL: "Xem ảnh trang", LIST: "Danh sách bản ghi", LOGIN_BLOCKED: "Đăng nhập bị chặn tạm thời",
-    UNLOCK: "Mở khóa đăng nhập",
+    UNLOCK: "Mở khóa đăng nhập", OWNER_DATA: "Sử dụng lại dữ liệu của công dân",
+    DESCRIBE: "Xác nhận thông tin",
 }
 
 

@@ -241,7 +241,9 @@ def assemble(self, _keys: list, item_id: int, firsts: list[int]) -> dict:
         assembled = pipeline.assemble(planned, _staged_pages(item.sha256, firsts), Path(work), opts)
         if ended(assembled):
             return _end(item, assembled)
-        written = pipeline.store(original, fields, assembled, arch, agent(), opts.engine)
+        settings = get_settings()
+        described = pipeline.extract(assembled, fields, settings.extract, settings.doctypes_file)
+        written = pipeline.store(original, described, assembled, arch, agent(), opts.engine)
     stored = pipeline.catalog(original, written, arch)
     outcome = _end(item, stored)
     if isinstance(stored, Stored):

@@ -171,6 +171,23 @@ def api_kho(request: Request, owner_id: str, principal: Annotated[Principal, Dep
             "groups": {k: [json.loads(h.model_dump_json()) for h in v] for k, v in groups.items()}}
 
 
+@router.get("/api/owners/{owner_id}/data", tags=["sử dụng lại"],
+            summary="The owner's confirmed data per document type, to prefill an e-form instead of asking again")
+def api_owner_data(request: Request, owner_id: str,
+                   principal: Annotated[Principal, Depends(require(roles.SEARCH))],
+                   dossier: Annotated[str, Query(max_length=100, description="A dossier of your agency registered to "
+                                                 "this owner: data from documents of every agency")] = "") -> dict:
+    """As the Kho (the same scope and purpose binding), one audit row naming every record used."""
+    owner = codes.owner_id(owner_id)
+    web = state(request)
+    agencies, bound = scope.kho_agencies(web.catalog, scope.scope_of(web.catalog, principal), owner, dossier)
+    data = service.owner_data(web.archive, service.kho(web.index, owner, agencies=agencies))
+    audit.write(web.catalog, principal.username, audit.OWNER_DATA, None,
+                f"owner {owner}" + (f", dossier {bound} (all agencies)" if bound else ""), client(request),
+                records=[entry["record_id"] for entry in data.values()], dossier=bound)
+    return {"owner_id": owner, "dossier": bound, "data": data}
+
+
 @router.get("/api/suggest", tags=["sử dụng lại"],
             summary="Digitised documents a new dossier can reuse instead of asking again (as `sohoa suggest`)")
 def api_suggest(request: Request, principal: Annotated[Principal, Depends(require(roles.REUSE))],
