@@ -3,6 +3,7 @@ downloads verified against the SHA-256 recorded at write time (as `sohoa get` do
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -135,25 +136,21 @@ def original_media_type(record: Record) -> str:
     return MEDIA.get(kind, kind if "/" in kind else "application/octet-stream")
 
 
-def thumbnail(state: WebState, record: Record, page: int, who: str = "") -> Path:
-    """A PNG of one page of the PDF/A, rendered once and cached under DATA/web-cache/thumbs."""
+def thumbnail(state: WebState, record: Record, page: int, who: str = "", width: int = THUMB_WIDTH) -> Path:
+    """A PNG of one page of the PDF/A, `width` pixels wide, rendered once and cached under
+    DATA/web-cache/thumbs (the review page asks for larger ones, cached beside them)."""
     if not 1 <= page <= max(record.page_count, 1):
         raise SohoaError(f"{record.code}: không có trang {page}", ExitCode.NOT_FOUND)
-    target = state.cache_dir / "thumbs" / record.id / f"{page}.png"
+    name = f"{page}.png" if width == THUMB_WIDTH else f"{page}-{width}.png"
+    target = state.cache_dir / "thumbs" / record.id / name
     if target.exists():
         return target
     import pypdfium2
 
-    obj = stored_object(record, PDFA)
-    try:
-        data = b"".join(read_verified(state.archive.store, obj.key, obj.sha256))
-    except ChecksumMismatch:
-        mismatch(state, record, obj.key, who, f"thumbnail of page {page}")
-        raise WebError(500, ALTERED_VI, "fixity_failed") from None
-    pdf = pypdfium2.PdfDocument(data)
+    pdf = pypdfium2.PdfDocument(_pdfa_bytes(state, record, who, f"thumbnail of page {page}"))
     try:
         sheet = pdf[page - 1]
-        scale = THUMB_WIDTH / max(sheet.get_width(), 1)
+        scale = width / max(sheet.get_width(), 1)
         image = sheet.render(scale=scale).to_pil()
     finally:
         pdf.close()
@@ -162,3 +159,33 @@ def thumbnail(state: WebState, record: Record, page: int, who: str = "") -> Path
     image.convert("RGB").save(partial, "PNG", optimize=True)
     partial.replace(target)  # two requests rendering at once both end with a whole file
     return target
+
+
+def _pdfa_bytes(state: WebState, record: Record, who: str, what: str) -> bytes:
+    """The whole PDF/A, verified against its SHA-256 (a mismatch is recorded, then a 500)."""
+    obj = stored_object(record, PDFA)
+    try:
+        return b"".join(read_verified(state.archive.store, obj.key, obj.sha256))
+    except ChecksumMismatch:
+        mismatch(state, record, obj.key, who, what)
+        raise WebError(500, ALTERED_VI, "fixity_failed") from None
+
+
+def page_sizes(state: WebState, record: Record, who: str = "") -> list[tuple[float, float]]:
+    """(width, height) in PDF points of every page of the PDF/A, read once and cached beside the
+    thumbnails: what boxes in points are drawn over a page image with."""
+    target = state.cache_dir / "thumbs" / record.id / "sizes.json"
+    if target.exists():
+        return [(float(w), float(h)) for w, h in json.loads(target.read_text(encoding="utf-8"))]
+    import pypdfium2
+
+    pdf = pypdfium2.PdfDocument(_pdfa_bytes(state, record, who, "page sizes"))
+    try:
+        sizes = [(round(pdf[n].get_width(), 2), round(pdf[n].get_height(), 2)) for n in range(len(pdf))]
+    finally:
+        pdf.close()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.partial")
+    partial.write_text(json.dumps(sizes), encoding="utf-8")
+    partial.replace(target)
+    return sizes
