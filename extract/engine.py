@@ -24,14 +24,17 @@ _MOTTO = ("cong hoa xa hoi chu nghia viet nam", "doc lap - tu do - hanh phuc", "
 _NUMBER = re.compile(r"(\d{1,6})\s*/\s*(?:((?:19|20)\d{2})\s*/\s*)?"
                      r"([A-ZĐ][A-ZĐa-z0-9]*(?:\s*-\s*[A-ZĐ][A-ZĐa-z0-9]*){0,3})")
 _NUMBER_PREFIX = re.compile(r"^\s*(?:s\S?|so)\s*[:;.,]?\s*(?=\d)")  # on folded text: "Số:", "S6:", "So:"
+_FIRST_STOP = ("can cu", "kinh gui", "ho va ten", "hom nay")  # a trích yếu may start "Thực hiện…"
 _SUMMARY_STOP = ("can cu", "kinh gui", "xet ", "thuc hien", "dieu ", "theo de nghi", "ho va ten", "hom nay")
 _LABELS = (r"^(?:\d{1,2}\s*[.)]\s*)?(ho va ten|ho, chu dem va ten|ho, chu dem, ten|ho ten|ten chu ho|chu ho|"
-           r"ong\s*/\s*ba|ong \(ba\)|ong|ba)\b")
-_NAME_LABELS = (re.compile(_LABELS + r"([^:]{0,40}):\s*"), re.compile(_LABELS + r"()\s*"))
+           r"ong\s*/\s*ba|ong\s*\(ba\)|ong|ba)(?![a-z])")
+_NAME_LABELS = (re.compile(_LABELS + r"([^:]{0,40}):\s*"), re.compile(_LABELS + r"()\s*"),
+                # inside a line: "1. Cấp cho: Ông (bà) NGÔ THỊ THU HUYỀN"
+                re.compile(r"(?<=: )(ho va ten|ong\s*/\s*ba|ong\s*\(ba\))(?![a-z])()\s*:?\s*"))
 _OWNER_QUALIFIERS = ("", "full name", "/ full name", "/full name", "nguoi yeu cau", "nguoi de nghi",
                      "nguoi khai", "nguoi lam don", "cua nguoi yeu cau", "nguoi duoc cap")
 _ID_CUES = ("dinh danh", "cccd", "can cuoc", "cmnd", "chung minh", "ma so thue", "mst", "ma so doanh nghiep",
-            "ma so ho kinh doanh", "so/no", "so / no", "giay to tuy than", "ho chieu")
+            "ma so ho kinh doanh", "so/no", "so / no", "no.", "no:", "giay to tuy than", "ho chieu")
 _BIRTH = ("ngay, thang, nam sinh", "ngay thang nam sinh", "sinh ngay", "ngay sinh", "date of birth")
 _VALID = ("co gia tri su dung den", "co gia tri den", "gia tri den", "co hieu luc den", "date of expiry",
           "co thoi han den")
@@ -144,30 +147,75 @@ def _all_lines(doc: list[list[Line]]) -> list[Line]:
 
 
 def _find_type(doc: list[list[Line]], catalogue: Catalogue) -> tuple[Line | None, DocType | None, float, str]:
+    """The first capitalised title line (or two or three, "GIẤY TIẾP NHẬN HỒ SƠ / VÀ HẸN TRẢ KẾT QUẢ")
+    that starts with a catalogue cue; exact matches on the folded text first, then near ones."""
     cues = catalogue.cues()
-    for line in _all_lines(doc):
-        text = line.text
-        if letters(text) < 3 or upper_share(text) < 0.75:
-            continue
-        folded = fold(text).rstrip(":. ")
-        if _is_motto(folded):
-            continue
-        best: tuple[float, int, DocType] | None = None
-        for cue, doc_type in cues:
-            if folded == cue or folded.startswith(cue + " "):
-                score = 1.0
-            elif len(cue) >= 8:
-                score = similarity(folded[:len(cue)], cue)
-                score = score if score >= 0.82 else 0.0
-            else:
-                score = 0.0
-            if score and (best is None or (score, len(cue)) > best[:2]):
-                best = (score, len(cue), doc_type)
-        if best:
-            score, _, doc_type = best
-            source = "catalogue:title" if score == 1.0 else "catalogue:title-fuzzy"
-            return line, doc_type, 0.97 if score == 1.0 else min(0.85, score * 0.9), source
+    candidates = []
+    for page in doc:
+        for line in page:
+            if letters(line.text) >= 3 and upper_share(line.text) >= 0.75 and not _is_motto(fold(line.text)):
+                candidates.append(_title_group(line, page))
+    for fuzzy in (False, True):
+        for group in candidates:
+            if fuzzy and is_agency_head(group[0].text):
+                continue
+            for k in range(1, len(group) + 1):
+                folded = fold(" ".join(l.text for l in group[:k])).rstrip(":. ")
+                found = _match_cue(folded, cues, fuzzy)
+                if found:
+                    doc_type, score = found
+                    title = Line(group[0].page, [w for l in group[:k] for w in l.words], group[0].row)
+                    title = _canonical_title(title, doc_type)
+                    if score == 1.0:
+                        return title, doc_type, 0.97, "catalogue:title"
+                    return title, doc_type, min(0.85, score * 0.9), "catalogue:title-fuzzy"
     return None, None, 0.0, ""
+
+
+def _canonical_title(title: Line, doc_type: DocType) -> Line:
+    """The title's words with the cue part spelled as the catalogue does ("KẾT QUÁ" read → "KẾT QUẢ")."""
+    from sohoa.extract.lines import Word
+
+    folded = [fold(w.text) for w in title.words]
+    for cue in sorted(doc_type.cues, key=len, reverse=True):
+        cue_words = cue.split()
+        n = len(cue_words)
+        if len(folded) >= n and similarity(" ".join(folded[:n]), fold(cue)) >= 0.85:
+            fixed = [Word(text, w.x0, w.top, w.x1, w.bottom, w.confidence)
+                     for text, w in zip(cue_words, title.words[:n])]
+            return Line(title.page, fixed + title.words[n:], title.row)
+    return title
+
+
+def _title_group(line: Line, page: list[Line]) -> list[Line]:
+    """The line and up to two capitalised lines right under it, each alone on its row."""
+    group = [line]
+    for nxt in page:
+        if len(group) == 3:
+            break
+        if nxt.row <= group[-1].row or nxt.top < group[-1].bottom - 0.5:
+            continue
+        alone = sum(1 for l in page if l.row == nxt.row) == 1
+        close = nxt.top - group[-1].bottom < 1.2 * group[-1].height
+        if not (alone and close and upper_share(nxt.text) >= 0.75 and letters(nxt.text) >= 2):
+            break
+        group.append(nxt)
+    return group
+
+
+def _match_cue(folded: str, cues: list[tuple[str, DocType]], fuzzy: bool) -> tuple[DocType, float] | None:
+    for cue, doc_type in cues:  # longest first
+        if not fuzzy:
+            if folded == cue or (folded.startswith(cue) and not folded[len(cue)].isalnum()):
+                return doc_type, 1.0
+            continue
+        if len(cue) < 10:
+            continue
+        head = " ".join(folded.split()[:len(cue.split())])
+        score = similarity(head, cue)
+        if score >= 0.85:
+            return doc_type, score
+    return None
 
 
 def _type_from_number(doc, number, catalogue):
@@ -348,7 +396,7 @@ def _summary(doc, title_line: Line | None, doc_type: DocType | None, number) -> 
     else:
         return None
     taken = [first]
-    if _stops_summary(first) and first is not vv:
+    if first is not vv and _stops_summary(first, _FIRST_STOP):
         return None
     lines = doc[first.page - 1]
     for line in lines:
@@ -368,9 +416,9 @@ def _summary(doc, title_line: Line | None, doc_type: DocType | None, number) -> 
     return _proposal(text, strength, joined, source)
 
 
-def _stops_summary(line: Line) -> bool:
+def _stops_summary(line: Line, stops: tuple[str, ...] = _SUMMARY_STOP) -> bool:
     folded = fold(line.text)
-    return (folded.startswith(_SUMMARY_STOP) or upper_share(line.text) > 0.8 or letters(line.text) < 2
+    return (folded.startswith(stops) or upper_share(line.text) > 0.8 or letters(line.text) < 2
             or bool(re.fullmatch(r"[-_=.\s*]+", line.text)))
 
 
@@ -427,7 +475,7 @@ def _persons(doc: list[list[Line]], result: Extraction) -> None:
 
 def _name_after_label(line: Line, page: list[Line]) -> _Person | None:
     folded, starts = _folded_words(line)
-    m = _NAME_LABELS[0].match(folded) or _NAME_LABELS[1].match(folded)
+    m = _NAME_LABELS[0].match(folded) or _NAME_LABELS[1].match(folded) or _NAME_LABELS[2].search(folded)
     if m is None:
         return None
     label, qualifier = m[1], " ".join(m[2].split()).strip(" ,")
@@ -439,6 +487,9 @@ def _name_after_label(line: Line, page: list[Line]) -> _Person | None:
     words = line.words[_words_from(line, m.end()):]
     if not words:  # the value sits in the next segment of the row ("Họ và tên:      NGUYỄN VĂN AN")
         nxt = next((l for l in page if l.row == line.row and l.x0 > line.x1), None)
+        if nxt is None:  # or on the line below, as on an ID card
+            nxt = next((l for l in page if l.row > line.row and abs(l.x0 - line.x0) < 3 * line.height
+                        and l.top - line.bottom < 1.5 * line.height), None)
         words = nxt.words if nxt else []
     name_words = []
     for word in words:

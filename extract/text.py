@@ -71,7 +71,7 @@ AGENCY_WORDS = ("ủy ban nhân dân", "hội đồng nhân dân", "công an", "
 DEPARTMENT_WORDS = ("văn phòng", "sở", "phòng", "ban", "trung tâm", "chi cục", "cục", "bộ", "tổng cục", "đội",
                     "bộ phận", "hội đồng", "ủy ban")
 PLACE_LEVELS = ("thành phố", "thị xã", "thị trấn", "tỉnh", "quận", "huyện", "phường", "xã")
-_SENTENCE_WORDS = {fold(w) for phrase in AGENCY_WORDS + DEPARTMENT_WORDS + PLACE_LEVELS for w in phrase.split()}
+_HEADS_AND_LEVELS = AGENCY_WORDS + DEPARTMENT_WORDS + PLACE_LEVELS
 
 
 def expand_abbreviations(text: str) -> str:
@@ -127,14 +127,14 @@ def agency_case(text: str) -> str:
             out.extend(_case_phrase(words[i:i + n], False))
             mode = "common" if head in AGENCY_WORDS else "field"
             i += n
-            if mode == "field" and i < len(words) and folded[i] not in _SENTENCE_WORDS:
+            if mode == "field" and i < len(words) and _phrase_at(folded, i, _HEADS_AND_LEVELS) is None:
                 out.append(capitalise(words[i]))
                 i += 1
             continue
         word = words[i]
         if mode == "place":
             out.append(capitalise(word))
-        elif mode == "field" and out and fold(out[-1]) == "va":
+        elif mode == "field" and out and fold(out[-1]) in ("va", "-", "–"):
             out.append(capitalise(word))
         else:
             out.append(word.lower())
