@@ -25,6 +25,29 @@ from typing import Union
 
 
 @dataclass(frozen=True)
+class SourceRef:
+    """Where a document cut out of a scanned stack came from (the split stage, issue #15)."""
+
+    sha256: str  # the stack as scanned
+    name: str
+    size: int
+    path: str  # its local copy (the first document's record keeps it)
+    first: int  # pages first..last of the stack, 0-based inclusive
+    last: int
+    page_count: int  # pages in the stack
+    separator_pages: tuple[int, ...] = ()  # separator sheets next to this document
+    skipped_pages: tuple[int, ...] = ()  # every cover and separator sheet of the stack
+    record_id: str = ""  # deterministic: the stack's SHA-256 and the page range
+    keeps_stack: bool = False  # this record's folder stores the whole stack
+    receipt: bool = False  # the one-stop receipt page
+
+    @property
+    def page_range(self) -> str:
+        """1-based, as people count pages: "3-5" or "7"."""
+        return f"{self.first + 1}" if self.first == self.last else f"{self.first + 1}-{self.last + 1}"
+
+
+@dataclass(frozen=True)
 class Original:
     """An identified input: its bytes at `path`, the name staff gave it, its type and SHA-256."""
 
@@ -33,6 +56,7 @@ class Original:
     kind: str  # pdf | tiff | jpeg | png (sniffed from the bytes)
     sha256: str
     size: int
+    source: SourceRef | None = None  # set when these bytes are one document cut out of a stack
 
 
 @dataclass
