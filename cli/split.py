@@ -10,10 +10,10 @@ import click
 from sohoa.cli.common import PathArg
 
 
-def _doc_type(value: str) -> tuple[str, str | None]:
-    """`CODE` or `CODE=Tên loại giấy tờ` (the name is printed under the code)."""
+def _doc_type(value: str, names: dict[str, str]) -> tuple[str, str | None]:
+    """`CODE` (its name from the document-type catalogue) or `CODE=Tên loại giấy tờ`."""
     code, _, name = value.partition("=")
-    return code, (name.strip() or None)
+    return code, (name.strip() or names.get(code.strip().upper()))
 
 
 @click.command()
@@ -21,7 +21,8 @@ def _doc_type(value: str) -> tuple[str, str | None]:
 @click.option("--count", type=click.IntRange(min=0, max=500), default=None,
               help="Separator sheets in all [default: 1, or one per --doc-type].")
 @click.option("--doc-type", "doc_types", multiple=True, metavar="CODE[=NAME]",
-              help="Document type of the next document, one separator each (repeatable).")
+              help="Document type of the next document, one separator each (repeatable); "
+                   "the name comes from the document-type catalogue unless given.")
 @click.option("--out", "out", type=PathArg, required=True, help="PDF to write (A4).")
 def sheets(dossier: Optional[str], count: Optional[int], doc_types: tuple[str, ...], out: Path) -> None:
     """Print a cover sheet and separator sheets for scanning a whole dossier in one go.
@@ -30,11 +31,17 @@ def sheets(dossier: Optional[str], count: Optional[int], doc_types: tuple[str, .
     then splits the scan into one record per document and skips the sheets.
     """
     from sohoa.core.codes import dossier_code
+    from sohoa.core.settings import get_settings
     from sohoa.split.sheets import separators_for, write_sheets
 
     code = dossier_code(dossier) if dossier else None
+    names = {}
+    if doc_types:
+        from sohoa.ingest.describe import catalogue, type_names
+
+        names = type_names(catalogue(get_settings().doctypes_file))
     wanted = count if count is not None else (len(doc_types) or 1)
-    separators = separators_for(wanted, [_doc_type(v) for v in doc_types])
+    separators = separators_for(wanted, [_doc_type(v, names) for v in doc_types])
     pages = write_sheets(out, code, separators)
     cover = "1 cover, " if code else ""
     print(f"{out}: {cover}{len(separators)} separator(s), {pages} A4 page(s)")
