@@ -23,7 +23,7 @@ import numpy as np
 
 from sohoa.ocr.inputs import inspect, load_page, release
 from sohoa.split.codes import page_mark, read_codes
-from testkit.stacks import DOSSIER, StackPage, write_stack
+from sohoa.testkit.stacks import DOSSIER, StackPage, write_stack
 
 TARGET_RATE: Final[float] = 0.99
 EXPECTED: Final[dict[str, tuple]] = {

@@ -22,9 +22,9 @@ from PIL import Image, ImageDraw, ImageFont
 
 from sohoa.split.codes import read_codes
 from sohoa.split.sheets import Separator, cover_page, separator_page, sheets_pdf
-from testkit import effects
-from testkit.fonts import bold_font_path, font_path
-from testkit.vietnamese import document_text
+from sohoa.testkit import effects
+from sohoa.testkit.fonts import bold_font_path, font_path
+from sohoa.testkit.vietnamese import document_text
 
 DPI = 200
 A4_PX = (round(210 / 25.4 * DPI), round(297 / 25.4 * DPI))

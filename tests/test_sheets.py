@@ -14,7 +14,7 @@ from PIL import Image
 
 from sohoa.core.errors import ExitCode
 from sohoa.split.codes import page_mark, read_codes
-from testkit import effects
+from sohoa.testkit import effects
 
 DOSSIER = "000.00.12.H36-240115-0001"
 

@@ -8,7 +8,7 @@ from sohoa.ocr.inputs import inspect
 from sohoa.split.codes import PageCode, PageMark, dossier_in, page_mark
 from sohoa.split.plan import plan_split
 from sohoa.split.stack import read_stack
-from testkit.stacks import DOSSIER, StackPage, dossier_stack, write_stack
+from sohoa.testkit.stacks import DOSSIER, StackPage, dossier_stack, write_stack
 
 OTHER = "000.00.31.H29-250301-0042"
 BOX = (0, 0, 10, 10)
