@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sohoa.bench import archive_bench, ocr_bench, search_bench, workers_bench
-from sohoa.bench import ratios_bench, split_bench
+from sohoa.bench import extract_bench, ratios_bench, split_bench
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -53,7 +53,7 @@ def print_rows(title: str, rows: list[dict], console: Console) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m sohoa.bench")
-    parser.add_argument("--only", choices=["ocr", "archive", "search", "ratios", "workers", "split"], default=None)
+    parser.add_argument("--only", choices=["ocr", "archive", "search", "ratios", "workers", "split", "extract"], default=None)
     parser.add_argument("--search-docs", type=int, default=100_000)
     parser.add_argument("--ocr-pages", type=int, default=24)
     parser.add_argument("--batch-pages", type=int, default=200)
@@ -100,6 +100,14 @@ def main() -> None:
         (OUT / "split.md").write_text(_markdown(split["rows"]) + "\n", encoding="utf-8")
         print_rows("Split: codes on 200 dpi photocopies (sohoa = zxing-cpp, downscaled first)", split["rows"], console)
         console.print(split["note"])
+    if args.only in (None, "extract"):
+        extracted = extract_bench.run(OUT / "extract-work")
+        (OUT / "extract.json").write_text(json.dumps(extracted, indent=2, ensure_ascii=False), encoding="utf-8")
+        tables = extract_bench.tables(extracted)
+        (OUT / "extract.md").write_text("\n\n".join(_markdown(rows) for _, rows in tables) + "\n", encoding="utf-8")
+        for title, rows in tables:
+            print_rows(title, rows, console)
+        console.print(f"timing per page: {extracted['timing']}")
     console.print(f"bench done in {time.perf_counter() - started:.0f} s; results in {OUT}")
 
 

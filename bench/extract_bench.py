@@ -1,0 +1,153 @@
+"""Extraction benchmark (`make bench --only extract`): labelled papers → real OCR → extract.
+
+The set is every document type the generator knows (testkit/forms.py: one per catalogue type),
+each once clean and once degraded, the degradations cycling over skew, 200 dpi JPEG, photocopy,
+colour paper with a red seal, faint ink and pages turned 90° and 180°; fonts cycle too. Two papers
+are in flight at a time (2 cores), each through the OCR stages with one job.
+
+Reported: per-field precision and recall (exact match after NFC) for clean and degraded scans,
+the share of all truth fields exactly right against the targets (≥ 95 % clean, ≥ 90 % degraded),
+the document-type confusions, the precision of owner IDs proposed with confidence ≥ 0.9 (target
+100 %), and the time extraction adds per page as a share of the OCR time per page (target ≤ 5 %).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+from sohoa.extract import Extraction, extract, load_catalogue
+from sohoa.testkit.extract_score import (
+    SCORED,
+    Tally,
+    confident_owner_errors,
+    ocr_scan,
+    proposals,
+    score,
+)
+from sohoa.testkit.form_layout import DEGRADATIONS
+from sohoa.testkit.forms import TYPE_NAMES, LabelledDoc, labelled_set, make_doc, resolve_codes
+
+CONCURRENCY = 2
+TARGET_CLEAN, TARGET_DEGRADED, TARGET_OWNER, TARGET_TIME = 0.95, 0.90, 1.0, 0.05
+DEGRADED = tuple(k for k in DEGRADATIONS if k != "clean")
+
+
+def corpus(seed: int = 0, per_type: int = 1) -> list[LabelledDoc]:
+    """Every type clean, and every type once more under one degradation (cycling)."""
+    docs = labelled_set(per_type, seed, ("clean",))
+    for i, type_name in enumerate(TYPE_NAMES):
+        for k in range(per_type):
+            kind = DEGRADED[(i + k + seed) % len(DEGRADED)]
+            docs.append(make_doc(type_name, seed * 100_000 + 50_000 + i * 10 + k, kind))
+    return docs
+
+
+def _one(args: tuple[str, int, str, str]) -> dict:
+    """In a worker: render, OCR, extract one paper; JSON-able result with both timings."""
+    type_name, seed, kind, work = args
+    doc = make_doc(type_name, seed, kind)
+    path = doc.render(Path(work))
+    read = ocr_scan(path, Path(work))
+    catalogue = load_catalogue()
+    started = time.perf_counter()
+    extraction = extract(read.pages, read.sizes, catalogue)
+    seconds = time.perf_counter() - started
+    return {"extraction": extraction.to_json(), "ocr_s": read.seconds, "extract_s": seconds,
+            "pages": len(read.pages)}
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}"
+
+
+def field_rows(clean: Tally, degraded: Tally) -> list[dict]:
+    rows = []
+    for name in SCORED:
+        if not (clean.present[name] or clean.proposed[name] or degraded.present[name] or degraded.proposed[name]):
+            continue
+        rows.append({
+            "field": name,
+            "clean_truth": clean.present[name], "clean_precision_pct": _pct(clean.precision(name)),
+            "clean_recall_pct": _pct(clean.recall(name)),
+            "degraded_truth": degraded.present[name], "degraded_precision_pct": _pct(degraded.precision(name)),
+            "degraded_recall_pct": _pct(degraded.recall(name)),
+        })
+    return rows
+
+
+def run(work: Path, seed: int = 0) -> dict:
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    catalogue = load_catalogue()
+    docs = corpus(seed)
+    resolve_codes(docs, catalogue)
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    started = time.perf_counter()
+    with ProcessPoolExecutor(CONCURRENCY, mp_context=get_context("fork")) as pool:
+        results = list(pool.map(_one, [(d.type_name, d.seed, d.kind, str(work)) for d in docs]))
+    wall = time.perf_counter() - started
+
+    tallies = {"clean": Tally(), "degraded": Tally()}
+    by_kind: dict[str, Tally] = {}
+    confusions: Counter = Counter()
+    owner_wrong: list[str] = []
+    owner_confident = 0
+    for doc, result in zip(docs, results):
+        extraction = Extraction.from_json(result["extraction"])
+        tally = score(doc, extraction)
+        tallies["clean" if doc.kind == "clean" else "degraded"].add(tally)
+        by_kind.setdefault(doc.kind, Tally()).add(tally)
+        fields, _ = proposals(extraction)
+        want, got = doc.truth.get("doc_type_code"), fields.get("doc_type_code", ("(none)", 0.0))[0]
+        if want is not None and got != want:
+            confusions[f"{want} → {got}"] += 1
+        owner_wrong += confident_owner_errors(doc, extraction)
+        owner_confident += int("owner_id" in fields and fields["owner_id"][1] >= 0.9)
+
+    pages = sum(r["pages"] for r in results)
+    ocr_s, extract_s = sum(r["ocr_s"] for r in results), sum(r["extract_s"] for r in results)
+    clean_share, degraded_share = tallies["clean"].exact_share(), tallies["degraded"].exact_share()
+    owner_precision = (owner_confident - len(owner_wrong)) / owner_confident if owner_confident else None
+    summary = [
+        {"measure": "fields exactly right, clean", "value_pct": _pct(clean_share),
+         "target": f"≥ {100 * TARGET_CLEAN:.0f} %", "met": clean_share >= TARGET_CLEAN},
+        {"measure": "fields exactly right, degraded", "value_pct": _pct(degraded_share),
+         "target": f"≥ {100 * TARGET_DEGRADED:.0f} %", "met": degraded_share >= TARGET_DEGRADED},
+        {"measure": f"owner IDs right at confidence ≥ 0.9 ({owner_confident} proposed)",
+         "value_pct": _pct(owner_precision), "target": "100 %",
+         "met": owner_precision is not None and owner_precision >= TARGET_OWNER},
+        {"measure": "extraction time / OCR time per page", "value_pct": _pct(extract_s / ocr_s),
+         "target": f"≤ {100 * TARGET_TIME:.0f} %", "met": extract_s / ocr_s <= TARGET_TIME},
+    ]
+    kinds = [{"scan": kind, "papers": sum(1 for d in docs if d.kind == kind),
+              "fields_right_pct": _pct(t.exact_share())} for kind, t in sorted(by_kind.items())]
+    return {
+        "corpus": {"papers": len(docs), "pages": pages, "types": len(TYPE_NAMES), "seed": seed,
+                   "wall_s": round(wall, 1), "concurrency": CONCURRENCY},
+        "timing": {"ocr_ms_per_page": round(1000 * ocr_s / pages), "extract_ms_per_page": round(1000 * extract_s / pages, 1)},
+        "summary": summary,
+        "rows": field_rows(tallies["clean"], tallies["degraded"]),
+        "kinds": kinds,
+        "confusions": [{"truth → proposed": k, "papers": v} for k, v in confusions.most_common()],
+        "owner_id_errors": owner_wrong,
+        "errors": {kind: t.errors for kind, t in tallies.items()},
+    }
+
+
+def tables(result: dict) -> list[tuple[str, list[dict]]]:
+    """(title, rows) of every non-empty table of a run, for the console and bench/out/extract.md."""
+    c = result["corpus"]
+    return [(title, rows) for title, rows in (
+        (f"Extraction: {c['papers']} papers ({c['types']} types, clean + degraded), real OCR, "
+         + f"{c['concurrency']} in flight, {c['wall_s']} s", result["summary"]),
+        ("Extraction: precision and recall per field (exact after NFC)", result["rows"]),
+        ("Extraction: fields exactly right per scan kind", result["kinds"]),
+        ("Extraction: document-type confusions", result["confusions"]),
+    ) if rows]
