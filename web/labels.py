@@ -37,6 +37,8 @@ FIELD_VI: Final[dict[str, str]] = {
     "page_count": "Số trang", "language": "Ngôn ngữ", "scanned_by": "Người số hóa",
     "original_name": "Tên tệp gốc", "original_sha256": "SHA-256 bản gốc", "original_size": "Dung lượng gốc (byte)",
     "media_type": "Định dạng gốc", "created_at": "Thời điểm lưu",
+    "doc_type_name": "Loại giấy tờ", "owner_name": "Họ và tên chủ sở hữu", "date_of_birth": "Ngày sinh",
+    "other_ids": "Số định danh khác trên giấy tờ", "issuing_parent": "Cơ quan chủ quản",
 }
 
 FACET_VI: Final[dict[str, str]] = {"doc_type_code": "Loại giấy tờ", "agency_code": "Cơ quan"}

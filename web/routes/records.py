@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from sohoa.core import codes
 from sohoa.core.codes import RETENTION_CODES
 from sohoa.archive.reuse import reuse
-from sohoa.web import audit, records, roles, scope
+from sohoa.web import audit, records, review, roles, scope
 from sohoa.web.accounts import Principal
 from sohoa.web.errors import WebError
 from sohoa.web.routes import client, page
@@ -133,7 +133,8 @@ def record_page(request: Request, record_id: str, principal: Annotated[Principal
     return page(request, "record.html", principal, record=record, meta=scope.redact(seen, record.metadata_json),
                 events=records.events(web, record, seen), links=links, thumbs=range(1, shown + 1),
                 more_pages=record.page_count - shown, retention=RETENTION_CODES, can_reuse=principal.can(roles.REUSE),
-                reused=reused, already=bool(linked), bound=bound)
+                reused=reused, already=bool(linked), bound=bound,
+                extracted=review.extracted_view(web, record, principal.username))
 
 
 @router.get("/ban-ghi/{record_id}/pdfa", include_in_schema=False)
