@@ -289,6 +289,27 @@ def test_kho_with_the_users_dossier_of_this_owner_crosses_agencies_and_is_audite
     assert _kho_records(other.get(f"/api/kho/{OWNER}", params={"dossier": DA2})) == {env.records[B]}
 
 
+def test_owner_data_follows_the_kho_rules_and_is_audited(env):
+    """Issue #14, 6: the owner's data for an e-form, scoped and purpose-bound like the Kho."""
+    official = env.login("canbo.a")
+    own = official.get(f"/api/owners/{OWNER}/data")
+    assert own.status_code == 200
+    assert {entry["record_id"] for entry in own.json()["data"].values()} == {env.records[A]}
+    bound = official.get(f"/api/owners/{OWNER}/data", params={"dossier": DA2})
+    kho = official.get(f"/api/kho/{OWNER}", params={"dossier": DA2}).json()["groups"]
+    data = bound.json()["data"]
+    assert set(data) == set(kho)  # one entry per document type: its newest valid document
+    assert {entry["record_id"] for entry in data.values()} == {hits[0]["record_id"] for hits in kho.values()}
+    for entry in data.values():
+        assert entry["fields"].get("owner_id", OWNER) == OWNER  # typed; never another person's
+    row = audit.entries(env.catalog, username="canbo.a", action=audit.OWNER_DATA, limit=1)[0]
+    assert DA2 in row.detail and row.dossier_code == DA2
+    assert set(row.record_ids.split()) >= {entry["record_id"] for entry in data.values()}
+    assert official.get("/api/owners/12345/data").status_code == 400
+    other = env.login("canbo.b").get(f"/api/owners/{OWNER}/data").json()["data"]
+    assert {e["record_id"] for e in other.values()} == {env.records[B]}
+
+
 def test_cli_kho_and_search_as_a_user(env):
     cli = env.cli_env()
     scoped = run_sohoa("kho", OWNER, "--as", "canbo.a", "--json", env=cli)
