@@ -7,12 +7,15 @@ TT 05/2025/TT-BNV names for "BẢN SAO". Both are found through fontconfig, then
 
 from __future__ import annotations
 
+import logging
 import shutil
 import subprocess
 from functools import lru_cache
 from pathlib import Path
 
 from sohoa.core.errors import ExitCode, SohoaError
+
+logging.getLogger("fontTools").setLevel(logging.ERROR)  # "FFTM NOT subset" and the like: harmless
 
 SIGNATURE_FONT = ("DejaVu Sans", "DejaVuSans.ttf", "fonts-dejavu-core",
                   ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",))
@@ -50,6 +53,10 @@ def cid_set(cids: set[int]) -> bytes:
     return bytes(data)
 
 
+VIETNAMESE_LATIN: tuple[int, ...] = (*range(0x20, 0x7F), *range(0xA0, 0x1B1), *range(0x300, 0x324),
+                                     *range(0x1EA0, 0x1EFA), 0x2013, 0x2014, 0x2018, 0x2019, 0x201C, 0x201D)
+
+
 @lru_cache(maxsize=4)
 def font_at_1000_units(path: Path) -> bytes:
     """The font rescaled to 1000 units per em. pyHanko writes glyph widths (/W) and kerning in the
@@ -60,7 +67,15 @@ def font_at_1000_units(path: Path) -> bytes:
     from fontTools.ttLib import TTFont
     from fontTools.ttLib.scaleUpem import scale_upem
 
+    from fontTools import subset
+
     font = TTFont(str(path))
+    # Only the letters signing can draw (Vietnamese Latin, digits, punctuation): rescaling the
+    # whole of DejaVu costs seconds, this subset a fraction of one.
+    options = subset.Options(layout_features=["*"], notdef_outline=True, name_IDs=["*"], name_languages=["*"])
+    subsetter = subset.Subsetter(options=options)
+    subsetter.populate(unicodes=VIETNAMESE_LATIN)
+    subsetter.subset(font)
     if font["head"].unitsPerEm != 1000:
         scale_upem(font, 1000)
     out = BytesIO()
