@@ -39,6 +39,7 @@ class SourceRef:
     skipped_pages: tuple[int, ...] = ()  # every cover and separator sheet of the stack
     record_id: str = ""  # deterministic: the stack's SHA-256 and the page range
     keeps_stack: bool = False  # this record's folder stores the whole stack
+    stack_record: str = ""  # the record whose folder stores it (the stack's first document)
     receipt: bool = False  # the one-stop receipt page
 
     @property
@@ -57,6 +58,7 @@ class Original:
     sha256: str
     size: int
     source: SourceRef | None = None  # set when these bytes are one document cut out of a stack
+    notes: tuple[str, ...] = ()  # what reading the codes on its pages warned about (split stage)
 
 
 @dataclass
@@ -66,6 +68,7 @@ class Stored:
     code: str
     pages: int
     status: str = "stored"
+    page_range: str | None = None  # pages of the scanned file this record holds, when it was split
 
 
 @dataclass
@@ -74,6 +77,7 @@ class Duplicate:
     record_id: str
     code: str
     status: str = "duplicate"
+    page_range: str | None = None
 
 
 @dataclass

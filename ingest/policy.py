@@ -159,6 +159,8 @@ REASONS_VI: Final[dict[int, str]] = {
     ExitCode.INVALID_CODE: "Mã cơ quan, mã hồ sơ hoặc thông tin kèm theo không hợp lệ.",
     ExitCode.INTERNAL: "Xử lý thất bại nhiều lần; cần kiểm tra thủ công.",
     ExitCode.REFUSED: "Tệp bị từ chối (ví dụ: hồ sơ hoặc cơ quan không thuộc đơn vị của thư mục).",
+    ExitCode.CODE_CONFLICT: "Mã hồ sơ đọc được trên trang (mã QR, mã vạch) khác với mã hồ sơ đã nhập; "
+                            "hãy kiểm tra tờ bìa, giấy tiếp nhận và thông tin kèm theo.",
 }
 REASON_VI_DEFAULT: Final = "Không số hóa được tệp này."
 

@@ -22,7 +22,8 @@ from typing import Final
 
 from sohoa.core.errors import ExitCode, InputError, SohoaError
 from sohoa.core.hashing import sha256_file
-from sohoa.core.records import record_id_for
+import sohoa
+from sohoa.core.records import Event, record_id_for
 from sohoa.ingest.base import Original, Quarantined, SourceRef
 from sohoa.ingest.policy import IngestFields, quarantined
 from sohoa.ocr import inputs
@@ -118,18 +119,46 @@ def _cut_tiff(path: Path, segment: Segment, out: Path) -> None:
                    compression="group4" if bilevel else "tiff_adobe_deflate")
 
 
-def _part(original: Original, segment: Segment, plan: SplitPlan, work: Path, keeps_stack: bool) -> Original:
+def _notes(reading: StackReading, segment: Segment) -> tuple[str, ...]:
+    """The warnings about the pages of one document (page numbers of the stack)."""
+    return tuple(f"page {p.index + 1}: {w}" for p in reading.pages[segment.first:segment.last + 1]
+                 for w in p.mark.warnings)
+
+
+def _pages(indexes: tuple[int, ...]) -> str:
+    return ", ".join(str(i + 1) for i in indexes) or "none"
+
+
+def split_events(record_id: str, original: Original, agent: str) -> list[Event]:
+    """The `split` event of a record cut out of a stack: which pages of which file, and the sheets
+    around it (their page numbers are kept, though the sheets are not archived)."""
+    source = original.source
+    notes = [Event(record_id=record_id, action="codes", agent=agent, tool="sohoa.split", tool_version=sohoa.__version__,
+                   detail=f"warning: {note}") for note in original.notes]
+    if source is None:
+        return notes
+    kept = "this record's folder keeps the whole stack (object 'stack')" if source.keeps_stack \
+        else f"record {source.stack_record} keeps the whole stack"
+    detail = (f"pages {source.page_range} of {source.page_count} of {source.name} (sha256 {source.sha256})"
+              f"{'; the one-stop receipt' if source.receipt else ''}; separator sheets next to it: pages "
+              f"{_pages(source.separator_pages)}; sheets not archived: pages {_pages(source.skipped_pages)}; {kept}")
+    return [Event(record_id=record_id, action="split", agent=agent, tool="sohoa.split",
+                  tool_version=sohoa.__version__, detail=detail), *notes]
+
+
+def _part(original: Original, segment: Segment, plan: SplitPlan, work: Path, notes: tuple[str, ...]) -> Original:
     path = cut(original, segment, work)
     sha256, size = sha256_file(path)
     source = SourceRef(
         sha256=original.sha256, name=original.name, size=original.size, path=str(original.path),
         first=segment.first, last=segment.last, page_count=plan.page_count,
         separator_pages=tuple(segment.separator_pages), skipped_pages=tuple(plan.skipped_pages),
-        record_id=segment_record_id(original.sha256, segment.first, segment.last), keeps_stack=keeps_stack,
-        receipt=segment.receipt,
+        record_id=segment_record_id(original.sha256, segment.first, segment.last),
+        keeps_stack=segment is plan.segments[0], receipt=segment.receipt,
+        stack_record=segment_record_id(original.sha256, plan.segments[0].first, plan.segments[0].last),
     )
     name = f"{original.name} (trang {segment.page_range})"
-    return Original(path, name, original.kind, sha256, size, source=source)
+    return Original(path, name, original.kind, sha256, size, source=source, notes=notes)
 
 
 def split(original: Original, fields: IngestFields, reading: StackReading, work: Path) -> Split | Quarantined:
@@ -143,12 +172,12 @@ def split(original: Original, fields: IngestFields, reading: StackReading, work:
             "no document in the file: every page is a cover, separator or blank sheet", ExitCode.NO_PAGES))
     try:
         if plan.trivial:
-            return Split([(original, fields_for(fields, plan.segments[0]))], reading, True, list(plan.warnings))
-        parts = [(_part(original, s, plan, work, keeps_stack=(i == 0)), fields_for(fields, s))
-                 for i, s in enumerate(plan.segments)]
+            noted = replace(original, notes=tuple(plan.warnings))
+            return Split([(noted, fields_for(fields, plan.segments[0]))], reading, True, list(plan.warnings))
+        parts = [(_part(original, s, plan, work, _notes(reading, s)), fields_for(fields, s)) for s in plan.segments]
     except SohoaError as error:
         return quarantined(original.path, error)
     return Split(parts, reading, False, list(plan.warnings))
 
 
-__all__ = ["Split", "read", "receipt_doc_type", "segment_record_id", "split"]
+__all__ = ["Split", "read", "receipt_doc_type", "segment_record_id", "split", "split_events"]

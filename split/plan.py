@@ -55,10 +55,10 @@ class SplitPlan:
 
     @property
     def trivial(self) -> bool:
-        """One document, every page, no sheet: the stack is stored as it came, like any scan."""
+        """One document, every page, no sheet: the file is stored as it came, like any scan (a lone
+        receipt page too: its code only fills in the dossier)."""
         return (len(self.segments) == 1 and not self.skipped_pages
-                and self.segments[0].first == 0 and self.segments[0].last == self.page_count - 1
-                and not self.segments[0].receipt)
+                and self.segments[0].first == 0 and self.segments[0].last == self.page_count - 1)
 
     @property
     def dossiers(self) -> set[str]:
