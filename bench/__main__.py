@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sohoa.bench import archive_bench, ocr_bench, search_bench, workers_bench
-from sohoa.bench import extract_bench, ratios_bench, split_bench
+from sohoa.bench import extract_bench, ratios_bench, sign_bench, split_bench
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -53,7 +53,7 @@ def print_rows(title: str, rows: list[dict], console: Console) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m sohoa.bench")
-    parser.add_argument("--only", choices=["ocr", "archive", "search", "ratios", "workers", "split", "extract"], default=None)
+    parser.add_argument("--only", choices=["ocr", "archive", "search", "ratios", "workers", "split", "extract", "sign"], default=None)
     parser.add_argument("--search-docs", type=int, default=100_000)
     parser.add_argument("--ocr-pages", type=int, default=24)
     parser.add_argument("--batch-pages", type=int, default=200)
@@ -108,6 +108,12 @@ def main() -> None:
         for title, rows in tables:
             print_rows(title, rows, console)
         console.print(f"timing per page: {extracted['timing']}")
+    if args.only in (None, "sign"):
+        signed = sign_bench.run()
+        (OUT / "sign.json").write_text(json.dumps(signed, indent=2, ensure_ascii=False), encoding="utf-8")
+        (OUT / "sign.md").write_text(_markdown(signed["rows"]) + "\n", encoding="utf-8")
+        print_rows("Signing: cost per record (PAdES, one page)", signed["rows"], console)
+        console.print(signed["note"])
     console.print(f"bench done in {time.perf_counter() - started:.0f} s; results in {OUT}")
 
 
