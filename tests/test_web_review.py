@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from fpdf import FPDF
@@ -20,6 +21,8 @@ from sohoa.core.settings import Settings
 from sohoa.testkit.fonts import bold_font_path, font_path
 from sohoa.web import accounts, audit
 from sohoa.web.config import WebConfig
+from test_web_browser import ARTIFACTS, browser  # noqa: F401  (a pytest fixture: headless Chromium)
+from workers_fixtures import wait_for
 from web_fixtures import AGENCY_A, AGENCY_B, CSRF_META, PASSWORD, login
 
 OFFICIAL_B = "canbo.b"
@@ -97,14 +100,15 @@ class Env:
         return self.web.catalog.record(self.ids[name])
 
 
-def _ingest(env: Env, paper: Paper, path: Path, agency: str, title: str | None = None) -> str:
+def _ingest(web, paper: Paper, path: Path, agency: str, title: str | None = None) -> str:
+    """The `sohoa ingest` path with only the agency, dossier (and maybe a title) typed."""
     from sohoa.ingest.runner import IngestFields, ingest_file
     from sohoa.ocr.pipeline import OcrOptions
 
     fields = IngestFields(agency=agency, dossier=f"{agency}-240115-0001", title=title, retention="01").validated()
-    result = ingest_file(paper.write(path), fields, env.web.archive,
-                         OcrOptions.from_settings(env.web.settings, jobs=1, engine="null"),
-                         agent="test", index=env.web.index)
+    result = ingest_file(paper.write(path), fields, web.archive,
+                         OcrOptions.from_settings(web.settings, jobs=1, engine="null"),
+                         agent="test", index=web.index)
     assert result.status == "stored", result
     return result.record_id
 
@@ -120,10 +124,10 @@ def env(tmp_path_factory) -> Env:
     for name, (role, agency) in USERS.items():
         accounts.add_user(env.web.catalog, name, role, PASSWORD, agency, full_name=f"Người dùng {name}")
     papers = tmp_path_factory.mktemp("papers")
-    env.ids["first"] = _ingest(env, FIRST, papers / "xac-nhan-1.pdf", AGENCY_A)
+    env.ids["first"] = _ingest(env.web, FIRST, papers / "xac-nhan-1.pdf", AGENCY_A)
     # A typed title the pages contradict: kept, and flagged "khác với nội dung giấy tờ".
-    env.ids["second"] = _ingest(env, SECOND, papers / "xac-nhan-2.pdf", AGENCY_A, title="Giấy xác nhận cũ")
-    env.ids["other"] = _ingest(env, OTHER_AGENCY, papers / "xac-nhan-3.pdf", AGENCY_B)
+    env.ids["second"] = _ingest(env.web, SECOND, papers / "xac-nhan-2.pdf", AGENCY_A, title="Giấy xác nhận cũ")
+    env.ids["other"] = _ingest(env.web, OTHER_AGENCY, papers / "xac-nhan-3.pdf", AGENCY_B)
     yield env
     for client in env.clients:
         client.__exit__(None, None, None)
@@ -282,3 +286,90 @@ def test_api_describe_sets_and_confirms(env: Env):
     assert canbo.get("/api/review").json() == {"total": 0, "records": []}
     assert "Không còn giấy tờ nào chờ xác nhận" in canbo.get("/xac-nhan").text
     assert len(audit.entries(env.web.catalog, username="canbo", action=audit.DESCRIBE, record_id=second.id)) == 1
+
+
+
+def test_altered_objects_are_never_shown(env: Env):
+    """The other agency's record, its extracted.json and PDF/A altered on disk: 500 in Vietnamese,
+    the mismatch recorded, nothing of the altered bytes shown."""
+    import os
+
+    other = env.record("other")
+    client = env.login(OFFICIAL_B)
+    for name in ("extracted.json", "pdfa.pdf"):
+        path = env.web.archive.store.root / next(o.key for o in other.objects if o.name == name)
+        os.chmod(path, 0o600)
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0x01
+        path.write_bytes(bytes(data))
+    page = client.get(f"/xac-nhan/{other.id}")
+    assert page.status_code == 500 and "SHA-256" in page.text and OTHER_AGENCY.person_id not in page.text
+    assert "Traceback" not in page.text
+    events = read_stored_record(env.web.archive.store, other.prefix).events
+    assert any(e.action == "fixity-checked" and e.outcome != "success" for e in events)
+
+
+@pytest.mark.servers
+def test_keyboard_only_in_a_real_browser(browser, tmp_path: Path):
+    """Headless Chromium against `sohoa serve`: the focus starts on the first field, Tab moves, Enter
+    confirms and the next record opens; the image loads and the boxes are drawn over it (CSP allows it)."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from sohoa.archive.backends import open_archive
+    from sohoa.search.backends import open_configured_index
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, SOHOA_DATA_DIR=str(tmp_path / "data"), SOHOA_OCR_ENGINE="null", SOHOA_JOBS="1",
+               SOHOA_WEB_PORT=str(port), SOHOA_WEB_HOST="127.0.0.1")
+    settings = Settings.from_env(env)
+    web = SimpleNamespace(archive=open_archive(settings), index=open_configured_index(settings), settings=settings)
+    archive = web.archive
+    accounts.add_user(archive.catalog, "canbo", "official", PASSWORD, AGENCY_A, full_name="Cán bộ")
+    ids = [_ingest(web, paper, tmp_path / f"{n}.pdf", AGENCY_A) for n, paper in enumerate((FIRST, SECOND))]
+    order = [r.id for r in archive.catalog.review_queue()[1]]
+    archive.catalog.dispose()
+    assert sorted(order) == sorted(ids)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with open(tmp_path / "serve.log", "wb") as log:
+        server = subprocess.Popen([sys.executable, "-m", "sohoa", "serve"], env=env, stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.DEVNULL, stderr=log)
+    def listening() -> bool:
+        assert server.poll() is None, (tmp_path / "serve.log").read_text()
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            return False
+
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for(listening, 60, "sohoa serve", interval=0.3)
+        browser.get(f"{base}/dang-nhap")
+        browser.find_element(By.NAME, "username").send_keys("canbo")
+        browser.find_element(By.NAME, "password").send_keys(PASSWORD + Keys.ENTER)
+        wait_for(lambda: bool(browser.find_elements(By.CSS_SELECTOR, ".who")), 10, "the login", interval=0.2)
+        browser.get(f"{base}/xac-nhan/{order[0]}")
+        assert browser.switch_to.active_element.get_attribute("name") == "doc_type_code"
+        browser.switch_to.active_element.send_keys(Keys.TAB)
+        assert browser.switch_to.active_element.get_attribute("name") == "number_symbol"
+        wait_for(lambda: browser.execute_script("const i = document.querySelector('.page-boxes img');"
+                                                "return i && i.complete && i.naturalWidth;") == 900,
+                 20, "the page image", interval=0.2)
+        box = browser.find_element(By.CSS_SELECTOR, "rect.number_symbol").rect
+        image = browser.find_element(By.CSS_SELECTOR, ".page-boxes img").rect
+        assert 0 < box["width"] < image["width"] / 2 and box["x"] < image["x"] + image["width"] / 2
+        browser.save_screenshot(str(ARTIFACTS / "review.png"))
+        browser.switch_to.active_element.send_keys(Keys.ENTER)
+        wait_for(lambda: f"/xac-nhan/{order[1]}" in browser.current_url, 20, "the next record", interval=0.2)
+        assert "Đã xác nhận thông tin giấy tờ" in browser.find_element(By.CSS_SELECTOR, ".notice").text
+        assert browser.switch_to.active_element.get_attribute("name") == "doc_type_code"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

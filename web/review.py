@@ -226,7 +226,8 @@ def form_fields(record: Record, document: Mapping[str, Any] | None) -> list[Form
     out = []
     for name in FORM_FIELDS:
         proposal = proposals.get(name)
-        out.append(FormField(name, label(name), _text(meta.get(name)),
+        shown_as = label("doc_type_name" if name == "doc_type_code" else name)  # the select shows names
+        out.append(FormField(name, shown_as, _text(meta.get(name)),
                              _text(proposal.get("value")) if proposal else None,
                              float(proposal.get("confidence") or 0.0) if proposal else None,
                              name in pending, name in disputed))

@@ -136,7 +136,13 @@ def page_image(request: Request, record_id: str, number: int,
     """A page large enough to read, for the boxes drawn over it (the record page passes its purpose dossier)."""
     web = state(request)
     record, bound = records.load_for(web, principal, record_id, dossier)
-    path = records.thumbnail(web, record, number, principal.username, review.PAGE_WIDTH)
+    try:
+        path = records.thumbnail(web, record, number, principal.username, review.PAGE_WIDTH)
+    except WebError as error:
+        if error.code == "fixity_failed":
+            audit.write(web.catalog, principal.username, audit.INTEGRITY, record.id,
+                        f"{records.PDFA}: SHA-256 mismatch, review image of page {number} refused", client(request))
+        raise
     audit.write(web.catalog, principal.username, audit.THUMBNAIL, record.id, f"page {number} (review)",
                 client(request), dossier=bound)
     return FileResponse(path, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
