@@ -26,7 +26,7 @@ from sohoa.core.records import RecordMetadata
 from sohoa.ingest.policy import IngestFields
 
 FILL_AT: Final = 0.6  # a proposal fills an empty field from this confidence on (unconfirmed)
-ID_AT: Final = 0.9  # person and tax IDs: only near-certain ones are used at all
+ID_AT: Final = 0.9  # person and tax IDs, and the end of validity: only near-certain ones are used
 DISAGREE_AT: Final = 0.8  # a typed value differing from a proposal this sure is flagged
 
 # Extraction field → (IngestFields attribute, RecordMetadata attribute).
@@ -44,6 +44,10 @@ FIELDS: Final = {
 }
 DATES: Final = frozenset({"issued_on", "date_of_birth", "valid_until"})
 IDS: Final = frozenset({"owner_id"})
+# Fields with legal effect: a wrong owner names the wrong citizen, a wrong end of validity hides a
+# valid document from the Kho or refuses its reuse. A date computed from the catalogue's validity
+# period (not printed) never reaches this confidence; it stays in extracted.json as a proposal.
+STRICT: Final = IDS | {"valid_until"}
 # What `sohoa describe --set` and the review form may change (the record's identity may not).
 EDITABLE: Final = (*FIELDS, "doc_type_name", "other_ids", "procedure_code")
 
@@ -108,7 +112,7 @@ def merge(fields: IngestFields, proposals: Mapping[str, Mapping[str, Any]], othe
             continue
         value = _value(name, proposal.get("value"))
         confidence = float(proposal.get("confidence") or 0.0)
-        if value is None or confidence < (ID_AT if name in IDS else FILL_AT):
+        if value is None or confidence < (ID_AT if name in STRICT else FILL_AT):
             continue
         typed = getattr(fields, attr)
         if typed in (None, ""):
