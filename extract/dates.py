@@ -35,6 +35,7 @@ def make_date(day: int, month: int, year: int, latest_year: int | None = None) -
 
 def find_dates(folded: str, latest_year: int | None = None) -> list[FoundDate]:
     """Every valid date in a folded line, left to right (an expiry date may pass `latest_year`)."""
+    folded = folded.replace("ø", "0")  # a slashed zero read as the Danish letter
     found = []
     for pattern, spelled in ((_WORDS, True), (_NUMERIC, False)):
         for m in pattern.finditer(folded):

@@ -31,8 +31,10 @@ _LABELS = (r"^(?:\d{1,2}\s*[.)]\s*)?(ho va ten|ho, chu dem va ten|ho, chu dem, t
 _NAME_LABELS = (re.compile(_LABELS + r"([^:]{0,40}):\s*"), re.compile(_LABELS + r"()\s*"),
                 # inside a line: "1. Cấp cho: Ông (bà) NGÔ THỊ THU HUYỀN"
                 re.compile(r"(?<=: )(ho va ten|ong\s*/\s*ba|ong\s*\(ba\))(?![a-z])()\s*:?\s*"))
-_OWNER_QUALIFIERS = ("", "full name", "/ full name", "/full name", "nguoi yeu cau", "nguoi de nghi",
-                     "nguoi khai", "nguoi lam don", "cua nguoi yeu cau", "nguoi duoc cap")
+# A qualified name label is another person's: "Họ, chữ đệm, tên người mẹ", "… chủ hộ", "… người đi khai tử".
+# Any other qualifier ("người yêu cầu", "/ Full name", or one OCR garbled) stays the owner's.
+_OTHER_ROLE_WORDS = frozenset({"me", "cha", "bo", "chong", "vo", "con", "giam", "dien", "chung", "ho", "nhan"})
+_OTHER_ROLE_PHRASES = ("di khai", "uy quyen", "chu ho", "tiep nhan")
 _ID_CUES = ("dinh danh", "cccd", "can cuoc", "cmnd", "chung minh", "ma so thue", "mst", "ma so doanh nghiep",
             "ma so ho kinh doanh", "so/no", "so / no", "no.", "no:", "giay to tuy than", "ho chieu")
 _BIRTH = ("ngay, thang, nam sinh", "ngay thang nam sinh", "sinh ngay", "ngay sinh", "date of birth")
@@ -164,7 +166,7 @@ def _find_type(doc: list[list[Line]], catalogue: Catalogue) -> tuple[Line | None
                 found = _match_cue(folded, cues, fuzzy)
                 if found:
                     doc_type, score = found
-                    title = Line(group[0].page, [w for l in group[:k] for w in l.words], group[0].row)
+                    title = Line(group[0].page, [w for l in group[:k] for w in l.words], group[k - 1].row)
                     title = _canonical_title(title, doc_type)
                     if score == 1.0:
                         return title, doc_type, 0.97, "catalogue:title"
@@ -389,7 +391,7 @@ def _summary(doc, title_line: Line | None, doc_type: DocType | None, number) -> 
         first, strength, source = vv, 0.93, "pattern:v/v"
     elif title_line is not None:
         lines = doc[title_line.page - 1]
-        after = [l for l in lines if l.top > title_line.bottom - 0.5 and l.row != title_line.row]
+        after = [l for l in lines if l.row > title_line.row]
         if not after:
             return None
         first, strength, source = after[0], 0.92, "layout:under-title"
@@ -403,7 +405,7 @@ def _summary(doc, title_line: Line | None, doc_type: DocType | None, number) -> 
         if line.top <= taken[-1].bottom or len(taken) >= 3:
             continue
         gap = line.top - taken[-1].bottom
-        if gap > 1.2 * taken[-1].height or abs(line.centre - first.centre) > 0.25 * max(first.x1 - first.x0, 1) \
+        if gap > 1.8 * taken[-1].height or abs(line.centre - first.centre) > 0.25 * max(first.x1 - first.x0, 1) \
                 and abs(line.x0 - first.x0) > first.height:
             break
         if _stops_summary(line):
@@ -483,7 +485,8 @@ def _name_after_label(line: Line, page: list[Line]) -> _Person | None:
     if label in ("ong", "ba") and not colon and not folded[m.end(1):].lstrip().startswith(("(", "/")):
         if not _looks_like_name(line.words[_words_from(line, m.end()):]):
             return None
-    role = "owner" if qualifier in _OWNER_QUALIFIERS else "other"
+    other = set(re.findall(r"[a-z]+", qualifier)) & _OTHER_ROLE_WORDS or any(p in qualifier for p in _OTHER_ROLE_PHRASES)
+    role = "other" if other or label in ("ten chu ho", "chu ho") else "owner"
     words = line.words[_words_from(line, m.end()):]
     if not words:  # the value sits in the next segment of the row ("Họ và tên:      NGUYỄN VĂN AN")
         nxt = next((l for l in page if l.row == line.row and l.x0 > line.x1), None)
@@ -552,6 +555,9 @@ def _id_proposal(found: _Id, owner: bool) -> Proposal:
         strength = 0.7
     if found.repaired:
         strength = min(strength, 0.75)
+    if min(w.confidence for w in found.line.words) < 0.9:
+        # One misread digit still passes a CCCD's structure: a number OCR was unsure of stays below 0.9.
+        strength = min(strength, 0.85)
     source = f"id:{found.kind}" + (":repaired" if found.repaired else "") + ("" if found.labelled else ":unlabelled")
     return _proposal(found.value, strength, found.line, source)
 

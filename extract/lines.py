@@ -134,5 +134,6 @@ def page_lines(raw: list[dict], page: int, width: float | None = None) -> list[L
     lines = []
     for index, row in enumerate(rows(words)):
         for segment in split_row(row, width / 2):
-            lines.append(Line(page, segment, index))
+            if sum(ch.isalnum() for w in segment for ch in w.text) >= 2:  # specks and rules read as "|", "t"
+                lines.append(Line(page, segment, index))
     return lines

@@ -106,7 +106,11 @@ def is_agency_head(text: str) -> bool:
 
 def agency_case(text: str) -> str:
     """"ỦY BAN NHÂN DÂN THÀNH PHỐ HỒ CHÍ MINH" → "Ủy ban nhân dân Thành phố Hồ Chí Minh"."""
-    words = _fix_uy(expand_abbreviations(text)).split()
+    words = [w for w in _fix_uy(expand_abbreviations(text)).split() if any(ch.isalnum() for ch in w) or w in "-–"]
+    while words and not words[-1][-1:].isalnum():  # OCR specks after the name: "Huế '", "Mỹ An _."
+        words[-1] = words[-1][:-1]
+        if not words[-1]:
+            words.pop()
     folded = [fold(w) for w in words]
     out: list[str] = []
     mode = "common"  # common | field (after a department head) | place (after a level word)
@@ -119,12 +123,12 @@ def agency_case(text: str) -> str:
             rest = folded[i + n:]
             # Numbered units and the one city whose name includes its level keep the level capitalised.
             proper = bool(rest) and (rest[0].isdigit() or rest[:3] == ["ho", "chi", "minh"])
-            out.extend(_case_phrase(words[i:i + n], proper))
+            out.extend(_case_phrase(level, proper))
             mode, i = "place", i + n
             continue
         if head:
             n = len(head.split())
-            out.extend(_case_phrase(words[i:i + n], False))
+            out.extend(_case_phrase(head, False))
             mode = "common" if head in AGENCY_WORDS else "field"
             i += n
             if mode == "field" and i < len(words) and _phrase_at(folded, i, _HEADS_AND_LEVELS) is None:
@@ -144,9 +148,10 @@ def agency_case(text: str) -> str:
     return " ".join(out)
 
 
-def _case_phrase(words: list[str], proper: bool) -> list[str]:
-    """Lower case; a level that is part of a proper name capitalises its first word ("Thành phố")."""
-    return [capitalise(w) if proper and i == 0 else w.lower() for i, w in enumerate(words)]
+def _case_phrase(phrase: str, proper: bool) -> list[str]:
+    """The phrase as the vocabulary spells it (an OCR "bạn" in "Ủy bạn nhân dân" is put right), lower
+    case; a level that is part of a proper name capitalises its first word ("Thành phố")."""
+    return [capitalise(w) if proper and i == 0 else w for i, w in enumerate(phrase.split())]
 
 
 def _fix_uy(text: str) -> str:
