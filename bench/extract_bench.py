@@ -2,7 +2,9 @@
 
 The set is every document type the generator knows (testkit/forms.py: one per catalogue type),
 each once clean and once degraded, the degradations cycling over skew, 200 dpi JPEG, photocopy,
-colour paper with a red seal, faint ink and pages turned 90° and 180°; fonts cycle too. Two papers
+colour paper with a red seal, faint ink and pages turned 90° and 180°; fonts cycle too. Four more
+papers print an invalid owner ID (a CCCD with a wrong province code, century digit or birth year,
+an MST with a wrong check digit): no such ID may come out as a confident proposal. Two papers
 are in flight at a time (2 cores), each through the OCR stages with one job.
 
 Reported: per-field precision and recall (exact match after NFC) for clean and degraded scans,
@@ -31,7 +33,15 @@ from sohoa.testkit.extract_score import (
     score,
 )
 from sohoa.testkit.form_layout import DEGRADATIONS
-from sohoa.testkit.forms import TYPE_NAMES, LabelledDoc, labelled_set, make_doc, resolve_codes
+from sohoa.testkit.forms import (
+    TRAPS,
+    TYPE_NAMES,
+    LabelledDoc,
+    labelled_set,
+    make_doc,
+    make_trap,
+    resolve_codes,
+)
 
 CONCURRENCY = 2
 TARGET_CLEAN, TARGET_DEGRADED, TARGET_OWNER, TARGET_TIME = 0.95, 0.90, 1.0, 0.05
@@ -39,19 +49,20 @@ DEGRADED = tuple(k for k in DEGRADATIONS if k != "clean")
 
 
 def corpus(seed: int = 0, per_type: int = 1) -> list[LabelledDoc]:
-    """Every type clean, and every type once more under one degradation (cycling)."""
+    """Every type clean, every type once more under one degradation (cycling), and one clean paper
+    per invalid-ID trap (scored on their own: they feed the confident owner-ID figure)."""
     docs = labelled_set(per_type, seed, ("clean",))
     for i, type_name in enumerate(TYPE_NAMES):
         for k in range(per_type):
             kind = DEGRADED[(i + k + seed) % len(DEGRADED)]
             docs.append(make_doc(type_name, seed * 100_000 + 50_000 + i * 10 + k, kind))
-    return docs
+    return docs + [make_trap(trap, seed * 100_000 + 90_000 + i) for i, trap in enumerate(TRAPS)]
 
 
-def _one(args: tuple[str, int, str, str]) -> dict:
+def _one(args: tuple[str | None, str, int, str, str]) -> dict:
     """In a worker: render, OCR, extract one paper; JSON-able result with both timings."""
-    type_name, seed, kind, work = args
-    doc = make_doc(type_name, seed, kind)
+    trap, type_name, seed, kind, work = args
+    doc = make_trap(trap, seed, kind) if trap else make_doc(type_name, seed, kind)
     path = doc.render(Path(work))
     read = ocr_scan(path, Path(work))
     catalogue = load_catalogue()
@@ -91,10 +102,10 @@ def run(work: Path, seed: int = 0) -> dict:
     os.environ["OMP_THREAD_LIMIT"] = "1"
     started = time.perf_counter()
     with ProcessPoolExecutor(CONCURRENCY, mp_context=get_context("fork")) as pool:
-        results = list(pool.map(_one, [(d.type_name, d.seed, d.kind, str(work)) for d in docs]))
+        results = list(pool.map(_one, [(d.draft.trap, d.type_name, d.seed, d.kind, str(work)) for d in docs]))
     wall = time.perf_counter() - started
 
-    tallies = {"clean": Tally(), "degraded": Tally()}
+    tallies = {"clean": Tally(), "degraded": Tally(), "trap": Tally()}
     by_kind: dict[str, Tally] = {}
     confusions: Counter = Counter()
     owner_wrong: list[str] = []
@@ -102,8 +113,9 @@ def run(work: Path, seed: int = 0) -> dict:
     for doc, result in zip(docs, results):
         extraction = Extraction.from_json(result["extraction"])
         tally = score(doc, extraction)
-        tallies["clean" if doc.kind == "clean" else "degraded"].add(tally)
-        by_kind.setdefault(doc.kind, Tally()).add(tally)
+        kind = "trap" if doc.draft.trap else doc.kind
+        tallies[kind if kind in ("clean", "trap") else "degraded"].add(tally)
+        by_kind.setdefault(kind, Tally()).add(tally)
         fields, _ = proposals(extraction)
         want, got = doc.truth.get("doc_type_code"), fields.get("doc_type_code", ("(none)", 0.0))[0]
         if want is not None and got != want:
@@ -126,7 +138,7 @@ def run(work: Path, seed: int = 0) -> dict:
         {"measure": "extraction time / OCR time per page", "value_pct": _pct(extract_s / ocr_s),
          "target": f"≤ {100 * TARGET_TIME:.0f} %", "met": extract_s / ocr_s <= TARGET_TIME},
     ]
-    kinds = [{"scan": kind, "papers": sum(1 for d in docs if d.kind == kind),
+    kinds = [{"scan": kind, "papers": sum(1 for d in docs if ("trap" if d.draft.trap else d.kind) == kind),
               "fields_right_pct": _pct(t.exact_share())} for kind, t in sorted(by_kind.items())]
     return {
         "corpus": {"papers": len(docs), "pages": pages, "types": len(TYPE_NAMES), "seed": seed,

@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .form_layout import render_form
 from .forms import FIELDS, LabelledDoc
 
 SCORED: tuple[str, ...] = (*FIELDS, "other_ids")
@@ -81,6 +82,8 @@ def score(doc: LabelledDoc, extraction) -> Tally:
             tally.right[name] += 1
         else:
             tally.errors.append(f"{doc.name}: {name} = {got[0]!r} (want {want!r})")
+    if "other_ids" in doc.unscored:
+        return tally
     wanted = [_nfc(v) for v in truth.get("other_ids", [])]
     owner = _nfc(truth.get("owner_id", ""))
     got_ids = {value for value, _ in others}
@@ -98,13 +101,40 @@ def score(doc: LabelledDoc, extraction) -> Tally:
 
 
 def confident_owner_errors(doc: LabelledDoc, extraction, threshold: float = 0.9) -> list[str]:
-    """Owner IDs proposed with confidence ≥ threshold that are not the truth."""
-    fields, _ = proposals(extraction)
+    """Owner IDs proposed with confidence ≥ threshold that are not the truth, and a trap's invalid
+    ID proposed anywhere (owner or other IDs) with that confidence."""
+    fields, others = proposals(extraction)
+    errors = [f"{doc.name}: invalid {value} proposed ({conf:.2f})"
+              for value, conf in [*others, fields.get("owner_id", ("", 0.0))]
+              if doc.draft.trap_id and value == doc.draft.trap_id and conf >= threshold]
     got = fields.get("owner_id")
     if got is None or got[1] < threshold or "owner_id" in doc.unscored:
-        return []
+        return errors
     want = doc.truth.get("owner_id")
-    return [] if want is not None and got[0] == _nfc(want) else [f"{doc.name}: owner_id {got[0]} ({got[1]:.2f})"]
+    if want is None or got[0] != _nfc(want):
+        errors.append(f"{doc.name}: owner_id {got[0]} ({got[1]:.2f})")
+    return sorted(set(errors))
+
+
+def exact_words(doc: LabelledDoc, dpi: int = 100) -> tuple[list[list[dict]], list[tuple[float, float]]]:
+    """The words of the upright page as a perfect OCR would give them (boxes from the layout,
+    split in proportion to the characters, one line per row): measures the rules without OCR."""
+    _, boxes = render_form(doc.form(), doc.font, dpi)
+    to_pt = 72.0 / dpi
+    words: list[dict] = []
+    for box in boxes:
+        parts = box.text.split()
+        total = max(1, len(box.text))
+        start = 0
+        for part in parts:
+            start = box.text.index(part, start)
+            x0 = box.x0 + (box.x1 - box.x0) * start / total
+            x1 = box.x0 + (box.x1 - box.x0) * (start + len(part)) / total
+            start += len(part)
+            words.append({"text": part, "line": box.row, "confidence": 95.0,
+                          "box_pt": [round(v * to_pt, 2) for v in (x0, box.y0, x1, box.y1)]})
+    w_mm, h_mm = doc.draft.size_mm
+    return [words], [(w_mm / 25.4 * 72, h_mm / 25.4 * 72)]
 
 
 @dataclass

@@ -64,10 +64,6 @@ def _sentence(text: str) -> str:
     return low[:1].upper() + low[1:]
 
 
-def _name_case(text: str) -> str:
-    return " ".join(w[:1].upper() + w[1:].lower() for w in text.split())
-
-
 # ---------------------------------------------------------------- places
 
 
@@ -196,6 +192,8 @@ class Draft:
     size_mm: tuple[float, float] = (210.0, 297.0)
     margins_mm: tuple[float, float, float] = (25.0, 20.0, 20.0)
     frames_mm: list = field(default_factory=list)
+    trap: str | None = None  # which invalid ID is printed on purpose (see make_trap)
+    trap_id: str | None = None  # the invalid ID itself
 
     def sign(self, roles: list[str], signer: str, left: str | None = None) -> None:
         """Signature block: the role lines (bold), "Nơi nhận" on the left when given, a gap for the
@@ -764,6 +762,45 @@ def make_doc(type_name: str, seed: int, kind: str = "clean", font: str | None = 
     draft.truth = {k: (nfc(v) if isinstance(v, str) else [nfc(x) for x in v]) for k, v in draft.truth.items()}
     fonts = sorted(FONTS)
     return LabelledDoc(type_name, kind, seed, font or fonts[seed % len(fonts)], dpi, draft)
+
+
+# Invalid IDs printed where the owner's ID belongs: none may become a confident proposal.
+TRAPS: tuple[str, ...] = ("province", "century", "birth-year", "mst-check")
+_TRAP_PROVINCES = ("000", "097", "099")
+
+
+def _corrupt(trap: str, value: str, rng: random.Random) -> str:
+    if trap == "province":
+        return rng.choice(_TRAP_PROVINCES) + value[3:]
+    if trap == "century":  # a 20th-century birth year with a 21st-century digit, or the reverse
+        return value[:3] + str((int(value[3]) + 2) % 4) + value[4:]
+    if trap == "birth-year":
+        return value[:4] + f"{(int(value[4:6]) + rng.randint(3, 40)) % 100:02d}" + value[6:]
+    if trap == "mst-check":
+        return value[:9] + str((int(value[9]) + rng.randint(1, 9)) % 10)
+    raise ValueError(f"unknown trap {trap!r}; expected one of {TRAPS}")
+
+
+def _replace_text(rows: list[Row], old: str, new: str) -> list[Row]:
+    return [Row(tuple(Seg(s.text.replace(old, new), s.pos, s.bold, s.scale, s.underline) for s in r.segs),
+                r.space) for r in rows]
+
+
+def make_trap(trap: str, seed: int, kind: str = "clean", dpi: int = 200) -> LabelledDoc:
+    """A paper whose owner ID is printed invalid (`trap` in TRAPS): an application (Đơn) with a
+    broken CCCD, or a household-business certificate with a broken MST check digit. The truth has
+    no owner ID (the MST case leaves the IDs unscored: the household head's CCCD may stand in), and
+    `draft.trap_id` names the invalid value."""
+    doc = make_doc("Giấy chứng nhận đăng ký hộ kinh doanh" if trap == "mst-check" else "Đơn", seed, kind, dpi=dpi)
+    d = doc.draft
+    good = d.truth.pop("owner_id")
+    bad = _corrupt(trap, good, random.Random(seed))
+    d.rows = _replace_text(d.rows, good, bad)
+    d.trap, d.trap_id = trap, bad
+    if trap == "mst-check":
+        d.unscored |= {"owner_id", "other_ids"}
+        d.truth.pop("other_ids", None)
+    return doc
 
 
 def labelled_set(n_per_type: int = 1, seed: int = 0, degradations: tuple[str, ...] = ("clean",),

@@ -14,12 +14,21 @@ import random
 
 import pytest
 from sohoa.extract import extract, load_catalogue
-from sohoa.testkit.extract_score import confident_owner_errors, ocr_scan, proposals, score
+from sohoa.testkit.extract_score import (
+    Tally,
+    confident_owner_errors,
+    exact_words,
+    ocr_scan,
+    proposals,
+    score,
+)
 from sohoa.testkit.form_layout import DEGRADATIONS
 from sohoa.testkit.forms import (
+    TRAPS,
     TYPE_NAMES,
     labelled_set,
     make_doc,
+    make_trap,
     mst,
     mst_check_digit,
     resolve_codes,
@@ -111,6 +120,38 @@ def test_every_degradation_renders(tmp_path):
         portrait = image.height > image.width
         assert portrait == (kind != "rot90"), kind
         assert doc.render(tmp_path).stat().st_size > 1000
+
+
+# ---------------------------------------------------------------- the rules on exact words, no OCR
+
+
+def test_every_field_of_every_type_from_exact_words():
+    """Two papers of each type read as a perfect OCR would: every scored field exactly right."""
+    catalogue = load_catalogue()
+    docs = labelled_set(2, 11, ("clean",))
+    resolve_codes(docs, catalogue)
+    total = Tally()
+    for doc in docs:
+        pages, sizes = exact_words(doc)
+        total.add(score(doc, extract(pages, sizes, catalogue)))
+    assert sum(total.present.values()) >= 7 * len(docs)
+    assert total.errors == []
+
+
+@pytest.mark.parametrize("trap", TRAPS)
+def test_an_invalid_id_is_never_a_confident_proposal(trap):
+    """A CCCD with a wrong province code, century digit or birth year, an MST with a wrong check
+    digit: no proposal above 0.5, and none of the other fields suffers."""
+    catalogue = load_catalogue()
+    for seed in (900, 901, 902):
+        doc = make_trap(trap, seed)
+        resolve_codes([doc], catalogue)
+        pages, sizes = exact_words(doc)
+        extraction = extract(pages, sizes, catalogue)
+        assert confident_owner_errors(doc, extraction, threshold=0.5) == []
+        fields, _ = proposals(extraction)
+        assert fields["doc_type_code"][0] == doc.truth["doc_type_code"]
+        assert trap == "mst-check" or "owner_id" not in fields
 
 
 # ---------------------------------------------------------------- real OCR, real engine
