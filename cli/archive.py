@@ -170,9 +170,10 @@ def show(record_id: str, as_json: bool, as_user: Optional[str]) -> None:
 @click.argument("record_id")
 @click.option("--out", required=True, type=PathArg, help="File to write.")
 @click.option("--original", is_flag=True, help="The original bytes instead of the PDF/A.")
+@click.option("--unsigned", is_flag=True, help="The PDF/A as stored before signing (a signed record gives the signed one).")
 @click.option("--as", "as_user", metavar="USER", help="As this web user: only their agency's records; audited.")
-def get(record_id: str, out: Path, original: bool, as_user: Optional[str]) -> None:
-    """Download a record's PDF/A (or original), verified against the stored SHA-256."""
+def get(record_id: str, out: Path, original: bool, unsigned: bool, as_user: Optional[str]) -> None:
+    """Download a record's PDF/A (the signed one once signed; or the original), verified against the stored SHA-256."""
     from sohoa.archive.storage import ChecksumMismatch, copy_verified
     from sohoa.archive.verified import record_mismatch
     from sohoa.web import audit
@@ -181,7 +182,8 @@ def get(record_id: str, out: Path, original: bool, as_user: Optional[str]) -> No
     record = _find(archive, record_id, as_user)
     _as_user(archive, record, as_user, audit.DOWNLOAD_ORIGINAL if original else audit.DOWNLOAD_PDFA,
              f"cli get --out {out.name}")
-    wanted = "original" if original else "pdfa.pdf"
+    signed = not unsigned and any(o.name == "signed.pdf" for o in record.objects)
+    wanted = "original" if original else "signed.pdf" if signed else "pdfa.pdf"
     obj = next(o for o in record.objects if o.name == wanted)
     try:
         copy_verified(archive.store, obj.key, obj.sha256, out)

@@ -64,6 +64,26 @@ def test_sign_adds_signed_pdf_in_a_new_version_with_a_signed_event(archive_env):
     assert records.read_stored_record(archive.store, record.prefix).version == 2
     fixity = sohoa(env, "fixity")
     assert fixity.returncode == 0, fixity.stdout + fixity.stderr
+    _signed_is_handed_out(env, record_id, signed_bytes, pdfa_bytes)
+
+
+def _signed_is_handed_out(env: dict, record_id: str, signed_bytes: bytes, pdfa_bytes: bytes) -> None:
+    """`sohoa get`, the web download and the API give the signed PDF/A; --unsigned / ?unsigned=1 the other."""
+    out = Path(env["SOHOA_DATA_DIR"]).parent / "lay.pdf"
+    assert sohoa(env, "get", record_id, "--out", out).returncode == 0 and out.read_bytes() == signed_bytes
+    assert sohoa(env, "get", record_id, "--out", out, "--unsigned").returncode == 0 and out.read_bytes() == pdfa_bytes
+    from fastapi.testclient import TestClient
+    from web_fixtures import add_users, login, make_app
+
+    app = make_app(Path(env["SOHOA_DATA_DIR"]))
+    add_users(app.state.sohoa.catalog)
+    with TestClient(app) as client:
+        login(client, "quantri")
+        assert client.get(f"/api/records/{record_id}/pdfa").content == signed_bytes
+        assert client.get(f"/api/records/{record_id}/pdfa?unsigned=1").content == pdfa_bytes
+        assert client.get(f"/ban-ghi/{record_id}/pdfa?download=true").content == signed_bytes
+        page = client.get(f"/ban-ghi/{record_id}").text
+        assert "đã ký số" in page and "Tải bản chưa ký" in page and "Ký số" in page
 
 
 def test_verify_a_record_and_json(archive_env):
@@ -126,5 +146,12 @@ def test_certify_writes_a_verified_copy(unsigned_record, tmp_path):
     assert made.returncode == 0, made.stderr
     assert "Signature is Valid." in subprocess.run(["pdfsig", str(out)], capture_output=True, text=True).stdout
     assert sohoa(env, "verify", out).returncode == 0
+    from web_fixtures import add_users
+
+    add_users(_archive(env).catalog)
+    audited = sohoa(env, "certify", record_id, "--out", tmp_path / "ban-sao-2.pdf", "--as", "quantri")
+    assert audited.returncode == 0, audited.stderr
+    log = sohoa(env, "audit", "--action", "certify", "--json")
+    assert log.returncode == 0 and record_id in log.stdout and "quantri" in log.stdout, log.stdout + log.stderr
     missing = sohoa(env, "certify", "khong-co-ban-ghi", "--out", tmp_path / "x.pdf")
     assert missing.returncode == ExitCode.NOT_FOUND and not (tmp_path / "x.pdf").exists()

@@ -22,6 +22,7 @@ from sohoa.web.state import WebState
 
 PDFA: Final = "pdfa.pdf"
 ORIGINAL: Final = "original"
+SIGNED: Final = "signed.pdf"  # the digitising unit's signed PDF/A (issue #16), when the record is signed
 THUMB_WIDTH: Final = 180  # px: five thumbnails side by side fit a 1366-pixel screen
 THUMB_PAGES: Final = 60  # the page shows at most this many; the PDF/A viewer shows them all
 MEDIA: Final[dict[str, str]] = {"pdf": "application/pdf", "tiff": "image/tiff", "jpeg": "image/jpeg",
@@ -124,8 +125,15 @@ def download(state: WebState, record: Record, name: str, who: str, what: str) ->
                     on_mismatch=lambda: mismatch(state, record, obj.key, who, what))
 
 
+def pdf_name(record: Record, unsigned: bool = False) -> str:
+    """The PDF/A a client gets: the signed one once the record is signed, unless `unsigned`."""
+    if not unsigned and any(o.name == SIGNED for o in record.objects):
+        return SIGNED
+    return PDFA
+
+
 def download_name(record: Record, name: str) -> str:
-    if name == PDFA:
+    if name in (PDFA, SIGNED):
         return f"{record.code}.pdf"
     original = (record.metadata_json or {}).get("original_name") or record.code
     return str(original)

@@ -88,8 +88,10 @@ class VerifiedResponse(Response):
 
 
 def _send(web: WebState, principal: Principal, record_id: str, name: str, action: str, inline: bool,
-          who: str, dossier: str = "") -> Response:
+          who: str, dossier: str = "", unsigned: bool = False) -> Response:
     record, bound = records.load_for(web, principal, record_id, dossier)
+    if name == records.PDFA:
+        name = records.pdf_name(record, unsigned)  # the signed PDF/A once the record is signed
     audit.write(web.catalog, principal.username, action, record.id, name + _purpose(bound), who, dossier=bound)
 
     def aborted() -> None:
@@ -103,7 +105,7 @@ def _send(web: WebState, principal: Principal, record_id: str, name: str, action
         if error.code == "fixity_failed":
             aborted()
         raise
-    media = "application/pdf" if name == records.PDFA else records.original_media_type(record)
+    media = "application/pdf" if name in (records.PDFA, records.SIGNED) else records.original_media_type(record)
     headers = {"Content-Disposition": _disposition("inline" if inline else "attachment",
                                                    records.download_name(record, name)),
                "X-Sohoa-SHA256": download.sha256,
@@ -139,9 +141,10 @@ def record_page(request: Request, record_id: str, principal: Annotated[Principal
 
 @router.get("/ban-ghi/{record_id}/pdfa", include_in_schema=False)
 def record_pdfa(request: Request, record_id: str, principal: Annotated[Principal, Depends(require(roles.SEARCH))],
-                download: bool = False, dossier: str = "") -> Response:
+                download: bool = False, dossier: str = "", unsigned: bool = False) -> Response:
     action = audit.DOWNLOAD_PDFA if download else audit.VIEW_PDF
-    return _send(state(request), principal, record_id, records.PDFA, action, not download, client(request), dossier)
+    return _send(state(request), principal, record_id, records.PDFA, action, not download, client(request), dossier,
+                 unsigned)
 
 
 @router.get("/ban-ghi/{record_id}/goc", include_in_schema=False)
@@ -238,12 +241,14 @@ def api_record(request: Request, record_id: str, principal: Annotated[Principal,
     return records.record_json(web, record, scope.scope_of(web.catalog, principal))
 
 
-@router.get("/api/records/{record_id}/pdfa", tags=["bản ghi"], summary="The PDF/A (SHA-256 verified); audited")
+@router.get("/api/records/{record_id}/pdfa", tags=["bản ghi"],
+            summary="The PDF/A (SHA-256 verified): the signed one once the record is signed, "
+                    "the unsigned one with ?unsigned=1; audited")
 def api_record_pdfa(request: Request, record_id: str,
                     principal: Annotated[Principal, Depends(require(roles.SEARCH))],
-                    dossier: Annotated[str, Query(max_length=100)] = "") -> Response:
+                    dossier: Annotated[str, Query(max_length=100)] = "", unsigned: bool = False) -> Response:
     return _send(state(request), principal, record_id, records.PDFA, audit.DOWNLOAD_PDFA, False, client(request),
-                 dossier)
+                 dossier, unsigned)
 
 
 @router.get("/api/records/{record_id}/original", tags=["bản ghi"],
