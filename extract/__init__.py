@@ -4,4 +4,4 @@ from sohoa.extract.catalogue import Catalogue, DocType, load_catalogue
 from sohoa.extract.engine import extract
 from sohoa.extract.model import FIELD_NAMES, Extraction, Proposal
 
-__all__ = ["Catalogue", "DocType", "Extraction", "FIELD_NAMES", "Proposal", "extract", "load_catalogue"]
+__all__ = ["FIELD_NAMES", "Catalogue", "DocType", "Extraction", "Proposal", "extract", "load_catalogue"]

@@ -1,63 +1,48 @@
-"""The extraction rules: page words → document type, number, date, issuer, title, summary and persons.
+"""The extraction rules of a document's head: type, number, issue date, issuer, title and summary.
 
-Each rule reads the segments of `lines.page_lines` (rows cut at the header's column gap) and proposes a
-value with a confidence: the rule's strength times a factor from the OCR confidence of the words it used
-(`_confidence`), so a strong rule on a clean page is above 0.9 and a weak rule or a poor page stays below.
-Nothing here raises on odd input: a page it cannot read gives no proposal.
+`extract` runs them over the segments of `lines.page_lines` (rows cut at the header's column gap),
+then the person rules of `persons` (owner, IDs, birth date, validity). Each rule proposes a value with
+a confidence (`evidence.confidence`: the rule's strength times a factor from the OCR confidence of the
+words it used), so a strong rule on a clean page is above 0.9 and a weak rule or a poor page stays
+below. Nothing here raises on odd input: a page it cannot read gives no proposal.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import date
 
-from sohoa.extract import ids
 from sohoa.extract.catalogue import Catalogue, DocType, load_catalogue
-from sohoa.extract.dates import FoundDate, add_months, find_dates
-from sohoa.extract.lines import Line, page_lines
+from sohoa.extract.dates import find_dates
+from sohoa.extract.evidence import (
+    all_lines,
+    date_proposal,
+    folded_words,
+    page_width,
+    proposal,
+    words_from,
+)
+from sohoa.extract.lines import Line, Word, page_lines
 from sohoa.extract.model import Extraction, Proposal
-from sohoa.extract.text import (agency_case, capitalise, fold, is_agency_head, is_place_level, letters,
-                                name_case, nfc, similarity, upper_share)
+from sohoa.extract.persons import BIRTH_LABELS, VALID_LABELS, read_persons, read_valid_until
+from sohoa.extract.text import (
+    agency_case,
+    capitalise,
+    fold,
+    is_agency_head,
+    is_place_level,
+    letters,
+    nfc,
+    similarity,
+    upper_share,
+)
 
 _MOTTO = ("cong hoa xa hoi chu nghia viet nam", "doc lap - tu do - hanh phuc", "doc lap tu do hanh phuc")
 _NUMBER = re.compile(r"(\d{1,6})\s*/\s*(?:((?:19|20)\d{2})\s*/\s*)?"
                      r"([A-ZĐ][A-ZĐa-z0-9]*(?:\s*-\s*[A-ZĐ][A-ZĐa-z0-9]*){0,3})")
 _NUMBER_PREFIX = re.compile(r"^\s*(?:s\S?|so)\s*[:;.,]?\s*(?=\d)")  # on folded text: "Số:", "S6:", "So:"
 _FIRST_STOP = ("can cu", "kinh gui", "ho va ten", "hom nay")  # a trích yếu may start "Thực hiện…"
-_SUMMARY_STOP = ("can cu", "kinh gui", "xet ", "thuc hien", "dieu ", "theo de nghi", "ho va ten", "hom nay")
-_LABELS = (r"^(?:\d{1,2}\s*[.)]\s*)?(ho va ten|ho, chu dem va ten|ho, chu dem, ten|ho ten|ten chu ho|chu ho|"
-           r"ong\s*/\s*ba|ong\s*\(ba\)|ong|ba)(?![a-z])")
-_NAME_LABELS = (re.compile(_LABELS + r"([^:]{0,40}):\s*"), re.compile(_LABELS + r"()\s*"),
-                # inside a line: "1. Cấp cho: Ông (bà) NGÔ THỊ THU HUYỀN"
-                re.compile(r"(?<=: )(ho va ten|ong\s*/\s*ba|ong\s*\(ba\))(?![a-z])()\s*:?\s*"))
-# A qualified name label is another person's: "Họ, chữ đệm, tên người mẹ", "… chủ hộ", "… người đi khai tử".
-# Any other qualifier ("người yêu cầu", "/ Full name", or one OCR garbled) stays the owner's.
-_OTHER_ROLE_WORDS = frozenset({"me", "cha", "bo", "chong", "vo", "con", "giam", "dien", "chung", "ho", "nhan"})
-_OTHER_ROLE_PHRASES = ("di khai", "uy quyen", "chu ho", "tiep nhan")
-_ID_CUES = ("dinh danh", "cccd", "can cuoc", "cmnd", "chung minh", "ma so thue", "mst", "ma so doanh nghiep",
-            "ma so ho kinh doanh", "so/no", "so / no", "no.", "no:", "giay to tuy than", "ho chieu")
-_BIRTH = ("ngay, thang, nam sinh", "ngay thang nam sinh", "sinh ngay", "ngay sinh", "date of birth")
-_VALID = ("co gia tri su dung den", "co gia tri den", "gia tri den", "co hieu luc den", "date of expiry",
-          "co thoi han den")
 _ISSUE_LABELS = ("ngay cap", "cap ngay", "date of issue")
-
-
-@dataclass
-class _Person:
-    name: str | None
-    role: str  # "owner" | "other"
-    line: Line | None
-    strength: float
-
-
-@dataclass
-class _Id:
-    value: str
-    kind: str
-    line: Line  # the words of the number
-    labelled: bool
-    repaired: bool
+_SUMMARY_STOP = ("can cu", "kinh gui", "xet ", "thuc hien", "dieu ", "theo de nghi", "ho va ten", "hom nay")
 
 
 def extract(pages: list[list[dict]], sizes: list[tuple[float, float]] | None = None,
@@ -68,7 +53,7 @@ def extract(pages: list[list[dict]], sizes: list[tuple[float, float]] | None = N
 
         catalogue = load_catalogue(get_settings().doctypes_file)
     pages = pages if isinstance(pages, list) else []
-    doc = [page_lines(words, n + 1, _width(sizes, n)) for n, words in enumerate(pages)]
+    doc = [page_lines(words, n + 1, page_width(sizes, n)) for n, words in enumerate(pages)]
     result = Extraction()
     title_line, doc_type, type_conf, type_source = _find_type(doc, catalogue)
     number = _number_symbol(doc, catalogue)
@@ -76,9 +61,9 @@ def extract(pages: list[list[dict]], sizes: list[tuple[float, float]] | None = N
         doc_type, type_conf, type_source, title_line = _type_from_number(doc, number, catalogue)
     if doc_type is not None:
         where = title_line or number[1]
-        result.doc_type = _proposal(doc_type.code, type_conf, where, type_source)
+        result.doc_type = proposal(doc_type.code, type_conf, where, type_source)
         result.fields["doc_type_code"] = result.doc_type
-        result.fields["doc_type_name"] = _proposal(doc_type.name, type_conf, where, type_source)
+        result.fields["doc_type_name"] = proposal(doc_type.name, type_conf, where, type_source)
     if number is not None:
         result.fields["number_symbol"] = number[0]
     anchor = number[1] if number else title_line
@@ -91,58 +76,18 @@ def extract(pages: list[list[dict]], sizes: list[tuple[float, float]] | None = N
     summary = _summary(doc, title_line, doc_type, number)
     _add(result, "summary", summary)
     _add(result, "title", _title(doc_type, title_line, summary, result.doc_type.confidence if result.doc_type else 0))
-    _persons(doc, result)
-    _valid_until(doc, doc_type, result)
+    read_persons(doc, result)
+    read_valid_until(doc, doc_type, result)
     return result
 
 
-# ------------------------------------------------------------------ helpers
-
-
-def _width(sizes: list[tuple[float, float]] | None, n: int) -> float | None:
-    try:
-        return float(sizes[n][0]) if sizes else None
-    except (IndexError, TypeError, ValueError):
-        return None
-
-
-def _confidence(strength: float, line: Line) -> float:
-    """The rule's strength scaled by the OCR confidence of the words it read (1.0 for a text layer)."""
-    return round(max(0.0, min(0.99, strength * (0.6 + 0.4 * line.confidence))), 3)
-
-
-def _proposal(value, strength: float, line: Line, source: str) -> Proposal:
-    return Proposal(value, _confidence(strength, line), line.page, line.box, source)
-
-
-def _add(result: Extraction, name: str, proposal: Proposal | None) -> None:
-    if proposal is not None:
-        result.fields[name] = proposal
-
-
-def _folded_words(line: Line) -> tuple[str, list[int]]:
-    """The line folded, and where each word starts in it (to map a match back to words and a box)."""
-    starts, parts, at = [], [], 0
-    for word in line.words:
-        folded = fold(word.text)
-        starts.append(at)
-        parts.append(folded)
-        at += len(folded) + 1
-    return " ".join(parts), starts
-
-
-def _words_from(line: Line, char: int) -> int:
-    """Index of the first word starting at or after folded offset `char`."""
-    _, starts = _folded_words(line)
-    return next((i for i, s in enumerate(starts) if s >= char), len(starts))
+def _add(result: Extraction, name: str, found: Proposal | None) -> None:
+    if found is not None:
+        result.fields[name] = found
 
 
 def _is_motto(folded: str) -> bool:
     return any(similarity(folded[:len(m) + 2], m) > 0.8 for m in _MOTTO) or folded.startswith("doc lap")
-
-
-def _all_lines(doc: list[list[Line]]) -> list[Line]:
-    return [line for page in doc for line in page]
 
 
 # ------------------------------------------------------------------ type and title
@@ -176,8 +121,6 @@ def _find_type(doc: list[list[Line]], catalogue: Catalogue) -> tuple[Line | None
 
 def _canonical_title(title: Line, doc_type: DocType) -> Line:
     """The title's words with the cue part spelled as the catalogue does ("KẾT QUÁ" read → "KẾT QUẢ")."""
-    from sohoa.extract.lines import Word
-
     folded = [fold(w.text) for w in title.words]
     for cue in sorted(doc_type.cues, key=len, reverse=True):
         cue_words = cue.split()
@@ -222,7 +165,7 @@ def _match_cue(folded: str, cues: list[tuple[str, DocType]], fuzzy: bool) -> tup
 
 def _type_from_number(doc, number, catalogue):
     """No title line: the number's symbol names the type ("QĐ"), or a "V/v" summary makes it a công văn."""
-    proposal, line, symbol = number
+    symbol = number[2]
     by_symbol = catalogue.by_symbol(symbol.split("-")[0])
     if by_symbol is not None:
         return by_symbol, 0.75, "pattern:number-symbol", None
@@ -248,8 +191,6 @@ def _title(doc_type: DocType | None, title_line: Line | None, summary: Proposal 
 
 
 def _line_of(proposal: Proposal) -> Line:
-    from sohoa.extract.lines import Word
-
     x0, top, x1, bottom = proposal.box
     return Line(proposal.page, [Word(str(proposal.value), x0, top, x1, bottom, proposal.confidence)])
 
@@ -267,12 +208,12 @@ def _expand_vv(text: str) -> str:
 
 
 def _number_symbol(doc: list[list[Line]], catalogue: Catalogue) -> tuple[Proposal, Line, str] | None:
-    for line in _all_lines(doc):
-        folded, _ = _folded_words(line)
+    for line in all_lines(doc):
+        folded, _ = folded_words(line)
         prefix = _NUMBER_PREFIX.match(folded)
         if prefix is None:
             continue
-        start = _words_from(line, prefix.end() - (1 if folded[prefix.end() - 1:prefix.end()] == " " else 0))
+        start = words_from(line, prefix.end() - (1 if folded[prefix.end() - 1:prefix.end()] == " " else 0))
         start = min(start, max(0, len(line.words) - 1))
         # The number may start inside the first word ("Số:2576/QĐ-UBND"): match on the raw text after "Số".
         raw = line.text
@@ -286,7 +227,7 @@ def _number_symbol(doc: list[list[Line]], catalogue: Catalogue) -> tuple[Proposa
         value = f"{m[1]}/{m[2] + '/' if m[2] else ''}{symbol}"
         strength = 0.97 if re.match(r"^\s*s[o6]\s*:", folded) else 0.9
         span = line.span(start, len(line.words)) if start < len(line.words) else line
-        return _proposal(value, strength, span, "pattern:number-symbol"), line, symbol
+        return proposal(value, strength, span, "pattern:number-symbol"), line, symbol
     return None
 
 
@@ -301,31 +242,21 @@ def _normal_symbol(symbol: str, catalogue: Catalogue) -> str:
 
 def _issued_on(doc: list[list[Line]]) -> Proposal | None:
     labelled = None
-    for line in _all_lines(doc):
-        folded, _ = _folded_words(line)
-        if any(cue in folded for cue in _BIRTH + _VALID):
+    for line in all_lines(doc):
+        folded, _ = folded_words(line)
+        if any(cue in folded for cue in BIRTH_LABELS + VALID_LABELS):
             continue
         dates = find_dates(folded)
         if not dates:
             continue
         if re.match(r"^[^,:;]{2,45},\s*ngay\b", folded):  # "Hà Nội, ngày 15 tháng 10 năm 2018"
-            return _date_proposal(dates[0], 0.96 if dates[0].spelled else 0.92, line, "pattern:place-date")
+            return date_proposal(dates[0], 0.96 if dates[0].spelled else 0.92, line, "pattern:place-date")
         label = next((c for c in _ISSUE_LABELS if c in folded), None)
         if label and labelled is None:
             after = [d for d in dates if d.start >= folded.index(label)]
             if after:
-                labelled = _date_proposal(after[0], 0.9, line, "label:ngày cấp")
+                labelled = date_proposal(after[0], 0.9, line, "label:ngày cấp")
     return labelled
-
-
-def _date_proposal(found: FoundDate, strength: float, line: Line, source: str) -> Proposal:
-    start, end = _words_from(line, found.start), _words_from(line, found.end)
-    if found.start > 0:
-        # the word holding the match start
-        _, starts = _folded_words(line)
-        start = max(i for i, s in enumerate(starts) if s <= found.start)
-    span = line.span(start, max(end, start + 1))
-    return _proposal(found.value.isoformat(), strength, span, source)
 
 
 def _issuing_agency(doc, anchor: Line | None, title_line: Line | None,
@@ -340,7 +271,7 @@ def _issuing_agency(doc, anchor: Line | None, title_line: Line | None,
     limit = anchor.top if anchor else (title_line.top if title_line else None)
     if limit is None:
         return None
-    width = _width(sizes, page_no - 1) or (max(l.x1 for l in lines) + min(l.x0 for l in lines))
+    width = page_width(sizes, page_no - 1) or (max(l.x1 for l in lines) + min(l.x0 for l in lines))
     per_row: dict[int, int] = {}
     for line in lines:
         per_row[line.row] = per_row.get(line.row, 0) + 1
@@ -373,11 +304,11 @@ def _issuing_agency(doc, anchor: Line | None, title_line: Line | None,
 def _agency_proposal(lines: list[Line]) -> Proposal:
     joined = Line(lines[0].page, [w for line in lines for w in line.words], lines[0].row)
     text = agency_case(" ".join(line.text for line in lines))
-    return _proposal(text, 0.93, joined, "layout:issuer-block")
+    return proposal(text, 0.93, joined, "layout:issuer-block")
 
 
 def _vv_line(doc: list[list[Line]]) -> Line | None:
-    for line in _all_lines(doc):
+    for line in all_lines(doc):
         if re.match(r"^\s*v\s*/\s*v\b", fold(line.text)):
             return line
     return None
@@ -415,184 +346,10 @@ def _summary(doc, title_line: Line | None, doc_type: DocType | None, number) -> 
     if letters(text) < 4:
         return None
     joined = Line(first.page, [w for l in taken for w in l.words], first.row)
-    return _proposal(text, strength, joined, source)
+    return proposal(text, strength, joined, source)
 
 
 def _stops_summary(line: Line, stops: tuple[str, ...] = _SUMMARY_STOP) -> bool:
     folded = fold(line.text)
     return (folded.startswith(stops) or upper_share(line.text) > 0.8 or letters(line.text) < 2
             or bool(re.fullmatch(r"[-_=.\s*]+", line.text)))
-
-
-# ------------------------------------------------------------------ persons and IDs
-
-
-def _persons(doc: list[list[Line]], result: Extraction) -> None:
-    people: list[_Person] = []
-    found: list[_Id] = []
-    births: list[tuple[Line, Proposal]] = []
-    for page in doc:
-        numeric_words = {}
-        for line in page:
-            numeric_words[line.row] = numeric_words.get(line.row, 0) + sum(
-                ids._numberish(w.text) for w in line.words)
-        for line in page:
-            person = _name_after_label(line, page)
-            if person:
-                people.append(person)
-            found.extend(_ids_in(line, page, table=numeric_words.get(line.row, 0) >= 3))
-            birth = _labelled_date(line, _BIRTH, "label:ngày sinh", past=True)
-            if birth:
-                births.append((line, birth))
-    owner = next((p for p in people if p.role == "owner" and p.name), None)
-    if owner is not None:
-        result.fields["owner_name"] = _proposal(owner.name, owner.strength, owner.line, "label:họ và tên")
-    birth = _nearest_birth(births, owner)
-    if birth is not None:
-        result.fields["date_of_birth"] = birth
-    born = date.fromisoformat(birth.value) if birth is not None else None
-    owner_id: _Id | None = None
-    others: list[tuple[_Id, str | None]] = []
-    seen: set[str] = set()
-    for found_id in found:
-        holder = _holder(found_id, people)
-        if found_id.value in seen:
-            continue
-        seen.add(found_id.value)
-        # An ID above every name (an ID card's number) is the document's own when it is labelled.
-        is_owner = found_id.labelled if holder is None or owner is None else holder is owner
-        agrees = found_id.kind != "cccd" or ids.valid_cccd(found_id.value, born)
-        if is_owner and found_id.labelled and not agrees:
-            continue  # the owner's CCCD disagrees with the birth date: one of them is misread
-        if owner_id is None and is_owner and found_id.labelled:
-            owner_id = found_id
-        else:
-            others.append((found_id, holder.name if holder else None))
-    if owner_id is not None:
-        result.fields["owner_id"] = _id_proposal(owner_id, owner=True)
-    for found_id, name in others:
-        result.other_ids.append(_id_proposal(found_id, owner=False))
-        result.other_names.append(name)
-
-
-def _name_after_label(line: Line, page: list[Line]) -> _Person | None:
-    folded, starts = _folded_words(line)
-    m = _NAME_LABELS[0].match(folded) or _NAME_LABELS[1].match(folded) or _NAME_LABELS[2].search(folded)
-    if m is None:
-        return None
-    label, qualifier = m[1], " ".join(m[2].split()).strip(" ,")
-    colon = ":" in folded[m.start(2):m.end()]
-    if label in ("ong", "ba") and not colon and not folded[m.end(1):].lstrip().startswith(("(", "/")):
-        if not _looks_like_name(line.words[_words_from(line, m.end()):]):
-            return None
-    other = set(re.findall(r"[a-z]+", qualifier)) & _OTHER_ROLE_WORDS or any(p in qualifier for p in _OTHER_ROLE_PHRASES)
-    role = "other" if other or label in ("ten chu ho", "chu ho") else "owner"
-    words = line.words[_words_from(line, m.end()):]
-    if not words:  # the value sits in the next segment of the row ("Họ và tên:      NGUYỄN VĂN AN")
-        nxt = next((l for l in page if l.row == line.row and l.x0 > line.x1), None)
-        if nxt is None:  # or on the line below, as on an ID card
-            nxt = next((l for l in page if l.row > line.row and abs(l.x0 - line.x0) < 3 * line.height
-                        and l.top - line.bottom < 1.5 * line.height), None)
-        words = nxt.words if nxt else []
-    name_words = []
-    for word in words:
-        core = word.text.strip(".,;")
-        if not core or not all(ch.isalpha() for ch in core) or not core[0].isupper():
-            break
-        name_words.append(word)
-        if word.text != core:
-            break
-    if not 2 <= len(name_words) <= 7:
-        return None
-    strength = 0.95 if label.startswith("ho") else 0.85
-    name = name_case(" ".join(w.text.strip(".,;") for w in name_words))
-    return _Person(name, role, Line(line.page, name_words, line.row), strength)
-
-
-def _looks_like_name(words) -> bool:
-    return len(words) >= 2 and all(w.text[:1].isupper() for w in words[:2])
-
-
-def _ids_in(line: Line, page: list[Line], table: bool) -> list[_Id]:
-    texts = [w.text for w in line.words]
-    folded_line = fold(line.text)
-    before_row = " ".join(fold(l.text) for l in page if l.row == line.row and l.x1 <= line.x0)
-    out = []
-    for start, end, raw in ids.digit_runs(texts):
-        context = before_row + " " + fold(" ".join(texts[:start]))
-        labelled = any(cue in context for cue in _ID_CUES)
-        if not labelled and (table or end - start > 1):
-            continue  # an unlabelled number made of pieces, or a table cell: too easy to be wrong
-        kinds = ("cccd", "cmnd", "mst") if labelled else ("cccd",)
-        if labelled and not any(c in context for c in ("cmnd", "chung minh", "ho chieu")):
-            kinds = ("cccd", "mst")
-        checked = ids.check(raw, kinds)
-        if checked is None:
-            continue
-        out.append(_Id(checked.value, checked.kind, line.span(start, end), labelled, checked.repaired))
-    del folded_line
-    return out
-
-
-def _holder(found: _Id, people: list[_Person]) -> _Person | None:
-    """The person whose name is nearest above the ID in the same column (or on the same row)."""
-    best = None
-    for person in people:
-        line = person.line
-        if line is None or line.page != found.line.page or line.top > found.line.bottom:
-            continue
-        same_column = min(line.x1, found.line.x1) - max(line.x0, found.line.x0) > -0.25 * (line.x1 - line.x0 + 200)
-        if not same_column:
-            continue
-        if best is None or line.top > best.line.top:
-            best = person
-    return best
-
-
-def _id_proposal(found: _Id, owner: bool) -> Proposal:
-    strength = {"cccd": 0.97, "mst": 0.95, "cmnd": 0.85}[found.kind]
-    if not found.labelled:
-        strength = 0.7
-    if found.repaired:
-        strength = min(strength, 0.75)
-    if min(w.confidence for w in found.line.words) < 0.9:
-        # One misread digit still passes a CCCD's structure: a number OCR was unsure of stays below 0.9.
-        strength = min(strength, 0.85)
-    source = f"id:{found.kind}" + (":repaired" if found.repaired else "") + ("" if found.labelled else ":unlabelled")
-    return _proposal(found.value, strength, found.line, source)
-
-
-def _labelled_date(line: Line, labels: tuple[str, ...], source: str, past: bool = False) -> Proposal | None:
-    folded, _ = _folded_words(line)
-    label = next((c for c in labels if c in folded), None)
-    if label is None:
-        return None
-    at = folded.index(label) + len(label)
-    for found in find_dates(folded, None if past else date.today().year + 100):
-        if found.start >= at and (not past or found.value <= date.today()):
-            return _date_proposal(found, 0.95, line, source)
-    return None
-
-
-def _nearest_birth(births: list[tuple[Line, Proposal]], owner: _Person | None) -> Proposal | None:
-    """The owner's birth date: the first one after the owner's name line (else the first on the pages)."""
-    if not births:
-        return None
-    if owner is not None and owner.line is not None:
-        after = [p for line, p in births if (line.page, line.top) >= (owner.line.page, owner.line.top - 1)]
-        if after:
-            return after[0]
-    return births[0][1]
-
-
-def _valid_until(doc: list[list[Line]], doc_type: DocType | None, result: Extraction) -> None:
-    for line in _all_lines(doc):
-        found = _labelled_date(line, _VALID, "label:có giá trị đến")
-        if found is not None:
-            result.fields["valid_until"] = found
-            return
-    issued = result.fields.get("issued_on")
-    if doc_type is not None and doc_type.valid_months and issued is not None:
-        until = add_months(date.fromisoformat(str(issued.value)), doc_type.valid_months)
-        result.fields["valid_until"] = Proposal(until.isoformat(), round(min(issued.confidence, 0.99) * 0.75, 3),
-                                                issued.page, issued.box, "catalogue:valid-months")

@@ -104,9 +104,9 @@ def digit_runs(words: list[str]) -> list[tuple[int, int, str]]:
     runs = []
     i = 0
     while i < len(words):
-        if _numberish(words[i]):
+        if numberish(words[i]):
             j = i
-            while j + 1 < len(words) and _numberish(words[j + 1]) and _joined_len(words[i:j + 2]) <= 14:
+            while j + 1 < len(words) and numberish(words[j + 1]) and _joined_len(words[i:j + 2]) <= 14:
                 j += 1
             runs.append((i, j + 1, " ".join(words[i:j + 1])))
             i = j + 1
@@ -115,7 +115,7 @@ def digit_runs(words: list[str]) -> list[tuple[int, int, str]]:
     return runs
 
 
-def _numberish(word: str) -> bool:
+def numberish(word: str) -> bool:
     core = word.strip(".,;:()")
     digits = sum(ch.isdigit() for ch in core)
     return bool(core) and digits >= 2 and all(_DIGITISH.fullmatch(ch) or ch == "-" for ch in core) \

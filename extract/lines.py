@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from sohoa.extract.text import nfc
 
@@ -73,7 +74,7 @@ class Line:
     def confidence(self) -> float:
         return sum(w.confidence for w in self.words) / len(self.words)
 
-    def span(self, start: int, end: int) -> "Line":
+    def span(self, start: int, end: int) -> Line:
         """The segment of words start..end-1 (a value inside a line)."""
         return Line(self.page, self.words[start:end], self.row)
 
@@ -115,7 +116,7 @@ def split_row(row: list[Word], centre: float) -> list[list[Word]]:
     """Cut a row where the gap is wider than ~2 letter heights, or wider than one and spans the centre."""
     height = statistics.median(w.height for w in row)
     segments = [[row[0]]]
-    for prev, word in zip(row, row[1:]):
+    for prev, word in pairwise(row):
         gap = word.x0 - prev.x1
         crosses = prev.x1 <= centre + height and word.x0 >= centre - height and prev.x1 < word.x0
         if gap > 2.2 * height or (crosses and gap > 1.0 * height):

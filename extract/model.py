@@ -34,7 +34,7 @@ class Proposal:
                 "box": [round(v, 2) for v in self.box], "source": self.source}
 
     @classmethod
-    def from_json(cls, data: Any, where: str = "proposal") -> "Proposal":
+    def from_json(cls, data: Any, where: str = "proposal") -> Proposal:
         if not isinstance(data, dict) or set(data) != {"value", "confidence", "page", "box", "source"}:
             raise _bad(f"{where}: expected the keys value, confidence, page, box, source")
         value, confidence, page, box, source = (data[k] for k in ("value", "confidence", "page", "box", "source"))
@@ -83,7 +83,7 @@ class Extraction:
         }
 
     @classmethod
-    def from_json(cls, data: Any) -> "Extraction":
+    def from_json(cls, data: Any) -> Extraction:
         if not isinstance(data, dict) or data.get("version") != VERSION:
             raise _bad(f"extracted data: expected an object with version {VERSION}")
         unknown = set(data) - {"version", "doc_type", "fields", "other_ids", "owners"}

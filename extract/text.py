@@ -136,9 +136,7 @@ def agency_case(text: str) -> str:
                 i += 1
             continue
         word = words[i]
-        if mode == "place":
-            out.append(capitalise(word))
-        elif mode == "field" and out and fold(out[-1]) in ("va", "-", "–"):
+        if mode == "place" or mode == "field" and out and fold(out[-1]) in ("va", "-", "–"):
             out.append(capitalise(word))
         else:
             out.append(word.lower())

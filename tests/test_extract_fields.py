@@ -11,7 +11,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-
 from sohoa.core.errors import ExitCode, SohoaError
 from sohoa.extract import Extraction, Proposal, extract, load_catalogue
 from sohoa.extract.catalogue import GROUPS
@@ -340,3 +339,70 @@ def test_catalogue_covers_the_issue_list():
                  "Giấy tiếp nhận hồ sơ và hẹn trả kết quả"):
         assert name in names
     assert date.today().year >= 2024
+
+
+def test_title_over_two_lines_spelled_as_the_catalogue():
+    result = run(("ỦY BAN NHÂN DÂN XÃ TÀ NUNG", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"),
+                 ("BỘ PHẬN MỘT CỬA", "Độc lập - Tự do - Hạnh phúc"),
+                 ("", "Tà Nung, ngày 23 tháng 02 năm 2022"),
+                 {"center": "GIẤY TIẾP NHẬN HỒ SƠ"},
+                 {"center": "VÀ HẸN TRẢ KẾT QUÁ"},  # Tesseract's "QUÁ" for "QUẢ"
+                 "Ông (bà): LÝ MINH DŨNG",
+                 "Số định danh cá nhân: 068077717837")
+    assert value(result, "doc_type_code") == "GTN"
+    assert value(result, "title") == "Giấy tiếp nhận hồ sơ và hẹn trả kết quả"
+    assert value(result, "issuing_agency") == "Bộ phận một cửa"
+    assert value(result, "issuing_parent") == "Ủy ban nhân dân xã Tà Nung"
+    assert value(result, "owner_name") == "Lý Minh Dũng"
+    assert value(result, "owner_id") == "068077717837"
+
+
+def test_id_card_name_below_its_label_and_number_read_with_noise():
+    result = run({"center": "CĂN CƯỚC CÔNG DÂN"},
+                 "Số I No.: 048086189121",  # "/" read as "I"
+                 "Họ và tên / Full name:",
+                 "ĐỖ CÔNG LỘC",
+                 "Ngày sinh / Date of birth: 07/10/1986")
+    assert value(result, "owner_name") == "Đỗ Công Lộc"
+    assert value(result, "owner_id") == "048086189121"
+    assert value(result, "date_of_birth") == "1986-10-07"
+
+
+def test_owner_after_cap_cho_and_qualified_labels():
+    permit = run({"center": "GIẤY PHÉP XÂY DỰNG"}, "1. Cấp cho: Ông (bà) NGÔ THỊ THU HUYỀN",
+                 "Số định danh cá nhân: 001165270539")
+    assert value(permit, "owner_name") == "Ngô Thị Thu Huyền" and value(permit, "owner_id") == "001165270539"
+    application = run({"center": "ĐƠN ĐỀ NGHỊ CẤP BẢN SAO TRÍCH LỤC HỘ TỊCH"},
+                      "Họ và tên người yêu cầu: Bùi Minh Việt", "Số định danh cá nhân: 092067360433")
+    assert value(application, "owner_name") == "Bùi Minh Việt"
+    birth = run({"center": "GIẤY KHAI SINH"}, "Họ, chữ đệm, tên: Phạm Quang Kỳ",
+                "Ngày, tháng, năm sinh: 14/04/2019",
+                "Họ, chữ đệm, tên người mẹ: Võ Ngọc Phương",
+                "Số định danh cá nhân của mẹ: 089180555010")
+    assert value(birth, "owner_name") == "Phạm Quang Kỳ"
+    assert "owner_id" not in birth.fields  # the mother's ID is not the child's
+    assert [(p.value, n) for p, n in zip(birth.other_ids, birth.other_names)] == [("089180555010", "Võ Ngọc Phương")]
+
+
+def test_an_id_ocr_was_unsure_of_stays_below_0_9():
+    words = page("Họ và tên: HỒ HỒNG PHƯỢNG", "Số định danh cá nhân: 056189658197")
+    for word in words:
+        if word["text"].isdigit():
+            word["confidence"] = 84.0  # one digit misread, the structure still valid
+    result = extract([words], [A4])
+    assert value(result, "owner_id") == "056189658197"
+    assert result.fields["owner_id"].confidence < 0.9
+
+
+def test_agency_words_read_with_noise_and_specks():
+    result = run(("ỦY BẠN NHÂN DÂN", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"),
+                 ("QUẦN NINH KIỀU '", "Độc lập - Tự do - Hạnh phúc"),
+                 ("SO: 2957/GM-UBND", "Ninh Kiều, ngay 23.thang 4 năm 2019"),
+                 ("|", "GIẤY MỜI"),
+                 {"center": "Dự hội nghị triển khai thu phí dịch vụ công trực tuyến"})
+    assert value(result, "issuing_agency") == "Ủy ban nhân dân quận Ninh Kiều"
+    assert value(result, "number_symbol") == "2957/GM-UBND"
+    assert value(result, "issued_on") == "2019-04-23"
+    assert value(result, "title") == "Giấy mời dự hội nghị triển khai thu phí dịch vụ công trực tuyến"
+    assert agency_case("PHÒNG TÀI CHÍNH - KẾ HOẠCH") == "Phòng Tài chính - Kế hoạch"
+    assert agency_case("PHÒNG ĐĂNG KÝ KINH DOANH") == "Phòng Đăng ký kinh doanh"
