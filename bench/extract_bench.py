@@ -127,11 +127,15 @@ def run(work: Path, seed: int = 0) -> dict:
     ocr_s, extract_s = sum(r["ocr_s"] for r in results), sum(r["extract_s"] for r in results)
     clean_share, degraded_share = tallies["clean"].exact_share(), tallies["degraded"].exact_share()
     owner_precision = (owner_confident - len(owner_wrong)) / owner_confident if owner_confident else None
+    typed = sum(1 for d in docs if "doc_type_code" in d.truth)
     summary = [
         {"measure": "fields exactly right, clean", "value_pct": _pct(clean_share),
          "target": f"≥ {100 * TARGET_CLEAN:.0f} %", "met": clean_share >= TARGET_CLEAN},
         {"measure": "fields exactly right, degraded", "value_pct": _pct(degraded_share),
          "target": f"≥ {100 * TARGET_DEGRADED:.0f} %", "met": degraded_share >= TARGET_DEGRADED},
+        {"measure": f"document type right ({typed} papers; confusions listed below)",
+         "value_pct": _pct(1 - sum(confusions.values()) / typed if typed else None), "target": "–",
+         "met": not confusions},
         {"measure": f"owner IDs right at confidence ≥ 0.9 ({owner_confident} proposed)",
          "value_pct": _pct(owner_precision), "target": "100 %",
          "met": owner_precision is not None and owner_precision >= TARGET_OWNER},

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .form_layout import render_form
 from .forms import FIELDS, LabelledDoc
+from .layout import _font
 
 SCORED: tuple[str, ...] = (*FIELDS, "other_ids")
 
@@ -118,21 +119,25 @@ def confident_owner_errors(doc: LabelledDoc, extraction, threshold: float = 0.9)
 
 def exact_words(doc: LabelledDoc, dpi: int = 100) -> tuple[list[list[dict]], list[tuple[float, float]]]:
     """The words of the upright page as a perfect OCR would give them (boxes from the layout,
-    split in proportion to the characters, one line per row): measures the rules without OCR."""
+    split in proportion to the glyph advances, one line per row): the rules without OCR."""
     _, boxes = render_form(doc.form(), doc.font, dpi)
+    face = _font(doc.font, False, 48)
     to_pt = 72.0 / dpi
     words: list[dict] = []
     for box in boxes:
-        parts = box.text.split()
-        total = max(1, len(box.text))
+        total = max(1.0, face.getlength(box.text))
+        _, top, _, bottom = face.getbbox(box.text, anchor="ls")
+        y_scale = (box.y1 - box.y0) / max(1, bottom - top)
         start = 0
-        for part in parts:
+        for part in box.text.split():
             start = box.text.index(part, start)
-            x0 = box.x0 + (box.x1 - box.x0) * start / total
-            x1 = box.x0 + (box.x1 - box.x0) * (start + len(part)) / total
+            x0 = box.x0 + (box.x1 - box.x0) * face.getlength(box.text[:start]) / total
+            x1 = box.x0 + (box.x1 - box.x0) * face.getlength(box.text[:start + len(part)]) / total
+            _, w_top, _, w_bottom = face.getbbox(part, anchor="ls")  # a word is as tall as its glyphs
+            y0, y1 = box.y0 + (w_top - top) * y_scale, box.y0 + (w_bottom - top) * y_scale
             start += len(part)
             words.append({"text": part, "line": box.row, "confidence": 95.0,
-                          "box_pt": [round(v * to_pt, 2) for v in (x0, box.y0, x1, box.y1)]})
+                          "box_pt": [round(v * to_pt, 2) for v in (x0, y0, x1, y1)]})
     w_mm, h_mm = doc.draft.size_mm
     return [words], [(w_mm / 25.4 * 72, h_mm / 25.4 * 72)]
 
