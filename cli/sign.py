@@ -14,8 +14,6 @@ import click
 from sohoa.cli.common import PathArg, acting_user, find_record, open_archive
 from sohoa.core.errors import ExitCode, SohoaError
 
-CERTIFY_ACTION = "certify"  # the audit action of a certified copy (web/audit.py names the others)
-
 
 def _settings():
     from sohoa.core.settings import get_settings
@@ -100,21 +98,18 @@ def verify(target: str, as_json: bool) -> None:
 @click.option("--as", "as_user", metavar="USER", help="As this web user: only their agency's records; audited.")
 def certify(record_id: str, out: Path, as_user: Optional[str]) -> None:
     """An authenticated electronic copy: "BẢN SAO" top right of page 1 and the agency's signature."""
-    from sohoa.ingest.signing import certify_record
-    from sohoa.sign.keys import require_signer
+    from sohoa.ingest.signing import certified_copy
 
-    settings = _settings()
     archive = open_archive()
     record = find_record(archive, record_id)
     principal = _may_certify(archive, record, as_user)
     if not out.parent.is_dir():
         raise SohoaError(f"{out.parent}: no such folder", ExitCode.OUTPUT_ERROR)
-    with require_signer(settings) as signer:
-        info = certify_record(archive, record.id, signer, out, tsa_url=settings.sign_tsa_url)
+    info = certified_copy(archive, record.id, _settings(), out)
     if principal is not None:
         from sohoa.web import audit
 
-        audit.write(archive.catalog, principal.username, CERTIFY_ACTION, record.id,
+        audit.write(archive.catalog, principal.username, audit.CERTIFY, record.id,
                     f"cli certify --out {out.name} sha256 {info.sha256}", "cli")
     print(f"{out}: certified copy of {record.code}, PAdES {info.level}, {info.size} bytes, sha256 {info.sha256}")
 

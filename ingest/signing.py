@@ -137,6 +137,14 @@ def certify_record(archive, record_id: str, signer: UnitSigner, out: Path,
                                  tsa_url=tsa_url)
 
 
+def certified_copy(archive, record_id: str, settings, out: Path) -> pades.SignatureInfo:
+    """`certify_record` with the configured key (SIGNING_SETUP when there is none or it is unusable)."""
+    from sohoa.sign.keys import require_signer
+
+    with require_signer(settings) as signer:
+        return certify_record(archive, record_id, signer, out, tsa_url=settings.sign_tsa_url)
+
+
 def signed_copy(archive, record_id: str, out: Path) -> Path:
     """The record's signed PDF/A, verified against its SHA-256, at `out` (for `sohoa verify RECORD`)."""
     record = _record(archive, record_id)

@@ -153,5 +153,32 @@ def test_certify_writes_a_verified_copy(unsigned_record, tmp_path):
     assert audited.returncode == 0, audited.stderr
     log = sohoa(env, "audit", "--action", "certify", "--json")
     assert log.returncode == 0 and record_id in log.stdout and "quantri" in log.stdout, log.stdout + log.stderr
+    _web_certify(env, record_id)
     missing = sohoa(env, "certify", "khong-co-ban-ghi", "--out", tmp_path / "x.pdf")
     assert missing.returncode == ExitCode.NOT_FOUND and not (tmp_path / "x.pdf").exists()
+
+
+def _web_certify(env: dict, record_id: str) -> None:
+    """The record page's "Cấp bản sao điện tử" button: leaders and admins only, a signed copy, audited."""
+    from fastapi.testclient import TestClient
+    from web_fixtures import csrf, login
+
+    from sohoa.web.app import create_app
+    from sohoa.web.state import WebConfig
+
+    settings = Settings(data_dir=Path(env["SOHOA_DATA_DIR"]), sign_p12=Path(env["SOHOA_SIGN_P12"]),
+                        sign_p12_password=env["SOHOA_SIGN_P12_PASSWORD"])
+    app = create_app(settings, WebConfig(tend_seconds=0.5))
+    with TestClient(app) as admin, TestClient(app, raise_server_exceptions=False) as official:
+        login(admin, "quantri")
+        page = admin.get(f"/ban-ghi/{record_id}")
+        assert "Cấp bản sao điện tử" in page.text
+        copy = admin.post(f"/ban-ghi/{record_id}/ban-sao", data={"csrf_token": csrf(admin, f"/ban-ghi/{record_id}")})
+        assert copy.status_code == 200 and copy.content.startswith(b"%PDF"), copy.text[:300]
+        assert b"/ETSI.CAdES.detached" in copy.content
+        login(official, "canbo")
+        refused = official.post(f"/ban-ghi/{record_id}/ban-sao", data={"csrf_token": csrf(official, "/")})
+        assert refused.status_code == 403 and "Chỉ lãnh đạo" in refused.text, refused.text[:300]
+    log = sohoa(env, "audit", "--action", "certify", "--json")
+    assert log.stdout.count(record_id) >= 2  # the CLI's and the web's copy
+

@@ -47,6 +47,7 @@ LOGIN_BLOCKED: Final = "login-blocked"  # refused without checking the password:
 UNLOCK: Final = "unlock"  # an admin lifted a login block
 OWNER_DATA: Final = "owner-data"  # an owner's confirmed fields handed out for reuse (personal data)
 DESCRIBE: Final = "describe"  # metadata of a record set or confirmed (the review queue, sohoa describe)
+CERTIFY: Final = "certify"  # an authenticated electronic copy ("BẢN SAO") made and signed (sohoa certify, the record page)
 HEAD_ID: Final = 1
 VERIFY_BATCH: Final = 1000
 
@@ -57,7 +58,7 @@ LABELS_VI: Final[dict[str, str]] = {
     INTEGRITY: "Chặn tải (sai SHA-256)", SEARCH: "Tìm kiếm", SUGGEST: "Gợi ý sử dụng lại",
     THUMBNAIL: "Xem ảnh trang", LIST: "Danh sách bản ghi", LOGIN_BLOCKED: "Đăng nhập bị chặn tạm thời",
     UNLOCK: "Mở khóa đăng nhập", OWNER_DATA: "Sử dụng lại dữ liệu của công dân",
-    DESCRIBE: "Xác nhận thông tin",
+    DESCRIBE: "Xác nhận thông tin", CERTIFY: "Cấp bản sao điện tử",
 }
 
 

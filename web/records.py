@@ -197,3 +197,22 @@ def page_sizes(state: WebState, record: Record, who: str = "") -> list[tuple[flo
     partial.write_text(json.dumps(sizes), encoding="utf-8")
     partial.replace(target)
     return sizes
+
+
+def certified(state: WebState, record: Record) -> dict:
+    """The bytes and SHA-256 of a certified copy of the record, made with the agency's key."""
+    import tempfile
+
+    from sohoa.ingest.signing import certified_copy
+
+    with tempfile.TemporaryDirectory(prefix="sohoa-ban-sao-") as work:
+        out = Path(work) / "ban-sao.pdf"
+        try:
+            info = certified_copy(state.archive, record.id, state.settings, out)
+        except SohoaError as error:
+            if error.exit_code == ExitCode.SIGNING_SETUP:
+                raise WebError(503, "Chưa dùng được khóa ký số của cơ quan (cấu hình SOHOA_SIGN_P12 hoặc "
+                                    "SOHOA_SIGN_PKCS11_LIB): " + error.message, "signing_setup") from None
+            raise
+        return {"body": out.read_bytes(), "sha256": info.sha256}
+

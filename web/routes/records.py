@@ -258,3 +258,20 @@ def api_record_original(request: Request, record_id: str,
                         dossier: Annotated[str, Query(max_length=100)] = "") -> Response:
     return _send(state(request), principal, record_id, records.ORIGINAL, audit.DOWNLOAD_ORIGINAL, False,
                  client(request), dossier)
+
+
+@router.post("/ban-ghi/{record_id}/ban-sao", include_in_schema=False)
+def certified_copy(request: Request, record_id: str,
+                   principal: Annotated[Principal, Depends(require(roles.SEARCH))]) -> Response:
+    """A leader's "Cấp bản sao điện tử": the record with "BẢN SAO" and the agency's signature, audited."""
+    if principal.role not in (roles.LEADER, roles.ADMIN):
+        raise WebError(403, "Chỉ lãnh đạo cơ quan được cấp bản sao điện tử có chứng thực.", "forbidden")
+    web = state(request)
+    record, _bound = records.load_for(web, principal, record_id)
+    info = records.certified(web, record)
+    audit.write(web.catalog, principal.username, audit.CERTIFY, record.id, f"web sha256 {info['sha256']}",
+                client(request))
+    return Response(info["body"], media_type="application/pdf", headers={
+        "Content-Disposition": _disposition("attachment", f"{record.code}-ban-sao.pdf"),
+        "X-Sohoa-SHA256": info["sha256"], "Cache-Control": "private, no-store"})
+
