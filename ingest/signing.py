@@ -61,6 +61,31 @@ def sign_file(pdfa: Path, word_boxes: Any, out: Path, signer: UnitSigner, tsa_ur
                           tsa_url=tsa_url)
 
 
+def sign_assembled(pdfa: Path, word_boxes: Any, work: Path, settings) -> pades.SignatureInfo | None:
+    """The pipeline's sign stage: the assembled PDF/A signed into `work/signed.pdf` when a key is
+    configured (None when not). A key that cannot be used is a SIGNING_SETUP error, never a
+    record stored without the signature the configuration asks for."""
+    from sohoa.sign.keys import signer_from_settings
+
+    signer = signer_from_settings(settings)
+    if signer is None:
+        return None
+    with signer:
+        return sign_file(pdfa, word_boxes, Path(work) / SIGNED, signer, settings.sign_tsa_url)
+
+
+def check_signing_setup(settings) -> bool:
+    """Open and check the configured key once, before any work (`sohoa ingest`, workers at start):
+    True when records will be signed, False when no key is configured, SIGNING_SETUP otherwise."""
+    from sohoa.sign.keys import signer_from_settings
+
+    signer = signer_from_settings(settings)
+    if signer is None:
+        return False
+    signer.close()
+    return True
+
+
 def _put_signed(store, prefix: str, meta, path: Path) -> ObjectInfo:
     """Write-once; an object a crashed earlier attempt stored is adopted (it was whole: signing
     finished before it was written)."""
@@ -100,9 +125,7 @@ def sign_record(archive, record_id: str, signer: UnitSigner, agent: str, tsa_url
     record = _record(archive, record_id)
     stored = records.read_stored_record(archive.store, record.prefix)
     if SIGNED in stored.objects:
-        signed = stored.objects[SIGNED]
-        event = next((e for e in reversed(stored.events) if e.action == "signed"), None)
-        return SignOutcome(record.id, record.code, True, signed.sha256, "", event.at.isoformat() if event else "")
+        return _already(record, stored)
     with tempfile.TemporaryDirectory(prefix="sohoa-sign-") as work:
         pdfa = _copy_object(archive, stored, "pdfa.pdf", Path(work) / "pdfa.pdf")
         info = sign_file(pdfa, _words(archive, stored), Path(work) / SIGNED, signer, tsa_url)
@@ -114,6 +137,8 @@ def sign_record(archive, record_id: str, signer: UnitSigner, agent: str, tsa_url
                                                version=stored.version + 1)
             except ObjectExists:  # a concurrent change took the number: read again, sign on top of it
                 stored = records.read_stored_record(archive.store, record.prefix)
+                if SIGNED in stored.objects:  # a concurrent `sohoa sign` finished first
+                    return _already(record, stored)
                 continue
             break
         else:
@@ -123,6 +148,12 @@ def sign_record(archive, record_id: str, signer: UnitSigner, agent: str, tsa_url
     catalog_write.set_metadata(archive.catalog, stored.meta, stored.objects, [event] if event else [])
     signed = stored.objects[SIGNED]
     return SignOutcome(record.id, record.code, False, signed.sha256, info.level, info.signed_at)
+
+
+def _already(record, stored: records.StoredRecord) -> SignOutcome:
+    event = next((e for e in reversed(stored.events) if e.action == "signed"), None)
+    return SignOutcome(record.id, record.code, True, stored.objects[SIGNED].sha256, "",
+                       event.at.isoformat() if event else "")
 
 
 def certify_record(archive, record_id: str, signer: UnitSigner, out: Path,
