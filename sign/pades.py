@@ -116,6 +116,11 @@ def has_timestamp_token(signer_info) -> bool:
     return bool(unsigned.native) and any(attr["type"].native == "signature_time_stamp_token" for attr in unsigned)
 
 
+def pades_level(timestamped: bool, has_dss: bool) -> str:
+    """B-LT needs the timestamp and the embedded validation data; B-T the timestamp; else B-B."""
+    return "B-LT" if timestamped and has_dss else "B-T" if timestamped else "B-B"
+
+
 def _signature_level(path: Path) -> tuple[str, bool, str, bool]:
     """(level, timestamped, signing time, revocation embedded) read back from the signed file."""
     from pyhanko.pdf_utils.reader import PdfFileReader
@@ -126,8 +131,7 @@ def _signature_level(path: Path) -> tuple[str, bool, str, bool]:
         timestamped = has_timestamp_token(signature.signer_info)
         has_dss = "/DSS" in reader.root
         moment = signature.self_reported_timestamp
-    level = "B-LT" if timestamped and has_dss else "B-T" if timestamped else "B-B"
-    return level, timestamped, moment.astimezone(VIETNAM).isoformat() if moment else "", has_dss
+    return pades_level(timestamped, has_dss), timestamped, moment.astimezone(VIETNAM).isoformat() if moment else "", has_dss
 
 
 def _write_signed(writer, dst: Path, pdf_signer) -> None:

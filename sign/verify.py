@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sohoa.core.errors import ExitCode, SohoaError
 from sohoa.sign.keys import SIGNING_USAGES, load_trust_roots
-from sohoa.sign.pades import VIETNAM, has_timestamp_token
+from sohoa.sign.pades import VIETNAM, has_timestamp_token, pades_level
 
 logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
 
@@ -99,12 +99,11 @@ def _check(embedded, roots, has_dss: bool) -> SignatureCheck:
     if not status.trusted:
         problems.append("the certificate chain does not end in a trusted root"
                         + ("" if roots else " (set SOHOA_TRUST_ROOTS)"))
-    level = "B-LT" if timestamped and has_dss else "B-T" if timestamped else "B-B"
     return SignatureCheck(
         field=str(embedded.field_name), signer=cert.subject.human_friendly if cert is not None else "?",
         unit=subject.get("organization_name") or subject.get("common_name") or "?",
         signing_time=_iso(status.signer_reported_dt), timestamp=_iso(timestamp.timestamp) if timestamp else None,
-        level=level, intact=bool(status.intact), valid=bool(status.valid), covers_whole_file=whole,
+        level=pades_level(timestamped, has_dss), intact=bool(status.intact), valid=bool(status.valid), covers_whole_file=whole,
         modified_after_signing=modified, chain_trusted=bool(status.trusted), problems=problems,
     )
 
