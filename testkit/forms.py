@@ -84,8 +84,9 @@ class Unit:
 
     @property
     def place(self) -> str:
-        """Place in the date line: the unit's name ("Bến Nghé"), "Phường 5" for a numbered one."""
-        return self.proper if self.name.isdigit() else self.name
+        """Place in the date line: the unit's name ("Bến Nghé"); "Phường 5" for a numbered one and
+        "Thành phố Hồ Chí Minh" keep their unit word."""
+        return self.proper if self.name.isdigit() or self.name == "Hồ Chí Minh" else self.name
 
 
 _CITIES = {"Hà Nội", "Hải Phòng", "Đà Nẵng", "Cần Thơ", "TP. Hồ Chí Minh"}
@@ -251,18 +252,63 @@ class Issuer:
     lines: list[tuple[str, bool]]  # (capital text, bold)
     proper: str  # the issuing unit in running text
     seal: str
+    abbrev: str = "UBND"  # the issuer's part of the number's symbol ("QĐ-UBND")
+    roles: tuple[str, ...] = ("TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH")
 
 
 def _ubnd(unit: Unit, council: bool = False) -> Issuer:
     head = "HỘI ĐỒNG NHÂN DÂN" if council else "ỦY BAN NHÂN DÂN"
     body = "Hội đồng nhân dân" if council else "Ủy ban nhân dân"
     caps = f"{unit.word} {unit.name}".upper()
-    return Issuer([(head, True), (caps, True)], f"{body} {unit.proper}", f"{head} {caps}")
+    roles = ("TM. HỘI ĐỒNG NHÂN DÂN", "CHỦ TỊCH") if council else ("TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH")
+    return Issuer([(head, True), (caps, True)], f"{body} {unit.proper}", f"{head} {caps}",
+                  "HĐND" if council else "UBND", roles)
 
 
-def _unit_under(parent: Unit, unit_caps: str, unit_proper: str) -> Issuer:
-    parent_caps = f"ỦY BAN NHÂN DÂN {parent.word} {parent.name}".upper()
-    return Issuer([(parent_caps, False), (unit_caps, True)], unit_proper, f"{parent_caps} {unit_caps}")
+def _parent_lines(parent: Unit, rng: random.Random) -> list[tuple[str, bool]]:
+    """The parent agency above the issuing unit (regular weight): "UBND TỈNH NGHỆ AN" as NĐ 30
+    allows, or written out, over two lines when long."""
+    place = f"{parent.word} {parent.name}".upper()
+    if rng.random() < 0.5:
+        return [(f"UBND {place}", False)]
+    full = f"ỦY BAN NHÂN DÂN {place}"
+    return [(full, False)] if len(full) <= 30 else [("ỦY BAN NHÂN DÂN", False), (place, False)]
+
+
+def _unit_under(parent: Unit, unit_caps: str, unit_proper: str, rng: random.Random, abbrev: str = "",
+                roles: tuple[str, ...] = ("TRƯỞNG PHÒNG",)) -> Issuer:
+    """An issuing unit under its parent: the unit (bold) is the issuer."""
+    lines = _parent_lines(parent, rng)
+    seal = f"{' '.join(t for t, _ in lines)} {unit_caps}"
+    return Issuer([*lines, (unit_caps, True)], unit_proper, seal, abbrev, roles)
+
+
+# Departments of a province's People's Committee, capitalised as NĐ 30 writes agency names.
+DEPARTMENTS = (
+    ("SỞ TƯ PHÁP", "Sở Tư pháp", "STP"),
+    ("SỞ TÀI CHÍNH", "Sở Tài chính", "STC"),
+    ("SỞ NỘI VỤ", "Sở Nội vụ", "SNV"),
+    ("SỞ TÀI NGUYÊN VÀ MÔI TRƯỜNG", "Sở Tài nguyên và Môi trường", "STNMT"),
+)
+
+
+def _admin_issuer(ctx: Ctx, council: bool) -> tuple[Issuer, Unit]:
+    """Who issues an administrative document, and the unit named in its date line: a district or
+    ward committee mostly, sometimes the province's committee or one of its departments."""
+    draw = ctx.rng.random()
+    loc = ctx.loc
+    if council:
+        unit = loc.district if draw < 0.6 else loc.ward
+        return _ubnd(unit, council=True), unit
+    if draw < 0.45:
+        return _ubnd(loc.district), loc.district
+    if draw < 0.7:
+        return _ubnd(loc.ward), loc.ward
+    if draw < 0.85:
+        return _ubnd(loc.province), loc.province
+    caps, proper, abbrev = ctx.rng.choice(DEPARTMENTS)
+    roles = ("GIÁM ĐỐC",) if ctx.rng.random() < 0.5 else ("KT. GIÁM ĐỐC", "PHÓ GIÁM ĐỐC")
+    return _unit_under(loc.province, caps, proper, ctx.rng, abbrev, roles), loc.province
 
 
 # Administrative documents (NĐ 30/2020 Phụ lục III): name, title, symbol, subjects, opening.
@@ -276,17 +322,17 @@ SUBJECTS = (
     "triển khai thu phí dịch vụ công trực tuyến",
 )
 _ADMIN: dict[str, tuple[str, str, str]] = {
-    # name: (title caps, symbol, trích yếu form: "vv" = "Về việc …", "plain" = subject as is)
-    "Quyết định": ("QUYẾT ĐỊNH", "QĐ-UBND", "vv"),
-    "Kế hoạch": ("KẾ HOẠCH", "KH-UBND", "plain"),
-    "Thông báo": ("THÔNG BÁO", "TB-UBND", "vv"),
-    "Báo cáo": ("BÁO CÁO", "BC-UBND", "plain"),
-    "Tờ trình": ("TỜ TRÌNH", "TTr-UBND", "vv"),
-    "Giấy mời": ("GIẤY MỜI", "GM-UBND", "plain"),
-    "Biên bản": ("BIÊN BẢN", "BB-UBND", "plain"),
-    "Nghị quyết": ("NGHỊ QUYẾT", "NQ-HĐND", "vv"),
-    "Chỉ thị": ("CHỈ THỊ", "CT-UBND", "vv"),
-    "Hướng dẫn": ("HƯỚNG DẪN", "HD-UBND", "plain"),
+    # name: (title caps, symbol of the kind, trích yếu form: "vv" = "Về việc …", "plain" = subject as is)
+    "Quyết định": ("QUYẾT ĐỊNH", "QĐ", "vv"),
+    "Kế hoạch": ("KẾ HOẠCH", "KH", "plain"),
+    "Thông báo": ("THÔNG BÁO", "TB", "vv"),
+    "Báo cáo": ("BÁO CÁO", "BC", "plain"),
+    "Tờ trình": ("TỜ TRÌNH", "TTr", "vv"),
+    "Giấy mời": ("GIẤY MỜI", "GM", "plain"),
+    "Biên bản": ("BIÊN BẢN", "BB", "plain"),
+    "Nghị quyết": ("NGHỊ QUYẾT", "NQ", "vv"),
+    "Chỉ thị": ("CHỈ THỊ", "CT", "vv"),
+    "Hướng dẫn": ("HƯỚNG DẪN", "HD", "plain"),
 }
 _PLAIN_PREFIX = {"Báo cáo": "Kết quả ", "Giấy mời": "Dự hội nghị ", "Biên bản": "Họp ", "Hướng dẫn": "Thực hiện ",
                  "Kế hoạch": "Thực hiện "}
@@ -316,9 +362,9 @@ class Ctx:
 
 
 def _admin(name: str, ctx: Ctx) -> Draft:
-    title, symbol, form = _ADMIN[name]
-    unit = ctx.loc.district if ctx.rng.random() < 0.6 else ctx.loc.ward
-    issuer = _ubnd(unit, council=symbol.endswith("HĐND"))
+    title, kind_symbol, form = _ADMIN[name]
+    issuer, unit = _admin_issuer(ctx, council=name == "Nghị quyết")
+    symbol = f"{kind_symbol}-{issuer.abbrev}"
     number = f"{ctx.number}/{ctx.when.year}/{symbol}" if name == "Nghị quyết" else f"{ctx.number}/{symbol}"
     subject = ctx.rng.choice(SUBJECTS).format(year=ctx.when.year)
     summary = f"Về việc {subject}" if form == "vv" else _PLAIN_PREFIX.get(name, "") + subject
@@ -338,19 +384,16 @@ def _admin(name: str, ctx: Ctx) -> Draft:
         d.body(f"Điều 1. Phê duyệt nội dung {subject}.", "Điều 2. Quyết định này có hiệu lực kể từ ngày ký.",
                "Điều 3. Chánh Văn phòng và các đơn vị có liên quan chịu trách nhiệm thi hành Quyết định này.")
     else:
-        d.body(f"Ủy ban nhân dân {unit.proper} thống nhất nội dung {subject}, giao các phòng, ban "
+        d.body(f"{issuer.proper} thống nhất nội dung {subject}, giao các phòng, ban "
                "chuyên môn tổ chức thực hiện theo đúng quy định của pháp luật.",
                "Trong quá trình thực hiện, nếu có vướng mắc, đề nghị phản ánh về Văn phòng để tổng hợp.")
-    council = name == "Nghị quyết"
-    d.sign(["TM. HỘI ĐỒNG NHÂN DÂN" if council else "TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH"], ctx.official(),
-           left="- Như Điều 3;" if name == "Quyết định" else "- Như trên;")
+    d.sign(list(issuer.roles), ctx.official(), left="- Như Điều 3;" if name == "Quyết định" else "- Như trên;")
     return d
 
 
 def _cong_van(ctx: Ctx) -> Draft:
-    unit = ctx.loc.district
-    issuer = _ubnd(unit)
-    number = f"{ctx.number}/UBND-VP"
+    issuer, unit = _admin_issuer(ctx, council=False)
+    number = f"{ctx.number}/{issuer.abbrev}-VP"
     subject = ctx.rng.choice(SUBJECTS).format(year=ctx.when.year)
     summary = f"V/v {subject}"
     lines = wrap(summary, 34)
@@ -361,9 +404,9 @@ def _cong_van(ctx: Ctx) -> Draft:
         "issuing_agency": issuer.proper, "summary": summary,
     }, unscored={"title"}, seal_text=issuer.seal)
     d.rows.append(row(space=0.5))
-    d.body(f"Thực hiện chỉ đạo của cấp trên, Ủy ban nhân dân {unit.proper} đề nghị các đơn vị {subject}, "
+    d.body(f"Thực hiện chỉ đạo của cấp trên, {issuer.proper} đề nghị các đơn vị {subject}, "
            "báo cáo kết quả trước ngày 25 hằng tháng.")
-    d.sign(["KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH"], ctx.official(), left="- Như trên;")
+    d.sign(list(issuer.roles), ctx.official(), left="- Như trên;")
     return d
 
 
@@ -527,7 +570,7 @@ def _quyen_su_dung_dat(ctx: Ctx) -> Draft:
 
 def _ho_kinh_doanh(ctx: Ctx) -> Draft:
     unit = ctx.loc.district
-    issuer = _unit_under(unit, "PHÒNG TÀI CHÍNH - KẾ HOẠCH", "Phòng Tài chính - Kế hoạch")
+    issuer = _unit_under(unit, "PHÒNG TÀI CHÍNH - KẾ HOẠCH", "Phòng Tài chính - Kế hoạch", ctx.rng)
     code = mst(ctx.rng)
     head = ctx.person((1960, 1995))
     rows = _header(issuer.lines, [f"Số: {code}"], ctx.the_date(unit))
@@ -664,7 +707,7 @@ def _giay_uy_quyen(ctx: Ctx) -> Draft:
 
 def _tiep_nhan(ctx: Ctx) -> Draft:
     unit = ctx.loc.ward
-    issuer = _unit_under(unit, "BỘ PHẬN MỘT CỬA", "Bộ phận Một cửa")
+    issuer = _unit_under(unit, "BỘ PHẬN MỘT CỬA", "Bộ phận Một cửa", ctx.rng)
     p = ctx.person((1950, 2000))
     code = f"000.00.12.H36-{ctx.when:%y%m%d}-{ctx.number:04d}"
     rows = _header(issuer.lines, [f"Mã hồ sơ: {code}"], ctx.the_date(unit))
