@@ -51,8 +51,10 @@ def event_detail(info: pades.SignatureInfo) -> str:
 
 
 def signed_event(record_id: str, info: pades.SignatureInfo, agent: str) -> Event:
+    """The pipeline's `signed` event. It names no time or SHA-256: a retry after a crash adopts the
+    events and the signed.pdf an earlier attempt stored, and the metadata lists the stored hash."""
     return Event(record_id=record_id, action="signed", agent=agent, tool="sohoa.sign (pyHanko)",
-                 tool_version=sohoa.__version__, detail=event_detail(info))
+                 tool_version=sohoa.__version__, detail=f"PAdES {info.level} by {info.unit} ({info.signer})")
 
 
 def sign_file(pdfa: Path, word_boxes: Any, out: Path, signer: UnitSigner, tsa_url: str | None) -> pades.SignatureInfo:
