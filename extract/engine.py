@@ -41,6 +41,7 @@ _NUMBER = re.compile(r"(\d{1,6})\s*/\s*(?:((?:19|20)\d{2})\s*/\s*)?"
                      r"([A-ZĐ][A-ZĐa-z0-9]*(?:\s*-\s*[A-ZĐ][A-ZĐa-z0-9]*){0,3})")
 _NUMBER_PREFIX = re.compile(r"^\s*(?:s\S?|so)\s*[:;.,]?\s*(?=\d)")  # on folded text: "Số:", "S6:", "So:"
 _FIRST_STOP = ("can cu", "kinh gui", "ho va ten", "hom nay")  # a trích yếu may start "Thực hiện…"
+_VV = re.compile(r"^\s*v\s*[/|]\s*v?(?![a-z])")  # "V/v", and "V/" when OCR lost the second v
 _ISSUE_LABELS = ("ngay cap", "cap ngay", "date of issue")
 _SUMMARY_STOP = ("can cu", "kinh gui", "xet ", "thuc hien", "dieu ", "theo de nghi", "ho va ten", "hom nay")
 
@@ -309,7 +310,7 @@ def _agency_proposal(lines: list[Line]) -> Proposal:
 
 def _vv_line(doc: list[list[Line]]) -> Line | None:
     for line in all_lines(doc):
-        if re.match(r"^\s*v\s*/\s*v\b", fold(line.text)):
+        if _VV.match(fold(line.text)):
             return line
     return None
 
@@ -343,6 +344,8 @@ def _summary(doc, title_line: Line | None, doc_type: DocType | None, number) -> 
             break
         taken.append(line)
     text = " ".join(" ".join(l.text for l in taken).split()).rstrip(" .;")
+    if first is vv:
+        text = re.sub(r"^\s*[Vv]\s*[/|]\s*[Vv]?\s*", "V/v ", text)
     if letters(text) < 4:
         return None
     joined = Line(first.page, [w for l in taken for w in l.words], first.row)

@@ -117,6 +117,8 @@ def test_official_letter_without_title_line_is_a_cong_van():
     assert value(result, "title") == "Công văn về việc tăng cường số hóa hồ sơ thủ tục hành chính"
     assert value(result, "issuing_agency") == "Sở Tư pháp"
     assert result.doc_type.confidence < 0.9  # inferred, not read
+    lost_v = run(("SỞ TƯ PHÁP", ""), ("Số: 125/STP-VP", ""), ("V/ điều chỉnh kế hoạch", ""))
+    assert value(lost_v, "doc_type_code") == "CV" and value(lost_v, "summary") == "V/v điều chỉnh kế hoạch"
 
 
 @pytest.mark.parametrize("line, expected", [
