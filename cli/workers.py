@@ -100,12 +100,18 @@ def watch(inbox: Optional[Path], poll: float, once: bool, verbose: bool) -> None
 
 
 @contextmanager
-def worker_while(enabled: bool) -> Iterator[None]:
-    """A worker for the duration of a command, for a machine without a running `sohoa worker`."""
+def worker_while(enabled: bool, log_path: Path) -> Iterator[None]:
+    """A worker for the duration of a command, for a machine without a running `sohoa worker`.
+
+    Its output (Celery's banner, the root-user warning, task logs) goes to `log_path`, not to the
+    terminal where the command shows its progress."""
     if not enabled:
         yield
         return
-    process = subprocess.Popen([sys.executable, "-m", "sohoa", "worker"], stdin=subprocess.DEVNULL)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log_file:
+        process = subprocess.Popen([sys.executable, "-m", "sohoa", "worker"], stdin=subprocess.DEVNULL,
+                                   stdout=log_file, stderr=subprocess.STDOUT)
     try:
         yield
     finally:
@@ -147,15 +153,21 @@ def batch(folder: Path, manifest: Optional[Path], job_name: Optional[str], local
     for problem in problems:
         print(f"sohoa batch: {problem}", file=sys.stderr)
     jobs.ensure_job(supervisor.archive.catalog, name, str(folder.resolve()))
-    with worker_while(not supervisor.settings.broker_url if local_worker is None else local_worker):
+    worker_log = supervisor.settings.data_dir / "logs" / "worker.log"
+    with worker_while(not supervisor.settings.broker_url if local_worker is None else local_worker, worker_log):
         progress = batches.Progress(name, len(entries))
         started = time.monotonic()
         try:
-            batches.submit_all(supervisor, name, entries)
+            # Recover before submitting: what an earlier, killed run left in flight is sent again
+            # once; recovering after would send every file just submitted a second time.
             supervisor.recover()
+            batches.submit_all(supervisor, name, entries)
             counts = batches.wait(supervisor, name, progress)
         finally:
             progress.close()
+    if counts.get("unindexed"):
+        print(f"sohoa batch: {counts['unindexed']} stored records are not searchable yet; a running worker "
+              "indexes them (or `sohoa reindex`)", file=sys.stderr)
     report_dir = supervisor.settings.data_dir / "jobs" / name
     csv_path, json_path = batches.write_report(supervisor.archive.catalog, name, report_dir, problems)
     summary = {"job": name, **counts, "seconds": round(time.monotonic() - started, 1),

@@ -26,6 +26,8 @@ from celery import Celery
 from sohoa.core.settings import Settings, get_settings
 from sohoa.workers.names import INGEST_QUEUE, INGEST_TASK
 
+FILE_POLL_SECONDS = 0.1  # the embedded broker's and result store's polling (see broker_settings)
+
 
 def broker_settings(settings: Settings) -> dict:
     if settings.broker_url:
@@ -45,8 +47,15 @@ def broker_settings(settings: Settings) -> dict:
             "data_folder_in": queue, "data_folder_out": queue,
             "processed_folder": str(root / "processed"), "store_processed": False,
             "control_folder": str(root / "control"),  # exchange bindings; default is the working directory
+            # kombu lists the queue folder this often when it found nothing (default 1 s): every hop
+            # of a file (ingest → ocr → assemble → index) waited up to that long. A listing of a
+            # near-empty local folder costs microseconds.
+            "polling_interval": FILE_POLL_SECONDS,
         },
         "result_backend": settings.result_url or Path(root / "results").as_uri(),
+        # The file result store cannot join a chord itself: Celery's `chord_unlock` task asks it
+        # again every this many seconds (default 1 s), each time through the queue.
+        "result_chord_retry_interval": FILE_POLL_SECONDS,
     }
 
 

@@ -107,15 +107,20 @@ def submit_all(supervisor: Supervisor, job_name: str, entries: list[Entry],
 
 
 def wait(supervisor: Supervisor, job_name: str, on_tick: Callable[[dict], None] | None = None,
-         poll_seconds: float = 0.5, timeout: float | None = None) -> dict:
-    """Until every item of the job ended; tends failed and lost items meanwhile."""
-    started = time.monotonic()
+         poll_seconds: float = 0.2, timeout: float | None = None, index_grace: float = 120) -> dict:
+    """Until every item of the job ended and every stored record is searchable (its index task
+    ran), or `index_grace` seconds after the last ending; tends failed and lost items meanwhile.
+    `counts["unindexed"]` says how many stored records the index still lacks."""
+    started, ended_at = time.monotonic(), None
     while True:
         counts = jobs.counts(supervisor.archive.catalog, job_name)
         if on_tick:
             on_tick(counts)
         if sum(counts.get(s, 0) for s in jobs.TERMINAL) >= counts["files"]:
-            return counts
+            ended_at = ended_at or time.monotonic()
+            counts["unindexed"] = jobs.unindexed(supervisor.archive.catalog, job_name)
+            if not counts["unindexed"] or time.monotonic() - ended_at > index_grace:
+                return counts
         if timeout is not None and time.monotonic() - started > timeout:
             raise SohoaError(f"job {job_name}: not finished after {timeout:.0f} s", ExitCode.INTERRUPTED)
         supervisor.tend()
@@ -143,6 +148,7 @@ class Progress:
 
     def __init__(self, job_name: str, total: int) -> None:
         self.job_name, self.total = job_name, total
+        self.shown = {"files": 0, "pages": 0, "pages_done": 0, "ended": 0}
         self.started = time.monotonic()
         self.last_line = 0.0
         self.tty = sys.stderr.isatty()
@@ -156,8 +162,18 @@ class Progress:
             self.task = self.bar.add_task(job_name, total=total, status="")
             self.bar.start()
 
+    def forward(self, counts: dict) -> dict:
+        """The counts as shown: never below what was shown before. A file sent again (its worker
+        died) counts its pages from zero in the catalog, but the user saw them done once."""
+        ended = sum(counts.get(s, 0) for s in jobs.TERMINAL)
+        for key, value in (("files", counts["files"]), ("pages", counts["pages"]),
+                           ("pages_done", counts["pages_done"]), ("ended", ended)):
+            self.shown[key] = max(self.shown[key], value)
+        return {**counts, **self.shown}
+
     def line(self, counts: dict) -> str:
-        done = sum(counts.get(s, 0) for s in jobs.TERMINAL)
+        counts = self.forward(counts)
+        done = counts["ended"]
         minutes = max(1e-9, (time.monotonic() - self.started) / 60)
         rate = counts["pages_done"] / minutes
         remaining = max(0, counts["pages"] - counts["pages_done"])
@@ -166,7 +182,8 @@ class Progress:
                 f"{rate:.0f} pages/min, ETA {eta}, {counts.get(jobs.QUARANTINED, 0)} quarantined")
 
     def __call__(self, counts: dict) -> None:
-        done = sum(counts.get(s, 0) for s in jobs.TERMINAL)
+        counts = self.forward(counts)
+        done = counts["ended"]
         if self.bar is not None:
             self.bar.update(self.task, completed=done, total=max(1, counts["files"]), status=self.line(counts))
         elif time.monotonic() - self.last_line >= 10 or done >= counts["files"]:

@@ -230,3 +230,13 @@ def counts(catalog: Database, job_name: str) -> dict[str, int]:
         out["pages"] += int(pages)
         out["pages_done"] += int(done)
     return out
+
+
+def unindexed(catalog: Database, job_name: str) -> int:
+    """Stored items of the job whose record has no `indexed` event yet: stored but not searchable."""
+    from sohoa.archive.catalog import EventRow
+
+    indexed = select(EventRow.record_id).where(EventRow.action == "indexed")
+    with catalog.session() as session:
+        return int(session.scalar(select(func.count()).select_from(JobItem).where(
+            JobItem.job_name == job_name, JobItem.status == STORED, JobItem.record_id.not_in(indexed))) or 0)
