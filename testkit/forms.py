@@ -161,6 +161,15 @@ def mst(rng: random.Random) -> str:
             return f"{first9}{digit}"
 
 
+# Leading digits of the old 9-digit identity cards (CMND) of the provinces in PROVINCES.
+CMND_PREFIXES = ("01", "02", "03", "16", "17", "19", "20", "22", "28", "33", "35", "36")
+
+
+def cmnd(rng: random.Random) -> str:
+    """A 9-digit CMND number (no check digit exists for it)."""
+    return f"{rng.choice(CMND_PREFIXES)}{rng.randrange(10**7):07d}"
+
+
 # ---------------------------------------------------------------- dates
 
 
@@ -174,6 +183,15 @@ def date_line(place: str, when: date) -> str:
 def _add_months(when: date, months: int) -> date:
     m = when.month - 1 + months
     return date(when.year + m // 12, m % 12 + 1, when.day)  # days are ≤ 28
+
+
+def balanced_wrap(text: str, width: int) -> list[str]:
+    """Wrap into as few lines as `width` allows, as even as a typist sets a centred trích yếu."""
+    lines = wrap(text, width)
+    narrow = -(-len(text) // len(lines))
+    while len(wrap(text, narrow)) > len(lines):
+        narrow += 1
+    return wrap(text, narrow)
 
 
 # ---------------------------------------------------------------- document drafts
@@ -360,6 +378,11 @@ class Ctx:
     def the_date(self, unit: Unit) -> str:
         return date_line(unit.place, self.when)
 
+    def typed(self, number: str) -> str:
+        """The number as printed: often typed into a blank "Số:      /QĐ-UBND" left before
+        signing, so a space may stand before the first slash (the truth has none)."""
+        return number.replace("/", " /", 1) if self.rng.random() < 0.25 else number
+
 
 def _admin(name: str, ctx: Ctx) -> Draft:
     title, kind_symbol, form = _ADMIN[name]
@@ -369,8 +392,8 @@ def _admin(name: str, ctx: Ctx) -> Draft:
     subject = ctx.rng.choice(SUBJECTS).format(year=ctx.when.year)
     summary = f"Về việc {subject}" if form == "vv" else _PLAIN_PREFIX.get(name, "") + subject
     summary = summary[:1].upper() + summary[1:]
-    summary_lines = wrap(summary, 52)
-    rows = _header(issuer.lines, [f"Số: {number}"], ctx.the_date(unit))
+    summary_lines = balanced_wrap(summary, 52)
+    rows = _header(issuer.lines, [f"Số: {ctx.typed(number)}"], ctx.the_date(unit))
     _title(rows, [title], summary_lines)
     d = Draft(name, rows, {
         "doc_type_name": name, "number_symbol": number, "issued_on": ctx.when.isoformat(),
@@ -396,8 +419,8 @@ def _cong_van(ctx: Ctx) -> Draft:
     number = f"{ctx.number}/{issuer.abbrev}-VP"
     subject = ctx.rng.choice(SUBJECTS).format(year=ctx.when.year)
     summary = f"V/v {subject}"
-    lines = wrap(summary, 34)
-    rows = _header(issuer.lines, [f"Số: {number}", *lines], ctx.the_date(unit))
+    lines = balanced_wrap(summary, 34)
+    rows = _header(issuer.lines, [f"Số: {ctx.typed(number)}", *lines], ctx.the_date(unit))
     rows.append(row(Seg(f"Kính gửi: Ủy ban nhân dân {ctx.loc.ward.proper}", "center"), space=1.0))
     d = Draft("Công văn", rows, {
         "doc_type_name": "Công văn", "number_symbol": number, "issued_on": ctx.when.isoformat(),
@@ -415,7 +438,8 @@ def _civil(ctx: Ctx, type_name: str, owner: Person, number: str | None, left_ext
     """A civil-status paper of the ward's People's Committee: NĐ 30 header, the type title, the truth
     common to all of them (type, number, date, issuer, title, owner); rows follow with `body`."""
     issuer = _ubnd(ctx.loc.ward)
-    rows = _header(issuer.lines, [f"Số: {number or ctx.number}", *left_extra], ctx.the_date(ctx.loc.ward))
+    rows = _header(issuer.lines, [f"Số: {ctx.typed(number) if number else ctx.number}", *left_extra],
+                   ctx.the_date(ctx.loc.ward))
     _title(rows, [type_name.upper()], summary or [])
     base = {"doc_type_name": type_name, "issued_on": ctx.when.isoformat(), "issuing_agency": issuer.proper,
             "title": type_name, **_owner_truth(owner)}
@@ -647,13 +671,17 @@ def _application(ctx: Ctx, type_name: str, title_caps: str, to: str, labels: tup
     p = ctx.person((1950, 2000))
     rows = [row(Seg(MOTTO, "center", bold=True)), row(Seg(MOTTO_SUB, "center", bold=True, underline=True))]
     _title(rows, [title_caps], [])
+    id_line = f"{labels[2]} {p.cccd}"
+    truth = _owner_truth(p)
+    if ctx.when.year <= 2020 and ctx.rng.random() < 0.35:  # before CCCDs, the 9-digit CMND
+        truth["owner_id"] = cmnd(ctx.rng)
+        id_line = f"Số chứng minh nhân dân: {truth['owner_id']}"
     d = Draft(type_name, rows, {
-        "doc_type_name": type_name, "issued_on": ctx.when.isoformat(), "title": _sentence(title_caps),
-        **_owner_truth(p),
+        "doc_type_name": type_name, "issued_on": ctx.when.isoformat(), "title": _sentence(title_caps), **truth,
     })
     d.rows.append(row(Seg(f"Kính gửi: {to}", "center")))
     d.rows.append(row(space=0.3))
-    d.body(f"{labels[0]} {_name_shown(ctx, p.name)}", f"{labels[1]} {p.dob}", f"{labels[2]} {p.cccd}",
+    d.body(f"{labels[0]} {_name_shown(ctx, p.name)}", f"{labels[1]} {p.dob}", id_line,
            f"Nơi cư trú: {ctx.address()}")
     if extra:
         extra(d)

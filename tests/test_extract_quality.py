@@ -84,6 +84,8 @@ def test_ids_in_the_truth_are_valid_and_printed():
             assert value in page, (doc.name, value)
             if len(value) == 12:  # CCCD: province 001-096, century/sex digit, birth year
                 assert 1 <= int(value[:3]) <= 96 and value[3] in "0123", value
+            elif len(value) == 9:  # the old CMND: digits only, no check digit
+                assert value.isdigit() and "chứng minh nhân dân" in page, value
             else:
                 assert stdnum_mst.is_valid(value), value
             checked += 1
