@@ -21,11 +21,12 @@ from sohoa.extract.lines import Line
 from sohoa.extract.model import Extraction, Proposal
 from sohoa.extract.text import fold, name_case
 
-_LABELS = (r"^(?:\d{1,2}\s*[.)]\s*)?(ho va ten|ho, chu dem va ten|ho, chu dem, ten|ho ten|ten chu ho|chu ho|"
+_LABELS = (r"^(?:\d{1,2}\s*[.,)]\s*)?(ho va ten|ho, chu dem va ten|ho, chu dem, ten|ho ten|ten chu ho|chu ho|"
            r"ong\s*/\s*ba|ong\s*\(ba\)|ong|ba)(?![a-z])")
 _NAME_LABELS = (re.compile(_LABELS + r"([^:]{0,40}):\s*"), re.compile(_LABELS + r"()\s*"),
                 # inside a line: "1. Cấp cho: Ông (bà) NGÔ THỊ THU HUYỀN"
                 re.compile(r"(?<=: )(ho va ten|ong\s*/\s*ba|ong\s*\(ba\))(?![a-z])()\s*:?\s*"))
+_LABEL_PUNCTUATION = str.maketrans({".": ",", ";": ":"})  # OCR: "Họ. chữ đệm. tên; …" (same length)
 # A qualified name label is another person's: "Họ, chữ đệm, tên người mẹ", "… chủ hộ", "… người đi khai tử".
 # Any other qualifier ("người yêu cầu", "/ Full name", or one OCR garbled) stays the owner's.
 _OTHER_ROLE_WORDS = frozenset({"me", "cha", "bo", "chong", "vo", "con", "giam", "dien", "chung", "ho", "nhan"})
@@ -105,7 +106,7 @@ def _assign(found: list[_Id], people: list[_Person], owner: _Person | None,
         seen.add(found_id.value)
         holder = _holder(found_id, people)
         # An ID above every name (an ID card's number) is the document's own when it is labelled.
-        is_owner = found_id.labelled if holder is None or owner is None else holder is owner
+        is_owner = found_id.labelled if holder is None else holder is owner
         agrees = found_id.kind != "cccd" or ids.valid_cccd(found_id.value, born)
         if is_owner and found_id.labelled and not agrees:
             continue  # the owner's CCCD disagrees with the birth date: one of them is misread
@@ -117,7 +118,7 @@ def _assign(found: list[_Id], people: list[_Person], owner: _Person | None,
 
 
 def _name_after_label(line: Line, page: list[Line]) -> _Person | None:
-    folded, _ = folded_words(line)
+    folded = folded_words(line)[0].translate(_LABEL_PUNCTUATION)
     m = _NAME_LABELS[0].match(folded) or _NAME_LABELS[1].match(folded) or _NAME_LABELS[2].search(folded)
     if m is None:
         return None
@@ -157,7 +158,9 @@ def _looks_like_name(words) -> bool:
 
 def _ids_in(line: Line, page: list[Line], table: bool) -> list[_Id]:
     texts = [w.text for w in line.words]
-    before_row = " ".join(fold(l.text) for l in page if l.row == line.row and l.x1 <= line.x0)
+    # The label may sit left of the number on its row, or on a wrapped line beside it.
+    before_row = " ".join(fold(l.text) for l in page if l.x1 <= line.x0 and l is not line
+                          and l.top < line.bottom and l.bottom > line.top)
     out = []
     for start, end, raw in ids.digit_runs(texts):
         context = before_row + " " + fold(" ".join(texts[:start]))

@@ -142,6 +142,7 @@ def test_number_symbol_tolerates_ocr_noise(line, expected):
     ("Hà Nội, ngày 15 tháng 10 năm 3024", None),  # absurd year
     ("Hà Nội, ngày 31 tháng 02 năm 2020", None),  # impossible date
     ("Hà Nội, ngày 12 tháng 5 năm 1899", None),
+    ("Mỹ An, ngày 17 tháng 11 năm 20158", None),  # a speck read as a fifth digit: no year at all
 ])
 def test_issue_date(line, expected):
     assert value(run(("", line), {"center": "THÔNG BÁO"}), "issued_on") == expected
@@ -408,3 +409,21 @@ def test_agency_words_read_with_noise_and_specks():
     assert value(result, "title") == "Giấy mời dự hội nghị triển khai thu phí dịch vụ công trực tuyến"
     assert agency_case("PHÒNG TÀI CHÍNH - KẾ HOẠCH") == "Phòng Tài chính - Kế hoạch"
     assert agency_case("PHÒNG ĐĂNG KÝ KINH DOANH") == "Phòng Đăng ký kinh doanh"
+
+
+def test_labels_read_with_ocr_punctuation_and_an_id_beside_its_wrapped_label():
+    result = run({"center": "TRÍCH LỤC KHAI TỬ"},
+                 "Họ. chứ đem. ten; Phạm Quang Kỳ",
+                 "Ngày, tháng, năm sinh: 25/04/1939",
+                 "Số định danh cá nhân: 038039645637",
+                 "Họ, chữ đệm, tên người đi khai tử: Trần Mỹ Quỳnh")
+    assert value(result, "owner_name") == "Phạm Quang Kỳ" and value(result, "owner_id") == "038039645637"
+    # "Số định danh cá nhân người đi khai tử:" with the number to its right, a little higher
+    rows = page("Họ, chữ đệm, tên người đi khai tử: Trần Mỹ Quỳnh", "Số định danh cá nhân người đi khai tử:")
+    label_top = max(w["box_pt"][1] for w in rows)
+    number = {"text": "038175982529.", "line": 9, "confidence": 93.0,
+              "box_pt": [330.0, label_top - 4.0, 420.0, label_top + 8.0]}
+    declarant = extract([rows + [number]], [A4])
+    assert [(p.value, n) for p, n in zip(declarant.other_ids, declarant.other_names)] == \
+        [("038175982529", "Trần Mỹ Quỳnh")]
+    assert declarant.other_ids[0].confidence >= 0.9 and "owner_id" not in declarant.fields
