@@ -171,6 +171,98 @@ def run(
     return assemble(planned, recognise_pages(planned.tasks, options), output_path, options, started, progress)
 
 
+@dataclass(slots=True)
+class FileOutcome:
+    """One input of `run_many`: its result, or the error that ended it (nothing published then)."""
+
+    input: Path
+    output: Path
+    result: OcrResult | None = None
+    error: SohoaError | None = None
+
+
+def run_many(pairs: list[tuple[Path, Path]], options: OcrOptions) -> Iterator[FileOutcome]:
+    """Several inputs → their outputs, in order, with one pool for all their pages.
+
+    The pages of the next files are recognised while this process assembles and validates the
+    current one, so small files keep every core busy. A bad file ends alone: its error is in its
+    outcome and the other files go on."""
+    planned: list[tuple[Path, Path, Plan, float]] = []
+    for source, output in pairs:
+        started = time.perf_counter()
+        try:
+            check_output_path(output, source)
+            planned.append((source, output, plan(source, output, options), started))
+        except SohoaError as error:
+            yield FileOutcome(source, output, error=error)
+    if not planned:
+        return
+    stream = _PageStream([p.tasks for _, _, p, _ in planned], options)
+    with stream:
+        for source, output, file_plan, started in planned:
+            try:
+                result = assemble(file_plan, stream.file(), output, options, started)
+                yield FileOutcome(source, output, result)
+            except SohoaError as error:
+                yield FileOutcome(source, output, error=error)
+            finally:
+                stream.skip_rest()
+
+
+class _PageStream:
+    """The pages of several files through one window of `2 × jobs` in flight, handed back file by file."""
+
+    def __init__(self, files: list[list[PageTask]], options: OcrOptions) -> None:
+        self.sizes = [len(tasks) for tasks in files]
+        self.tasks = iter([task for tasks in files for task in tasks])
+        self.options, self.index, self.taken = options, -1, 0
+        self.jobs = max(1, min(options.jobs, sum(self.sizes)))
+        self.pool: ProcessPoolExecutor | None = None
+        self.pending: deque[Future[PageOutcome]] = deque()
+
+    def __enter__(self) -> "_PageStream":
+        if self.jobs > 1:
+            os.environ["OMP_THREAD_LIMIT"] = "1"  # one Tesseract thread per process
+            self.pool = ProcessPoolExecutor(
+                max_workers=self.jobs, mp_context=get_context("fork"), initializer=_init_worker,
+                initargs=(self.options.engine, self.options.lang, self.options.tessdata))
+            for task in self.tasks:
+                self.pending.append(self.pool.submit(_run_task, task))
+                if len(self.pending) >= 2 * self.jobs:
+                    break
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        inputs.release()
+
+    def _next(self) -> PageOutcome:
+        if self.pool is None:
+            return process_page(next(self.tasks), _kept_engine(self.options))
+        future = self.pending.popleft()
+        nxt = next(self.tasks, None)
+        if nxt is not None:
+            self.pending.append(self.pool.submit(_run_task, nxt))
+        return future.result()
+
+    def file(self) -> Iterator[PageOutcome]:
+        """The next file's page outcomes in order; a page's error is raised here."""
+        self.index, self.taken = self.index + 1, 0
+        while self.taken < self.sizes[self.index]:
+            self.taken += 1
+            yield self._next()
+
+    def skip_rest(self) -> None:
+        """Drop what is left of the current file after it failed: the next file starts at its first page."""
+        while self.taken < self.sizes[self.index]:
+            self.taken += 1
+            try:
+                self._next()
+            except Exception:  # noqa: BLE001 - the file already failed with its first error
+                pass
+
+
 def assemble(
     planned: Plan,
     outcomes: Iterable[PageOutcome],
