@@ -120,8 +120,14 @@ def confident_owner_errors(doc: LabelledDoc, extraction, threshold: float = 0.9)
 def exact_words(doc: LabelledDoc, dpi: int = 100) -> tuple[list[list[dict]], list[tuple[float, float]]]:
     """The words of the upright page as a perfect OCR would give them (boxes from the layout,
     split in proportion to the glyph advances, one line per row): the rules without OCR."""
-    _, boxes = render_form(doc.form(), doc.font, dpi)
     face = _font(doc.font, False, 48)
+    w_mm, h_mm = doc.draft.size_mm
+    forms = doc.forms()
+    return [_form_words(form, doc.font, face, dpi) for form in forms], [(w_mm / 25.4 * 72, h_mm / 25.4 * 72)] * len(forms)
+
+
+def _form_words(form, font: str, face, dpi: int) -> list[dict]:
+    _, boxes = render_form(form, font, dpi)
     to_pt = 72.0 / dpi
     words: list[dict] = []
     for box in boxes:
@@ -138,8 +144,7 @@ def exact_words(doc: LabelledDoc, dpi: int = 100) -> tuple[list[list[dict]], lis
             start += len(part)
             words.append({"text": part, "line": box.row, "confidence": 95.0,
                           "box_pt": [round(v * to_pt, 2) for v in (x0, y0, x1, y1)]})
-    w_mm, h_mm = doc.draft.size_mm
-    return [words], [(w_mm / 25.4 * 72, h_mm / 25.4 * 72)]
+    return words
 
 
 @dataclass

@@ -10,6 +10,7 @@ holding one or more `Seg`ments anchored to a column; `render_form` draws it blac
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -196,16 +197,20 @@ def degrade(form: Form, gray: Image.Image, boxes: list[SegBox], kind: str,
     return image
 
 
-def save_scan(image: Image.Image, kind: str, path_stem, dpi: int):
+def save_scan(pages: list[Image.Image], kind: str, path_stem: Path, dpi: int) -> Path:
     """Write the scan in the format an office would produce for that kind; returns the path."""
+    first, rest = pages[0], pages[1:]
     if kind == "photocopy":
         path = path_stem.with_suffix(".tif")
-        image.save(path, "TIFF", compression="group4", dpi=(dpi, dpi))
+        first.save(path, "TIFF", compression="group4", dpi=(dpi, dpi), save_all=bool(rest), append_images=rest)
+    elif rest:
+        path = path_stem.with_suffix(".pdf")
+        rgb = [p.convert("RGB") for p in pages]
+        rgb[0].save(path, "PDF", resolution=float(dpi), save_all=True, append_images=rgb[1:], quality=85)
     elif kind in ("gray200_jpeg", "seal"):
         path = path_stem.with_suffix(".jpg")
-        image.convert("L" if image.mode in ("1", "L") else "RGB").save(path, "JPEG", quality=85,
-                                                                       dpi=(dpi, dpi))
+        first.convert("L" if first.mode in ("1", "L") else "RGB").save(path, "JPEG", quality=85, dpi=(dpi, dpi))
     else:
         path = path_stem.with_suffix(".png")
-        image.save(path, "PNG", dpi=(dpi, dpi), compress_level=1)
+        first.save(path, "PNG", dpi=(dpi, dpi), compress_level=1)
     return path

@@ -211,6 +211,7 @@ class Draft:
     size_mm: tuple[float, float] = (210.0, 297.0)
     margins_mm: tuple[float, float, float] = (25.0, 20.0, 20.0)
     frames_mm: list = field(default_factory=list)
+    page_breaks: list[int] = field(default_factory=list)  # rows that start a new page
     trap: str | None = None  # which invalid ID is printed on purpose (see make_trap)
     trap_id: str | None = None  # the invalid ID itself
 
@@ -582,6 +583,7 @@ def _quyen_su_dung_dat(ctx: Ctx) -> Draft:
     d.body(f"Ông: {owner.name.upper()}, sinh năm {owner.born.year}, CCCD số: {owner.cccd}",
            f"Bà: {spouse.name.upper()}, sinh năm {spouse.born.year}, CCCD số: {spouse.cccd}",
            f"Địa chỉ thường trú: {ctx.address()}")
+    d.page_breaks.append(len(d.rows))  # the land, the date and the signature are on the next page
     d.rows.append(row(Seg("II. Thửa đất, nhà ở và tài sản khác gắn liền với đất", "left", bold=True)))
     d.body(f"a) Thửa đất số: {ctx.rng.randint(1, 900)}, tờ bản đồ số: {ctx.rng.randint(1, 60)}",
            f"b) Diện tích: {ctx.rng.randint(40, 400)},{ctx.rng.randint(0, 9)} m2",
@@ -800,21 +802,38 @@ class LabelledDoc:
     def name(self) -> str:
         return f"{self.seed:05d}_{_ascii(self.type_name)}_{self.kind}"
 
-    def form(self) -> Form:
+    def forms(self) -> list[Form]:
+        """One form per page (the rows cut at the draft's page breaks)."""
         d = self.draft
-        return Form(d.rows, d.size_mm, d.margins_mm, seal_text=d.seal_text, signature_row=d.signature_row,
-                    name_row=d.name_row, frames_mm=list(d.frames_mm))
+        starts = [0, *d.page_breaks]
+        ends = [*d.page_breaks, len(d.rows)]
+
+        def local(index: int | None, start: int, end: int) -> int | None:
+            return index - start if index is not None and start <= index < end else None
+
+        return [Form(d.rows[a:b], d.size_mm, d.margins_mm, seal_text=d.seal_text,
+                     signature_row=local(d.signature_row, a, b), name_row=local(d.name_row, a, b),
+                     frames_mm=list(d.frames_mm) if a == 0 else [])
+                for a, b in zip(starts, ends)]
+
+    def images(self) -> list:
+        pages = []
+        for number, form in enumerate(self.forms()):
+            gray, boxes = render_form(form, self.font, self.dpi)
+            rng = np.random.default_rng([self.seed, 14, number])
+            pages.append(degrade(form, gray, boxes, self.kind, rng, self.dpi))
+        return pages
 
     def image(self):
-        form = self.form()
-        gray, boxes = render_form(form, self.font, self.dpi)
-        return degrade(form, gray, boxes, self.kind, np.random.default_rng([self.seed, 14]), self.dpi)
+        """The first page."""
+        return self.images()[0]
 
     def render(self, dir: str | Path) -> Path:
-        """Write the scan into `dir` (PNG, JPEG or Group 4 TIFF by kind) and return its path."""
+        """Write the scan into `dir` and return its path: PNG, JPEG or Group 4 TIFF by kind for one
+        page; a multi-page TIFF (Group 4) or an image PDF for more."""
         out = Path(dir)
         out.mkdir(parents=True, exist_ok=True)
-        return save_scan(self.image(), self.kind, out / self.name, self.dpi)
+        return save_scan(self.images(), self.kind, out / self.name, self.dpi)
 
 
 def _ascii(text: str) -> str:

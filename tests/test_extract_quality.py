@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import random
 
+import pikepdf
 import pytest
 from sohoa.extract import extract, load_catalogue
 from sohoa.testkit.extract_score import (
@@ -124,6 +125,24 @@ def test_every_degradation_renders(tmp_path):
         assert doc.render(tmp_path).stat().st_size > 1000
 
 
+def test_a_land_certificate_is_two_pages(tmp_path):
+    """The land certificate's date and signature are on its second page, as on the real form."""
+    from PIL import Image
+
+    for kind, suffix in (("clean", ".pdf"), ("photocopy", ".tif")):
+        doc = make_doc("Giấy chứng nhận quyền sử dụng đất", 6, kind, dpi=72)
+        path = doc.render(tmp_path)
+        assert path.suffix == suffix
+        if suffix == ".tif":
+            with Image.open(path) as tiff:
+                assert tiff.n_frames == 2
+        else:
+            with pikepdf.open(path) as pdf:
+                assert len(pdf.pages) == 2
+        second = " ".join(seg.text for form in doc.forms()[1:] for r in form.rows for seg in r.segs)
+        assert ", ngày " in second and "II. Thửa đất" in second
+
+
 # ---------------------------------------------------------------- the rules on exact words, no OCR
 
 
@@ -189,6 +208,13 @@ def test_the_wife_is_found_by_her_cccd(extracted):
     wife = doc.truth["other_ids"][0]
     assert wife in {p.value for p in extraction.other_ids}
     assert extraction.fields["owner_id"].value == doc.truth["owner_id"] != wife
+
+
+@pytest.mark.ocr
+def test_the_issue_date_is_found_on_the_second_page(extracted):
+    doc, extraction = next(pair for pair in extracted if len(pair[0].forms()) == 2)
+    assert extraction.fields["issued_on"].value == doc.truth["issued_on"]
+    assert extraction.fields["issued_on"].page == 2
 
 
 @pytest.mark.ocr
