@@ -19,7 +19,7 @@ from sohoa.extract.dates import add_months, find_dates
 from sohoa.extract.evidence import all_lines, date_proposal, folded_words, proposal, words_from
 from sohoa.extract.lines import Line
 from sohoa.extract.model import Extraction, Proposal
-from sohoa.extract.text import fold, name_case
+from sohoa.extract.text import fold, person_name
 
 _LABELS = (r"^(?:\d{1,2}\s*[.,)]\s*)?(ho va ten|ho, chu dem va ten|ho, chu dem, ten|ho ten|ten chu ho|chu ho|"
            r"ong\s*/\s*ba|ong\s*\(ba\)|ong|ba)(?![a-z])")
@@ -148,7 +148,8 @@ def _name_after_label(line: Line, page: list[Line]) -> _Person | None:
     if not 2 <= len(name_words) <= 7:
         return None
     strength = 0.95 if label.startswith("ho") else 0.85
-    name = name_case(" ".join(w.text.strip(".,;") for w in name_words))
+    name, respelled = person_name(" ".join(w.text.strip(".,;") for w in name_words))
+    strength = strength * 0.9 if respelled else strength
     return _Person(name, role, Line(line.page, name_words, line.row), strength)
 
 

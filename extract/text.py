@@ -55,6 +55,25 @@ def name_case(text: str) -> str:
     return " ".join(capitalise(w) for w in nfc(text).split())
 
 
+# The common Vietnamese family names: a closed list, so a family name OCR read without its marks
+# ("NGUYEN", "Đăng") is spelled right. No two of them fold to the same letters.
+FAMILY_NAMES = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ",
+                "Ngô", "Dương", "Lý", "Đinh", "Trịnh", "Lương", "Tạ", "Đào", "Đoàn", "Vương", "Trương", "Lâm",
+                "Cao", "Hà", "Tô", "Quách", "Châu", "Lưu", "Kiều", "Tăng", "Thái", "Triệu", "Mạc", "Tống")
+_FAMILY_BY_FOLD = {fold(n): n for n in FAMILY_NAMES}
+
+
+def person_name(text: str) -> tuple[str, bool]:
+    """Name case, with the family name spelled from the list; True when a letter had to change."""
+    words = name_case(text).split()
+    if not words:
+        return "", False
+    known = _FAMILY_BY_FOLD.get(fold(words[0]))
+    if known is None or known == words[0]:
+        return " ".join(words), False
+    return " ".join([known, *words[1:]]), True
+
+
 # Agency names (NĐ 30/2020 spelling): the head word is capitalised, the common administrative words are
 # lower case, the place after a level word (tỉnh, quận, xã...) is a proper name, and a field name after a
 # department head word (Sở, Phòng...) starts with a capital ("Sở Tư pháp", "Phòng Tài nguyên và Môi trường").

@@ -14,7 +14,7 @@ import pytest
 from sohoa.core.errors import ExitCode, SohoaError
 from sohoa.extract import Extraction, Proposal, extract, load_catalogue
 from sohoa.extract.catalogue import GROUPS
-from sohoa.extract.text import agency_case, name_case
+from sohoa.extract.text import agency_case, name_case, person_name
 
 A4 = (595.0, 842.0)
 SIZE = 12.0  # point size: a word is 0.5 em per character wide
@@ -327,6 +327,11 @@ def test_admin_catalogue_extends_and_overrides(tmp_path: Path):
 
 def test_name_and_agency_case():
     assert name_case("NGUYỄN VĂN AN") == "Nguyễn Văn An"
+    assert person_name("NGUYEN MINH PHÚC") == ("Nguyễn Minh Phúc", True)
+    assert person_name("Đăng Đình Phúc") == ("Đặng Đình Phúc", True)  # Tesseract's usual slip
+    assert person_name("Mai Anh Tuấn") == ("Mai Anh Tuấn", False)
+    respelled = run("Họ và tên: HO HONG PHƯONG").fields["owner_name"]
+    assert respelled.value == "Hồ Hong Phưong" and respelled.confidence < 0.9
     assert agency_case("SỞ TÀI NGUYÊN VÀ MÔI TRƯỜNG") == "Sở Tài nguyên và Môi trường"
     assert agency_case("CÔNG AN PHƯỜNG HÀNG BẠC") == "Công an phường Hàng Bạc"
     assert agency_case("UỶ BAN NHÂN DÂN TỈNH LÂM ĐỒNG") == "Ủy ban nhân dân tỉnh Lâm Đồng"
@@ -427,3 +432,20 @@ def test_labels_read_with_ocr_punctuation_and_an_id_beside_its_wrapped_label():
     assert [(p.value, n) for p, n in zip(declarant.other_ids, declarant.other_names)] == \
         [("038175982529", "Trần Mỹ Quỳnh")]
     assert declarant.other_ids[0].confidence >= 0.9 and "owner_id" not in declarant.fields
+
+
+def test_random_words_never_crash():
+    import random
+
+    vocab = ["Số:", "12/QĐ-UBND", "ngày", "15", "tháng", "năm", "2018", "QUYẾT", "ĐỊNH", "Họ", "và", "tên:", "NGUYỄN",
+             "079091001234", "0100233488", "V/v", "ỦY", "BAN", "Ông", "(bà):", "|", "-", "", "Ð", "31/02/2020"]
+    rng = random.Random(14)
+    for _ in range(300):
+        words = []
+        for _ in range(rng.randint(0, 40)):
+            x0, top = rng.uniform(-50, 700), rng.uniform(-50, 900)
+            words.append({"text": rng.choice(vocab), "line": rng.randint(0, 9), "confidence": rng.uniform(-10, 110),
+                          "box_pt": [x0, top, x0 + rng.uniform(-5, 80), top + rng.uniform(-2, 20)]})
+        result = extract([words, [{"text": None}, "x"]], rng.choice([None, [A4], [(0, 0)]]))
+        assert all(0 <= p.confidence <= 1 for p in [*result.fields.values(), *result.other_ids])
+        assert Extraction.from_json(json.loads(json.dumps(result.to_json()))).to_json() == result.to_json()
