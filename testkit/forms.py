@@ -4,9 +4,11 @@
 NĐ 30/2020 prescribes for administrative documents (issuer block top-left in capitals, the parent
 agency above the issuing unit when there is one, motto top-right, "Số: …" under the issuer, the
 place-and-date line under the motto, the type title centred in bold capitals, the trích yếu under
-it, body, "Nơi nhận" and the signature block) and as the civil-status and business forms are
-(Giấy khai sinh, Giấy chứng nhận kết hôn with both spouses' IDs, CCCD card, land-use certificate,
-household-business registration with its tax code, construction permit, applications…).
+it, body, "Nơi nhận" and the signature block; issued by a ward, district or province committee or
+a province department) and as the civil-status and business forms are (Giấy khai sinh, Giấy
+chứng nhận kết hôn with both spouses' IDs, a CCCD copied front and back on A4, the two-page
+land-use certificate, household-business registration with its tax code, construction permit,
+applications, some with an old 9-digit CMND). `make_trap` prints an invalid owner ID on purpose.
 
 Each `LabelledDoc` carries the TRUTH of the extraction fields (the record's metadata names):
 a field in `truth` must be proposed with exactly that value (NFC); a field in `unscored` is not
