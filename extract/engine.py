@@ -74,7 +74,7 @@ def extract(pages: list[list[dict]], sizes: list[tuple[float, float]] | None = N
         result.fields["issuing_agency"] = agency[0]
         if agency[1]:
             result.fields["issuing_parent"] = agency[1]
-    summary = _summary(doc, title_line, doc_type, number)
+    summary = _summary(doc, title_line, doc_type)
     _add(result, "summary", summary)
     _add(result, "title", _title(doc_type, title_line, summary, result.doc_type.confidence if result.doc_type else 0))
     read_persons(doc, result)
@@ -315,10 +315,11 @@ def _vv_line(doc: list[list[Line]]) -> Line | None:
     return None
 
 
-def _summary(doc, title_line: Line | None, doc_type: DocType | None, number) -> Proposal | None:
+def _summary(doc, title_line: Line | None, doc_type: DocType | None) -> Proposal | None:
+    """The trích yếu: the lines under the type title, or a công văn's "V/v …" (it has no title line)."""
     if doc_type is None or "summary" not in doc_type.fields:
         return None
-    vv = _vv_line(doc)
+    vv = _vv_line(doc) if title_line is None else None
     if vv is not None:
         first, strength, source = vv, 0.93, "pattern:v/v"
     elif title_line is not None:
