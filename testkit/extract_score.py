@@ -147,6 +147,56 @@ def _form_words(form, font: str, face, dpi: int) -> list[dict]:
     return words
 
 
+SPECKS = (".", "'", "-", ",", "‘", "_")
+
+
+def _speck(word: dict, before: bool, text: str) -> dict:
+    x0, top, x1, bottom = word["box_pt"]
+    height = bottom - top
+    x = x0 - 0.6 * height if before else x1 + 0.3 * height
+    return {"text": text, "line": word["line"], "confidence": 30.0,
+            "box_pt": [round(x, 2), round(bottom - 0.3 * height, 2), round(x + 0.2 * height, 2), round(bottom, 2)]}
+
+
+def _number_noise(word: dict, rng) -> list[dict]:
+    """'4541/QĐ-UBND' read as '4541 /QĐ-UBND' or '4541/QĐ- UBND' (two words)."""
+    text = word["text"]
+    cut = text.index("/") if rng.random() < 0.5 else text.rindex("-") + 1
+    x0, top, x1, bottom = word["box_pt"]
+    split = x0 + (x1 - x0) * cut / len(text)
+    return [{**word, "text": text[:cut], "box_pt": [x0, top, round(split - 1, 2), bottom]},
+            {**word, "text": text[cut:], "box_pt": [round(split + 2, 2), top, x1, bottom]}]
+
+
+def ocr_noise(pages: list[list[dict]], seed: int) -> list[list[dict]]:
+    """The words with the noise Tesseract adds to real scans: specks read as punctuation before or
+    after a line ('. THÔNG BÁO', 'Về việc … ''), 'Số:' read 'S6:' or 'Sô:', a space inside the
+    number ('2576 /QĐ-UBND'). Deterministic in `seed`; letters inside values are never changed."""
+    import random
+
+    rng = random.Random(seed)
+    noisy: list[list[dict]] = []
+    for words in pages:
+        out: list[dict] = []
+        lines: dict[int, list[dict]] = {}
+        for word in words:
+            lines.setdefault(word["line"], []).append(word)
+        for line in lines.values():
+            if rng.random() < 0.3:
+                out.append(_speck(line[0], True, rng.choice(SPECKS)))
+            for i, word in enumerate(line):
+                if word["text"] == "Số:" and rng.random() < 0.6:
+                    out.append({**word, "text": rng.choice(("S6:", "Sô:", "Số;"))})
+                elif i > 0 and line[i - 1]["text"] == "Số:" and "/" in word["text"] and "-" in word["text"]:
+                    out.extend(_number_noise(word, rng))
+                else:
+                    out.append(word)
+            if rng.random() < 0.15:
+                out.append(_speck(line[-1], False, rng.choice(SPECKS[:2])))
+        noisy.append(out)
+    return noisy
+
+
 @dataclass
 class Read:
     """What OCR made of one scan: page words, page sizes and the seconds it took."""
