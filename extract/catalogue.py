@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from sohoa.core.codes import RETENTION_CODES
 from sohoa.core.errors import ExitCode, SohoaError
 from sohoa.extract.model import FIELD_NAMES

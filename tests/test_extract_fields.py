@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+
 from sohoa.core.errors import ExitCode, SohoaError
 from sohoa.extract import Extraction, Proposal, extract, load_catalogue
 from sohoa.extract.catalogue import GROUPS
