@@ -135,6 +135,17 @@ def page_lines(raw: list[dict], page: int, width: float | None = None) -> list[L
     lines = []
     for index, row in enumerate(rows(words)):
         for segment in split_row(row, width / 2):
+            segment = _trim_specks(segment)
             if sum(ch.isalnum() for w in segment for ch in w.text) >= 2:  # specks and rules read as "|", "t"
                 lines.append(Line(page, segment, index))
     return lines
+
+
+def _trim_specks(segment: list[Word]) -> list[Word]:
+    """Without the punctuation-only words at its ends: specks OCR reads as ". THÔNG BÁO" or "Về việc … '"."""
+    start, end = 0, len(segment)
+    while start < end and not any(ch.isalnum() for ch in segment[start].text):
+        start += 1
+    while end > start and not any(ch.isalnum() for ch in segment[end - 1].text):
+        end -= 1
+    return segment[start:end]

@@ -450,3 +450,15 @@ def test_random_words_never_crash():
         result = extract([words, [{"text": None}, "x"]], rng.choice([None, [A4], [(0, 0)]]))
         assert all(0 <= p.confidence <= 1 for p in [*result.fields.values(), *result.other_ids])
         assert Extraction.from_json(json.loads(json.dumps(result.to_json()))).to_json() == result.to_json()
+
+
+def test_specks_at_the_ends_of_a_line_are_not_words():
+    result = run(("ỦY BAN NHÂN DÂN", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"),
+                 ("QUẬN 1 '", "Độc lập - Tự do - Hạnh phúc"),
+                 ("_ Số: 12/QĐ-UBND", "Quận 1, ngày 02 tháng 3 năm 2021 ."),
+                 {"center": ". QUYẾT ĐỊNH"},
+                 {"center": "Về việc cấp giấy phép ‘"})
+    assert value(result, "number_symbol") == "12/QĐ-UBND"
+    assert value(result, "doc_type_code") == "QD"
+    assert value(result, "issuing_agency") == "Ủy ban nhân dân Quận 1"
+    assert value(result, "summary") == "Về việc cấp giấy phép"
