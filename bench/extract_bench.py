@@ -2,10 +2,11 @@
 
 The set is every document type the generator knows (testkit/forms.py: one per catalogue type),
 each once clean and once degraded, the degradations cycling over skew, 200 dpi JPEG, photocopy,
-colour paper with a red seal, faint ink and pages turned 90° and 180°; fonts cycle too. Four more
-papers print an invalid owner ID (a CCCD with a wrong province code, century digit or birth year,
-an MST with a wrong check digit): no such ID may come out as a confident proposal. Two papers
-are in flight at a time (2 cores), each through the OCR stages with one job.
+colour paper with a red seal, faint ink and pages turned 90° and 180°; fonts cycle too. Five more
+papers print an invalid value on purpose (a CCCD with a wrong province code, century digit or birth
+year, an MST with a wrong check digit, a date in 3024) and two pages are no paper at all (an
+English letter, a table of many people's CCCDs): none of it may come out as a confident proposal.
+Two papers are in flight at a time (2 cores), each through the OCR stages with one job.
 
 Reported: per-field precision and recall (exact match after NFC) for clean and degraded scans,
 the share of all truth fields exactly right against the targets (≥ 95 % clean, ≥ 90 % degraded),
@@ -38,10 +39,12 @@ from sohoa.testkit.extract_score import (
 )
 from sohoa.testkit.form_layout import DEGRADATIONS
 from sohoa.testkit.forms import (
+    DISTRACTORS,
     TRAPS,
     TYPE_NAMES,
     LabelledDoc,
     labelled_set,
+    make_distractor,
     make_doc,
     make_trap,
     resolve_codes,
@@ -53,20 +56,25 @@ DEGRADED = tuple(k for k in DEGRADATIONS if k != "clean")
 
 
 def corpus(seed: int = 0, per_type: int = 1) -> list[LabelledDoc]:
-    """Every type clean, every type once more under one degradation (cycling), and one clean paper
-    per invalid-ID trap (scored on their own: they feed the confident owner-ID figure)."""
+    """Every type clean, every type once more under one degradation (cycling), one clean paper per
+    trap (invalid IDs, a date in 3024) and per distractor (an English letter, a table of IDs):
+    traps and distractors are scored on their own and feed the confident owner-ID figure."""
     docs = labelled_set(per_type, seed, ("clean",))
     for i, type_name in enumerate(TYPE_NAMES):
         for k in range(per_type):
             kind = DEGRADED[(i + k + seed) % len(DEGRADED)]
             docs.append(make_doc(type_name, seed * 100_000 + 50_000 + i * 10 + k, kind))
-    return docs + [make_trap(trap, seed * 100_000 + 90_000 + i) for i, trap in enumerate(TRAPS)]
+    docs += [make_trap(trap, seed * 100_000 + 90_000 + i) for i, trap in enumerate(TRAPS)]
+    return docs + [make_distractor(name, seed * 100_000 + 95_000 + i) for i, name in enumerate(DISTRACTORS)]
 
 
 def _one(args: tuple[str | None, str, int, str, str]) -> dict:
     """In a worker: render, OCR, extract one paper; JSON-able result with both timings."""
     trap, type_name, seed, kind, work = args
-    doc = make_trap(trap, seed, kind) if trap else make_doc(type_name, seed, kind)
+    if trap in DISTRACTORS:
+        doc = make_distractor(trap, seed, kind)
+    else:
+        doc = make_trap(trap, seed, kind) if trap else make_doc(type_name, seed, kind)
     path = doc.render(Path(work))
     read = ocr_scan(path, Path(work))
     catalogue = load_catalogue()

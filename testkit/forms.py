@@ -802,7 +802,7 @@ class LabelledDoc:
 
     @property
     def name(self) -> str:
-        return f"{self.seed:05d}_{_ascii(self.type_name)}_{self.kind}"
+        return f"{self.seed:05d}_{_ascii(self.type_name or self.draft.trap or '')}_{self.kind}"
 
     def forms(self) -> list[Form]:
         """One form per page (the rows cut at the draft's page breaks)."""
@@ -856,8 +856,9 @@ def make_doc(type_name: str, seed: int, kind: str = "clean", font: str | None = 
     return LabelledDoc(type_name, kind, seed, font or fonts[seed % len(fonts)], dpi, draft)
 
 
-# Invalid IDs printed where the owner's ID belongs: none may become a confident proposal.
-TRAPS: tuple[str, ...] = ("province", "century", "birth-year", "mst-check")
+# Invalid IDs printed where the owner's ID belongs: none may become a confident proposal; and
+# an application dated in the year 3024, whose date must not be proposed.
+TRAPS: tuple[str, ...] = ("province", "century", "birth-year", "mst-check", "year-3024")
 _TRAP_PROVINCES = ("000", "097", "099")
 
 
@@ -879,12 +880,18 @@ def _replace_text(rows: list[Row], old: str, new: str) -> list[Row]:
 
 
 def make_trap(trap: str, seed: int, kind: str = "clean", dpi: int = 200) -> LabelledDoc:
-    """A paper whose owner ID is printed invalid (`trap` in TRAPS): an application (Đơn) with a
-    broken CCCD, or a household-business certificate with a broken MST check digit. The truth has
-    no owner ID (the MST case leaves the IDs unscored: the household head's CCCD may stand in), and
-    `draft.trap_id` names the invalid value."""
+    """A paper with an invalid value printed (`trap` in TRAPS): an application (Đơn) with a broken
+    CCCD or dated in the year 3024, or a household-business certificate with a broken MST check
+    digit. The truth lacks the broken value (the MST case leaves the IDs unscored: the household
+    head's CCCD may stand in), and `draft.trap_id` names an invalid ID."""
     doc = make_doc("Giấy chứng nhận đăng ký hộ kinh doanh" if trap == "mst-check" else "Đơn", seed, kind, dpi=dpi)
     d = doc.draft
+    if trap == "year-3024":
+        year = d.truth.pop("issued_on")[:4]
+        d.rows = [Row(tuple(Seg(x.text.replace(f"năm {year}", "năm 3024") if ", ngày " in x.text else x.text,
+                                x.pos, x.bold, x.scale, x.underline) for x in r.segs), r.space) for r in d.rows]
+        d.trap = trap
+        return doc
     good = d.truth.pop("owner_id")
     bad = _corrupt(trap, good, random.Random(seed))
     d.rows = _replace_text(d.rows, good, bad)
@@ -893,6 +900,55 @@ def make_trap(trap: str, seed: int, kind: str = "clean", dpi: int = 200) -> Labe
         d.unscored |= {"owner_id", "other_ids"}
         d.truth.pop("other_ids", None)
     return doc
+
+
+# Pages that are no administrative paper: nothing on them may be proposed with confidence.
+DISTRACTORS: tuple[str, ...] = ("english-letter", "table")
+
+
+def _english_letter(rng: random.Random) -> list[Row]:
+    day, year = rng.randint(1, 28), rng.randint(2016, 2025)
+    body = ("We are pleased to quote for the supply of office paper and archive boxes as listed in "
+            "your enquiry. Prices include delivery to your warehouse and are valid for thirty days. "
+            "Payment is due within forty-five days of the invoice date.")
+    return [
+        row(Seg("GREENFIELD TRADING COMPANY LIMITED", "left", bold=True, scale=1.1)),
+        row(Seg("12 Harbour Road, Singapore 018956", "left")),
+        row(Seg(f"Ref: GT/{year}/{rng.randint(100, 999)}", "left"), space=1.0),
+        row(Seg(f"Date: {day} October {year}", "left")),
+        row(Seg("To: The Purchasing Manager", "left"), space=0.6),
+        row(Seg("Subject: Quotation for office paper supplies", "left", bold=True), space=0.6),
+        *[row(Seg(line, "left")) for line in wrap(body, 64)],
+        row(Seg(f"Invoice no. {year}10{day:02d}{rng.randrange(10**4):04d}, account {rng.randrange(10**12):013d}",
+                "left"), space=0.5),
+        row(Seg("Yours faithfully,", "left"), space=1.0),
+        row(Seg(f"{rng.choice(('John Miller', 'Sarah Tan', 'David Lim'))}", "left", bold=True), space=2.5),
+        row(Seg("Sales Director", "left")),
+    ]
+
+
+def _table(rng: random.Random) -> list[Row]:
+    """A printed table of many people's IDs and amounts: no one on it is the paper's owner."""
+    columns = ("x:25", "x:38", "x:75", "x:125", "x:160")
+    rows = [row(*(Seg(h, c, bold=True, scale=0.9) for h, c in
+                  zip(("STT", "Số CCCD", "Họ và tên", "Ngày nộp", "Số tiền"), columns)))]
+    loc = rng.choice(LOCALITIES)
+    for i in range(1, 19):
+        p = person(rng, loc.code, (1950, 2000))
+        cells = (str(i), p.cccd, p.name, f"{rng.randint(1, 28):02d}/{rng.randint(1, 12):02d}/2024",
+                 f"{rng.randint(1, 99)}0 000")
+        rows.append(row(*(Seg(text, c, scale=0.9) for text, c in zip(cells, columns))))
+    return rows
+
+
+def make_distractor(name: str, seed: int, kind: str = "clean", dpi: int = 200) -> LabelledDoc:
+    """A page that is no administrative paper (`name` in DISTRACTORS): its truth is empty, so any
+    proposal counts as wrong (the table's IDs may be listed as other IDs, never as the owner's)."""
+    rng = random.Random(seed)
+    rows = _english_letter(rng) if name == "english-letter" else _table(rng)
+    unscored = {"other_ids"} if name == "table" else set()
+    draft = Draft("", rows, {}, unscored=unscored, trap=name)
+    return LabelledDoc("", kind, seed, sorted(FONTS)[seed % len(FONTS)], dpi, draft)
 
 
 def labelled_set(n_per_type: int = 1, seed: int = 0, degradations: tuple[str, ...] = ("clean",),
@@ -947,6 +1003,8 @@ def resolve_codes(docs: list[LabelledDoc], catalogue) -> list[str]:
     generated type names the catalogue has no entry for (their type fields are then unscored)."""
     missing = []
     for doc in docs:
+        if not doc.type_name:  # a distractor: no type at all
+            continue
         code = code_for(doc.type_name, catalogue)
         if code is None:
             doc.draft.unscored |= {"doc_type_code", "doc_type_name"}

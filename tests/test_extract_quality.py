@@ -26,9 +26,11 @@ from sohoa.testkit.extract_score import (
 )
 from sohoa.testkit.form_layout import DEGRADATIONS
 from sohoa.testkit.forms import (
+    DISTRACTORS,
     TRAPS,
     TYPE_NAMES,
     labelled_set,
+    make_distractor,
     make_doc,
     make_trap,
     mst,
@@ -174,7 +176,7 @@ def test_fields_survive_specks_and_misread_labels():
     assert total.errors == []
 
 
-@pytest.mark.parametrize("trap", TRAPS)
+@pytest.mark.parametrize("trap", [t for t in TRAPS if t != "year-3024"])
 def test_an_invalid_id_is_never_a_confident_proposal(trap):
     """A CCCD with a wrong province code, century digit or birth year, an MST with a wrong check
     digit: no proposal above 0.5, and none of the other fields suffers."""
@@ -188,6 +190,33 @@ def test_an_invalid_id_is_never_a_confident_proposal(trap):
         fields, _ = proposals(extraction)
         assert fields["doc_type_code"][0] == doc.truth["doc_type_code"]
         assert trap == "mst-check" or "owner_id" not in fields
+
+
+def test_a_date_in_the_year_3024_is_no_issue_date():
+    catalogue = load_catalogue()
+    for seed in (910, 911):
+        doc = make_trap("year-3024", seed)
+        resolve_codes([doc], catalogue)
+        pages, sizes = exact_words(doc)
+        assert "năm 3024" in " ".join(w["text"] for w in pages[0])
+        extraction = extract(pages, sizes, catalogue)
+        assert "issued_on" not in extraction.fields
+        assert score(doc, extraction).errors == []
+
+
+@pytest.mark.parametrize("name", DISTRACTORS)
+def test_a_page_that_is_no_paper_gives_no_confident_proposal(name):
+    """An English business letter, a printed table of many people's CCCDs: no owner, no field a
+    reviewer would trust (the issue's bad inputs)."""
+    catalogue = load_catalogue()
+    for seed in (920, 921, 922):
+        doc = make_distractor(name, seed)
+        pages, sizes = exact_words(doc)
+        extraction = extract(pages, sizes, catalogue)
+        confident = {k: p.value for k, p in extraction.fields.items() if p.confidence >= 0.9}
+        assert confident == {}
+        assert "owner_id" not in extraction.fields
+        assert confident_owner_errors(doc, extraction, threshold=0.5) == []
 
 
 # ---------------------------------------------------------------- real OCR, real engine
