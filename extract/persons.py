@@ -29,7 +29,9 @@ _NAME_LABELS = (re.compile(_LABELS + r"([^:]{0,40}):\s*"), re.compile(_LABELS + 
 _LABEL_PUNCTUATION = str.maketrans({".": ",", ";": ":"})  # OCR: "Họ. chữ đệm. tên; …" (same length)
 # A qualified name label is another person's: "Họ, chữ đệm, tên người mẹ", "… chủ hộ", "… người đi khai tử".
 # Any other qualifier ("người yêu cầu", "/ Full name", or one OCR garbled) stays the owner's.
-_OTHER_ROLE_WORDS = frozenset({"me", "cha", "bo", "chong", "vo", "con", "giam", "dien", "chung", "ho", "nhan"})
+_OTHER_ROLE_WORDS = frozenset({"me", "cha", "bo", "con", "giam", "dien", "chung", "ho", "nhan"})
+# The parties of a marriage: when no unqualified name is on the page, the first of them is the owner.
+_PARTY_WORDS = frozenset({"chong", "vo"})
 _OTHER_ROLE_PHRASES = ("di khai", "uy quyen", "chu ho", "tiep nhan")
 _ID_CUES = ("dinh danh", "cccd", "can cuoc", "cmnd", "chung minh", "ma so thue", "mst", "ma so doanh nghiep",
             "ma so ho kinh doanh", "so/no", "so / no", "no.", "no:", "giay to tuy than", "ho chieu")
@@ -41,7 +43,7 @@ VALID_LABELS = ("co gia tri su dung den", "co gia tri den", "gia tri den", "co h
 @dataclass
 class _Person:
     name: str | None
-    role: str  # "owner" | "other"
+    role: str  # "owner" | "party" (a spouse: the owner when nobody is unqualified) | "other"
     line: Line | None
     strength: float
 
@@ -58,7 +60,8 @@ class _Id:
 def read_persons(doc: list[list[Line]], result: Extraction) -> None:
     """owner_name, date_of_birth, owner_id and other_ids (with their names) into `result`."""
     people, found, births = _collect(doc)
-    owner = next((p for p in people if p.role == "owner" and p.name), None)
+    owner = next((p for p in people if p.role == "owner" and p.name),
+                 next((p for p in people if p.role == "party" and p.name), None))
     if owner is not None:
         result.fields["owner_name"] = proposal(owner.name, owner.strength, owner.line, "label:họ và tên")
     birth = _nearest_birth(births, owner)
@@ -127,9 +130,12 @@ def _name_after_label(line: Line, page: list[Line]) -> _Person | None:
     bare = label in ("ong", "ba") and not colon and not folded[m.end(1):].lstrip().startswith(("(", "/"))
     if bare and not _looks_like_name(line.words[words_from(line, m.end()):]):
         return None  # "Ông" / "Bà" starting a sentence, not a label
-    other = (set(re.findall(r"[a-z]+", qualifier)) & _OTHER_ROLE_WORDS
-             or any(p in qualifier for p in _OTHER_ROLE_PHRASES))
-    role = "other" if other or label in ("ten chu ho", "chu ho") else "owner"
+    qualifier_words = set(re.findall(r"[a-z]+", qualifier))
+    other = qualifier_words & _OTHER_ROLE_WORDS or any(p in qualifier for p in _OTHER_ROLE_PHRASES)
+    if other or label in ("ten chu ho", "chu ho"):
+        role = "other"
+    else:
+        role = "party" if qualifier_words & _PARTY_WORDS else "owner"
     words = line.words[words_from(line, m.end()):]
     if not words:  # the value sits in the next segment of the row ("Họ và tên:      NGUYỄN VĂN AN")
         nxt = next((l for l in page if l.row == line.row and l.x0 > line.x1), None)

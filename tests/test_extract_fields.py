@@ -214,6 +214,11 @@ def test_marriage_certificate_finds_the_spouse_id():
     assert result.owners() == [{"id": "001088012345", "name": "Trần Văn An"},
                                {"id": "048192054321", "name": "Lê Thị Mai"}]
     assert result.other_ids[0].source == "id:cccd"
+    qualified = run({"center": "GIẤY CHỨNG NHẬN KẾT HÔN"},
+                    "Họ, chữ đệm, tên người chồng: NGUYỄN VĂN AN", "Số định danh cá nhân: 001090012345",
+                    "Họ, chữ đệm, tên người vợ: Lê Thị Mai", "Số định danh cá nhân: 079190001234")
+    assert qualified.owners() == [{"id": "001090012345", "name": "Nguyễn Văn An"},
+                                  {"id": "079190001234", "name": "Lê Thị Mai"}]
 
 
 def test_id_card_with_expiry_and_spaced_number():
