@@ -170,8 +170,9 @@ def _number_noise(word: dict, rng) -> list[dict]:
 
 def ocr_noise(pages: list[list[dict]], seed: int) -> list[list[dict]]:
     """The words with the noise Tesseract adds to real scans: specks read as punctuation before or
-    after a line ('. THÔNG BÁO', 'Về việc … ''), 'Số:' read 'S6:' or 'Sô:', a space inside the
-    number ('2576 /QĐ-UBND'). Deterministic in `seed`; letters inside values are never changed."""
+    after a line, on their own or glued to the first or last word ('. THÔNG BÁO', '.1. Họ, chữ đệm
+    và tên:', 'Về việc … ''), 'Số:' read 'S6:' or 'Sô:', a space inside the number ('2576
+    /QĐ-UBND'). Deterministic in `seed`; letters inside values are never changed."""
     import random
 
     rng = random.Random(seed)
@@ -182,8 +183,15 @@ def ocr_noise(pages: list[list[dict]], seed: int) -> list[list[dict]]:
         for word in words:
             lines.setdefault(word["line"], []).append(word)
         for line in lines.values():
+            line = [dict(w) for w in line]
             if rng.random() < 0.3:
-                out.append(_speck(line[0], True, rng.choice(SPECKS)))
+                if rng.random() < 0.5:
+                    out.append(_speck(line[0], True, rng.choice(SPECKS)))
+                else:  # glued to the first word, as in ".1. Họ, chữ đệm và tên:"
+                    line[0]["text"] = rng.choice(SPECKS[:3]) + line[0]["text"]
+            glue_end = rng.random() < 0.1
+            if glue_end:  # glued to the last word: "… năm 2023'"
+                line[-1]["text"] += rng.choice(SPECKS[:2])
             for i, word in enumerate(line):
                 if word["text"] == "Số:" and rng.random() < 0.6:
                     out.append({**word, "text": rng.choice(("S6:", "Sô:", "Số;"))})
@@ -191,7 +199,7 @@ def ocr_noise(pages: list[list[dict]], seed: int) -> list[list[dict]]:
                     out.extend(_number_noise(word, rng))
                 else:
                     out.append(word)
-            if rng.random() < 0.15:
+            if not glue_end and rng.random() < 0.15:
                 out.append(_speck(line[-1], False, rng.choice(SPECKS[:2])))
         noisy.append(out)
     return noisy
