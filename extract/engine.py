@@ -250,7 +250,7 @@ def _issued_on(doc: list[list[Line]]) -> Proposal | None:
         dates = find_dates(folded)
         if not dates:
             continue
-        if re.match(r"^[^,:;]{2,45},\s*ngay\b", folded):  # "Hà Nội, ngày 15 tháng 10 năm 2018"
+        if re.match(r"^[^,:;]{2,45}[,.]\s*ngay\b", folded):  # "Hà Nội, ngày 15 tháng 10 năm 2018" (OCR: "Nội. ngày")
             return date_proposal(dates[0], 0.96 if dates[0].spelled else 0.92, line, "pattern:place-date")
         label = next((c for c in _ISSUE_LABELS if c in folded), None)
         if label and labelled is None:

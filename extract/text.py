@@ -125,7 +125,8 @@ def is_agency_head(text: str) -> bool:
 
 def agency_case(text: str) -> str:
     """"ỦY BAN NHÂN DÂN THÀNH PHỐ HỒ CHÍ MINH" → "Ủy ban nhân dân Thành phố Hồ Chí Minh"."""
-    words = [w for w in _fix_uy(expand_abbreviations(text)).split() if any(ch.isalnum() for ch in w) or w in "-–"]
+    glued = re.sub(r"(?<=[^\W\d_])-(?=[^\W\d_])", " ", text)  # OCR: "HỘI-ĐỒNG NHÂN DÂN"
+    words = [w for w in _fix_uy(expand_abbreviations(glued)).split() if any(ch.isalnum() for ch in w) or w in "-–"]
     while words and not words[-1][-1:].isalnum():  # OCR specks after the name: "Huế '", "Mỹ An _."
         words[-1] = words[-1][:-1]
         if not words[-1]:

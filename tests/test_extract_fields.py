@@ -420,6 +420,9 @@ def test_agency_words_read_with_noise_and_specks():
     assert value(result, "title") == "Giấy mời dự hội nghị triển khai thu phí dịch vụ công trực tuyến"
     assert agency_case("PHÒNG TÀI CHÍNH - KẾ HOẠCH") == "Phòng Tài chính - Kế hoạch"
     assert agency_case("PHÒNG ĐĂNG KÝ KINH DOANH") == "Phòng Đăng ký kinh doanh"
+    assert agency_case("Hội-đong nhân dân quận Ngô Quyền") == "Hội đồng nhân dân quận Ngô Quyền"
+    assert value(run(("", "Mỹ Bình. ngày 14 tháng 4 năm 2023"), {"center": "GIẤY KHAI SINH"}), "issued_on") == \
+        "2023-04-14"
 
 
 def test_labels_read_with_ocr_punctuation_and_an_id_beside_its_wrapped_label():
