@@ -2,7 +2,8 @@
 
 One queue per kind of work, declared next to the tasks that use it:
 
-    ingest  — identify, dedup, plan; stage the plan; fan the pages out   (quick)
+    ingest  — identify, dedup, plan; stage the plan; fan the pages out   (quick; a file of one
+              page range is recognised and stored in this task, with no further hop)
     ocr     — recognise a small range of pages                         (CPU-bound, the bulk of the work)
     archive — assemble the pages in order into PDF/A, store + verify, catalog
     index   — put the stored record into the search index
@@ -27,7 +28,7 @@ import logging
 import socket
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import sqlalchemy.exc
 from celery import Task, chord, shared_task
@@ -173,7 +174,9 @@ def page_ranges(pages: int, per_task: int) -> list[tuple[int, int]]:
 
 @shared_task(name=INGEST_TASK, base=ItemTask, bind=True, queue=INGEST_QUEUE)
 def ingest(self, item_id: int) -> dict:
-    """identify → dedup → plan, then the page ranges to the ocr queue and their chord to archive."""
+    """identify → dedup → plan; a file of one page range (SOHOA_PAGES_PER_TASK pages or fewer) is then
+    recognised, assembled and stored right here (three hops and the staged pages saved: most office
+    files are this small); a bigger one sends its page ranges to the ocr queue, their chord to archive."""
     catalog = archive().catalog
     item = jobs.start_attempt(catalog, item_id)
     if item is None or item.terminal:
@@ -184,10 +187,12 @@ def ingest(self, item_id: int) -> dict:
     planned = pipeline.plan(original, IngestFields.trusted(item.fields), options())
     if ended(planned):
         return _end(item, planned)
-    staging.put_plan(archive().store, item.sha256, original.kind, planned.frames, planned.plan.title,
-                     planned.plan.report)
     jobs.set_pages(catalog, item_id, planned.pages)
     ranges = page_ranges(planned.pages, get_settings().pages_per_task)
+    if len(ranges) == 1:  # a small file: recognised and stored here, with no hop through the queues
+        return _store(item, original, planned, _counted(pipeline.recognise(planned, options()), item_id))
+    staging.put_plan(archive().store, item.sha256, original.kind, planned.frames, planned.plan.title,
+                     planned.plan.report)
     queue = names.ocr_queue(item.job_name, planned.pages)  # back-files and big files do not go first
     header = [ocr_pages.s(item_id=item_id, first=first, last=last).set(queue=queue) for first, last in ranges]
     callback = assemble.s(item_id=item_id, firsts=[first for first, _ in ranges])
@@ -234,11 +239,16 @@ def assemble(self, _keys: list, item_id: int, firsts: list[int]) -> dict:
     # have reported twice, but each range has exactly one write-once object.
     if not all(arch.store.exists(staging.pages_key(item.sha256, first)) for first in firsts):
         raise self.retry(countdown=5, max_retries=60)  # a twin header task is still running
-    planned = _planned(item, original)
+    return _store(item, original, _planned(item, original), _staged_pages(item.sha256, firsts))
+
+
+def _store(item: jobs.JobItem, original: Original, planned: pipeline.Planned, pages: Iterable[PageOutcome]) -> dict:
+    """assemble → extract → store (+ verify) → catalog, then the record to the index queue."""
+    arch = archive()
     fields = IngestFields.trusted(item.fields)
     opts = options()
     with tempfile.TemporaryDirectory(prefix="sohoa-assemble-") as work:
-        assembled = pipeline.assemble(planned, _staged_pages(item.sha256, firsts), Path(work), opts)
+        assembled = pipeline.assemble(planned, pages, Path(work), opts)
         if ended(assembled):
             return _end(item, assembled)
         settings = get_settings()
@@ -249,6 +259,13 @@ def assemble(self, _keys: list, item_id: int, firsts: list[int]) -> dict:
     if isinstance(stored, Stored):
         index_record.apply_async(kwargs={"record_id": stored.record_id})
     return outcome
+
+
+def _counted(pages: Iterable[PageOutcome], item_id: int) -> Iterator[PageOutcome]:
+    """The pages recognised in this task, each counted in the job's progress as it is done."""
+    for page in pages:
+        yield page
+        jobs.add_pages_done(archive().catalog, item_id, 1)
 
 
 def _staged_pages(sha256: str, firsts: list[int]) -> Iterator[PageOutcome]:
