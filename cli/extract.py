@@ -55,7 +55,8 @@ def _words_of_record(id_or_code: str) -> tuple[list[list[dict]], list[tuple[floa
 
     import pikepdf
 
-    from sohoa.archive.storage import read_verified
+    from sohoa.archive.storage import ChecksumMismatch, read_verified
+    from sohoa.archive.verified import record_mismatch
     from sohoa.cli.common import find_record, open_archive
 
     archive = open_archive()
@@ -66,7 +67,11 @@ def _words_of_record(id_or_code: str) -> tuple[list[list[dict]], list[tuple[floa
 
     def read(name: str) -> bytes:
         obj = objects[name]
-        return b"".join(read_verified(archive.store, obj.key, obj.sha256))
+        try:
+            return b"".join(read_verified(archive.store, obj.key, obj.sha256))
+        except ChecksumMismatch:  # a fixity finding like any other verified read's
+            record_mismatch(archive, record, obj.key, "sohoa extract", f"sohoa extract {id_or_code}")
+            raise
 
     try:
         pages = json.loads(read("words.json"))["pages"]

@@ -128,6 +128,13 @@ def test_stored_record_by_id(tmp_path: Path):
     record_id = json.loads(proc.stdout.strip().splitlines()[-1])["record_id"]
     values, _ = _fields(run_sohoa("extract", record_id, "--json", env=env))
     assert {k: values.get(k) for k in EXPECTED} == EXPECTED
+    stored = next((tmp_path / "data" / "objects").rglob("words.json"))
+    stored.chmod(0o600)
+    stored.write_bytes(stored.read_bytes().replace(b"079190001234", b"079190001235"))
+    proc = run_sohoa("extract", record_id, env=env)
+    assert proc.returncode == 16 and proc.stderr.startswith("sohoa: error: ") and proc.stderr.count("\n") == 1
+    events = json.loads(run_sohoa("show", record_id, "--json", env=env).stdout)["events"]
+    assert any(e["action"] == "fixity-checked" and e["outcome"] == "failure" for e in events)
 
 
 def test_bad_inputs_fail_in_one_line(tmp_path: Path):
