@@ -176,6 +176,23 @@ def test_fields_survive_specks_and_misread_labels():
     assert total.errors == []
 
 
+def test_a_speck_over_a_word_does_not_split_its_line():
+    """On a photocopied land certificate a toner speck just above "năm" of the date line (read as
+    "'" and merged into the word's box) cut the line in three, and the date was lost."""
+    catalogue = load_catalogue()
+    doc = make_doc("Giấy chứng nhận quyền sử dụng đất", 18000)
+    resolve_codes([doc], catalogue)
+    pages, sizes = exact_words(doc)
+    date_line = next(w["line"] for w in pages[1] if w["text"] == "ngày")
+    nam = next(w for w in pages[1] if w["line"] == date_line and w["text"] == "năm")
+    x0, top, x1, bottom = nam["box_pt"]
+    nam["box_pt"] = [x0, top - 4.0, x1, bottom]
+    pages[1].append({"text": "'", "line": date_line, "confidence": 20.0,
+                     "box_pt": [x0 - 20.0, top - 0.5, x0 - 19.0, top + 0.2]})
+    extraction = extract(pages, sizes, catalogue)
+    assert extraction.fields["issued_on"].value == doc.truth["issued_on"]
+
+
 @pytest.mark.parametrize("trap", [t for t in TRAPS if t != "year-3024"])
 def test_an_invalid_id_is_never_a_confident_proposal(trap):
     """A CCCD with a wrong province code, century digit or birth year, an MST with a wrong check
