@@ -172,9 +172,10 @@ def _open_pkcs11(settings) -> UnitSigner:
                               other_certs_to_pull=None)
         certificate = signer.signing_cert
         check_certificate(certificate)
-    except (PKCS11Error, SigningError, LowLevelError):
+    except (PKCS11Error, SigningError, LowLevelError) as error:
         session.close()
-        raise _setup_error(f"no certificate and key labelled {settings.sign_key_label!r} on the token") from None
+        raise _setup_error(f"no certificate and key labelled {settings.sign_key_label!r} on the token "
+                           f"({str(error) or type(error).__name__})"[:300]) from None
     except SohoaError:
         session.close()
         raise

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -211,27 +212,14 @@ def _softhsm(conf: Path, *args: str) -> None:
         raise RuntimeError(f"softhsm2-util {args[0]}: {result.stderr or result.stdout}")
 
 
-@contextmanager
-def softhsm_token(test_pki: TestPki, folder: Path) -> Iterator[Token]:
-    """A SoftHSM2 token in `folder` holding the unit's key and certificates; SOFTHSM2_CONF set for
-    this process (and the processes it starts) until the block ends."""
+def store_certificates(p12: str, password: str) -> None:
+    """Put the unit's certificate and its CA certificate on the token (run in a child process:
+    a PKCS#11 library reads SOFTHSM2_CONF once per process, at its first use)."""
     import pkcs11
+    from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
     from pkcs11 import Attribute, CertificateType, ObjectClass
 
-    if not SOFTHSM_LIB.exists():
-        raise RuntimeError("Debian softhsm2 is not installed (scripts/install-deps.sh test)")
-    (folder / "tokens").mkdir(parents=True)
-    conf = folder / "softhsm2.conf"
-    conf.write_text(f"directories.tokendir = {folder / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n")
-    _softhsm(conf, "--init-token", "--free", "--label", TOKEN_LABEL, "--pin", USER_PIN, "--so-pin", SO_PIN)
-    _softhsm(conf, "--import", str(test_pki.folder / "unit.key.pem"), "--token", TOKEN_LABEL,
-             "--label", KEY_LABEL, "--id", "01", "--pin", USER_PIN)
-    previous = os.environ.get("SOFTHSM2_CONF")
-    os.environ["SOFTHSM2_CONF"] = str(conf)
-    from cryptography.hazmat.primitives.serialization import pkcs12
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    _, cert, chain = pkcs12.load_key_and_certificates(test_pki.p12["unit"].read_bytes(), P12_PASSWORD.encode())
+    _, cert, chain = pkcs12.load_key_and_certificates(Path(p12).read_bytes(), password.encode())
     token = pkcs11.lib(str(SOFTHSM_LIB)).get_token(token_label=TOKEN_LABEL)
     with token.open(rw=True, user_pin=USER_PIN) as session:  # the unit's certificate and its CA, as CA tokens ship
         for label, ident, item in ((KEY_LABEL, b"\x01", cert), ("ca-goc", b"\x02", chain[0])):
@@ -241,6 +229,27 @@ def softhsm_token(test_pki: TestPki, folder: Path) -> Iterator[Token]:
                 Attribute.VALUE: item.public_bytes(Encoding.DER), Attribute.SUBJECT: item.subject.public_bytes(),
                 Attribute.ISSUER: item.issuer.public_bytes(),
             })
+
+
+@contextmanager
+def softhsm_token(test_pki: TestPki, folder: Path) -> Iterator[Token]:
+    """A SoftHSM2 token in `folder` holding the unit's key and certificates; SOFTHSM2_CONF set for
+    this process (and the processes it starts) until the block ends."""
+    if not SOFTHSM_LIB.exists():
+        raise RuntimeError("Debian softhsm2 is not installed (scripts/install-deps.sh test)")
+    (folder / "tokens").mkdir(parents=True)
+    conf = folder / "softhsm2.conf"
+    conf.write_text(f"directories.tokendir = {folder / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n")
+    _softhsm(conf, "--init-token", "--free", "--label", TOKEN_LABEL, "--pin", USER_PIN, "--so-pin", SO_PIN)
+    _softhsm(conf, "--import", str(test_pki.folder / "unit.key.pem"), "--token", TOKEN_LABEL,
+             "--label", KEY_LABEL, "--id", "01", "--pin", USER_PIN)
+    script = "import sys; from sohoa.testkit.pki import store_certificates; store_certificates(*sys.argv[1:])"
+    stored = subprocess.run([sys.executable, "-c", script, str(test_pki.p12["unit"]), P12_PASSWORD],
+                            capture_output=True, text=True, timeout=120, env={**os.environ, "SOFTHSM2_CONF": str(conf)})
+    if stored.returncode != 0:
+        raise RuntimeError(f"cannot store the certificates on the token: {stored.stderr[-500:]}")
+    previous = os.environ.get("SOFTHSM2_CONF")
+    os.environ["SOFTHSM2_CONF"] = str(conf)
     try:
         yield Token(conf, SOFTHSM_LIB, TOKEN_LABEL, KEY_LABEL, USER_PIN)
     finally:

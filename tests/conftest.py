@@ -156,6 +156,10 @@ def _only_for_server_tests(what: str) -> None:
 # One real SeaweedFS S3 server for the whole session, shared by every suite that needs S3.
 from storage_fixtures import seaweedfs_endpoint  # noqa: E402,F401  (a pytest fixture)
 
+# One throwaway PKI (CA, OCSP, TSA on loopback) and one SoftHSM2 token for the whole session: the
+# signing tests. A PKCS#11 library reads SOFTHSM2_CONF once per process, so one token it must be.
+from sign_fixtures import softhsm_token, test_pki  # noqa: E402,F401  (pytest fixtures)
+
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:

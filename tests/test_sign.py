@@ -15,7 +15,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from conftest import run_sohoa
-from sign_fixtures import P12_PASSWORD, UNIT_NAME, softhsm_token, test_pki  # noqa: F401  (fixtures)
+from sign_fixtures import P12_PASSWORD, UNIT_NAME
 from sohoa.core.errors import ExitCode, SohoaError
 from sohoa.core.settings import Settings
 from sohoa.ocr import validate

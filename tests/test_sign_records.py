@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from archive_checks import catalog_vs_storage, environ, scans, sohoa
-from sign_fixtures import P12_PASSWORD, softhsm_token, test_pki  # noqa: F401  (fixtures)
+from sign_fixtures import P12_PASSWORD
 from sohoa.archive import records
 from sohoa.archive.backends import open_archive
 from sohoa.core.errors import ExitCode
@@ -181,4 +181,5 @@ def _web_certify(env: dict, record_id: str) -> None:
         assert refused.status_code == 403 and "Chỉ lãnh đạo" in refused.text, refused.text[:300]
     log = sohoa(env, "audit", "--action", "certify", "--json")
     assert log.stdout.count(record_id) >= 2  # the CLI's and the web's copy
+
 
