@@ -28,6 +28,8 @@ PITCH = 1.45  # row pitch as a multiple of the point size
 DEGRADATIONS: tuple[str, ...] = (
     "clean", "skew", "gray200_jpeg", "photocopy", "seal", "faint", "rot90", "rot180",
 )
+BORN_DIGITAL = "born_digital"  # no scan: a text PDF, as an office's software would write it
+KINDS: tuple[str, ...] = (*DEGRADATIONS, BORN_DIGITAL)
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,8 @@ class SegBox:
     y0: int
     x1: int
     y1: int
+    baseline: float = 0.0  # pixels from the top
+    bold: bool = False
 
 
 def row(*segs: Seg, space: float = 0.0) -> Row:
@@ -125,7 +129,7 @@ def render_form(form: Form, font: str, dpi: int) -> tuple[Image.Image, list[SegB
             stroke = 1 if seg.bold and not has_true_bold(font) else 0
             draw.text((x, baseline), seg.text, font=face, fill=0, anchor="ls", stroke_width=stroke)
             bx = draw.textbbox((x, baseline), seg.text, font=face, anchor="ls", stroke_width=stroke)
-            boxes.append(SegBox(index, seg.text, *(int(v) for v in bx)))
+            boxes.append(SegBox(index, seg.text, *(int(v) for v in bx), baseline, seg.bold))
             if seg.underline:
                 rule = w if seg.pos == "rcol" else w * 0.4
                 ux = x + (w - rule) / 2
@@ -213,4 +217,32 @@ def save_scan(pages: list[Image.Image], kind: str, path_stem: Path, dpi: int) ->
     else:
         path = path_stem.with_suffix(".png")
         first.save(path, "PNG", dpi=(dpi, dpi), compress_level=1)
+    return path
+
+
+def save_text_pdf(forms: list[Form], font: str, path: Path) -> Path:
+    """A born-digital PDF of the forms: real text in an embedded font, each piece where the raster
+    renderer puts it (its width and baseline), so a text layer reads like the scan's OCR."""
+    from fpdf import FPDF
+
+    from .fonts import font_path
+
+    dpi = 288  # measure the layout finely, then place in millimetres
+    to_mm = 25.4 / dpi
+    pdf = FPDF(unit="mm", format=forms[0].size_mm)
+    pdf.set_auto_page_break(False)
+    pdf.add_font("Doc", "", font_path(font))
+    pdf.add_font("Doc", "B", bold_font_path(font))
+    for form in forms:
+        pdf.add_page()
+        _, boxes = render_form(form, font, dpi)
+        for x0, y0, x1, y1 in form.frames_mm:
+            pdf.rect(x0, y0, x1 - x0, y1 - y0)
+        for box in boxes:
+            pdf.set_font("Doc", "B" if box.bold else "", form.point)
+            natural = pdf.get_string_width(box.text)
+            size = form.point * (box.x1 - box.x0) * to_mm / natural if natural else form.point
+            pdf.set_font("Doc", "B" if box.bold else "", size)
+            pdf.text(box.x0 * to_mm, box.baseline * to_mm, box.text)
+    path.write_bytes(bytes(pdf.output()))
     return path

@@ -34,7 +34,18 @@ from pathlib import Path
 import numpy as np
 
 from .fonts import FONTS
-from .form_layout import DEGRADATIONS, Form, Row, Seg, degrade, render_form, row, save_scan
+from .form_layout import (
+    BORN_DIGITAL,
+    KINDS,
+    Form,
+    Row,
+    Seg,
+    degrade,
+    render_form,
+    row,
+    save_scan,
+    save_text_pdf,
+)
 from .vietnamese import (
     FAMILY_NAMES,
     GIVEN_FEMALE,
@@ -832,9 +843,11 @@ class LabelledDoc:
 
     def render(self, dir: str | Path) -> Path:
         """Write the scan into `dir` and return its path: PNG, JPEG or Group 4 TIFF by kind for one
-        page; a multi-page TIFF (Group 4) or an image PDF for more."""
+        page; a multi-page TIFF (Group 4) or an image PDF for more; a text PDF when born digital."""
         out = Path(dir)
         out.mkdir(parents=True, exist_ok=True)
+        if self.kind == BORN_DIGITAL:
+            return save_text_pdf(self.forms(), self.font, out / f"{self.name}.pdf")
         return save_scan(self.images(), self.kind, out / self.name, self.dpi)
 
 
@@ -845,8 +858,8 @@ def _ascii(text: str) -> str:
 
 def make_doc(type_name: str, seed: int, kind: str = "clean", font: str | None = None, dpi: int = 200) -> LabelledDoc:
     """One labelled document of `type_name` (a key of BUILDERS), deterministic in `seed`."""
-    if kind not in DEGRADATIONS:
-        raise ValueError(f"unknown degradation {kind!r}; expected one of {DEGRADATIONS}")
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; expected one of {KINDS}")
     rng = random.Random(seed)
     loc = rng.choice(LOCALITIES)
     when = date(rng.randint(2016, 2025), rng.randint(1, 12), rng.randint(1, 27))

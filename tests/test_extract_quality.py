@@ -24,7 +24,7 @@ from sohoa.testkit.extract_score import (
     proposals,
     score,
 )
-from sohoa.testkit.form_layout import DEGRADATIONS
+from sohoa.testkit.form_layout import BORN_DIGITAL, DEGRADATIONS
 from sohoa.testkit.forms import (
     DISTRACTORS,
     TRAPS,
@@ -234,6 +234,31 @@ def test_a_page_that_is_no_paper_gives_no_confident_proposal(name):
         assert confident == {}
         assert "owner_id" not in extraction.fields
         assert confident_owner_errors(doc, extraction, threshold=0.5) == []
+
+
+def test_born_digital_pdfs_of_every_type(tmp_path):
+    """Every type as a text PDF (the layout of the scans, real text): the words come from the PDF's
+    text layer through the same stages, and every scored field must come out exactly."""
+    catalogue = load_catalogue()
+    docs = labelled_set(1, 7, (BORN_DIGITAL,))
+    resolve_codes(docs, catalogue)
+    total = Tally()
+    for doc in docs:
+        read = ocr_scan(doc.render(tmp_path), tmp_path)
+        assert all(w["confidence"] == 100.0 for w in read.pages[0])  # text layer, no OCR
+        total.add(score(doc, extract(read.pages, read.sizes, catalogue)))
+    assert total.errors == []
+
+
+def test_born_digital_date_beside_a_long_code(tmp_path):
+    """A one-stop receipt as a text PDF: its long "Mã hồ sơ: 000.00.12.H36-…" ends 11 mm before the
+    place-and-date line, and text-layer boxes are as tall as the font, so the two share a line."""
+    catalogue = load_catalogue()
+    doc = make_doc("Giấy tiếp nhận hồ sơ và hẹn trả kết quả", 24000, BORN_DIGITAL)
+    resolve_codes([doc], catalogue)
+    read = ocr_scan(doc.render(tmp_path), tmp_path)
+    extraction = extract(read.pages, read.sizes, catalogue)
+    assert extraction.fields["issued_on"].value == doc.truth["issued_on"]
 
 
 # ---------------------------------------------------------------- real OCR, real engine
