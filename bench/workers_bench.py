@@ -1,41 +1,288 @@
-"""Pipeline benchmark: a 200-page batch through Redis and 2 worker processes, drop → searchable,
-against `sohoa ocr` on the same pages in the same run (the pipeline's overhead as a ratio), with the
-peak RSS of each worker process."""
+"""Pipeline speed benchmark (issue #17): a mixed folder dropped → searchable, against bare Tesseract.
+
+The corpus mixes what offices scan: PNG, JPEG, group-4 TIFF and image PDFs of
+1–3 pages (16 files, 22 pages), and with `--batch-pages N` one synthetic
+N-page 150 dpi TIFF besides (the back-file register). Measured in one run, on
+the same pages and the same number of processes:
+
+- the floor: bare `tesseract IMAGE OUT -l vie pdf` over every page image,
+  `PROCESSES` at a time (one Tesseract thread each);
+- `sohoa batch DIR` on the embedded default (no broker configured), including
+  the start of the worker it runs for itself, until every record is searchable;
+- the same folder through Redis with a worker already running;
+- `sohoa ocr IN… --out-dir DIR` over the same files.
+
+For each: wall seconds, the ratio to the floor, CPU utilisation (CPU seconds
+of the command and every process under it ÷ (wall × processes)) and the peak
+RSS of its largest process. Then `sohoa ocr`'s start-up (process start → its
+pipeline begins) and the peak RSS of one worker process on an A3 600 dpi colour
+page. Absolute seconds are noisy on a shared machine; the ratios are in-run.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from sohoa.testkit import scans
 from sohoa.testkit.redisserver import redis_server
 
 AGENCY = "000.00.12.H36"
-PAGES_PER_FILE = 5
+PROCESSES = 2
+SOHOA = [sys.executable, "-m", "sohoa"]
+ENV_BASE = {k: v for k, v in os.environ.items() if not k.startswith("SOHOA_")} | {"OMP_THREAD_LIMIT": "1"}
+
+# (file name, writer, scan kinds): 16 files, 22 pages, every office format, 1–3 pages each.
+MIXED: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("to-trinh-01.png", "png", ("clean",)),
+    ("to-trinh-02.png", "png", ("skew",)),
+    ("to-trinh-03.png", "png", ("faint",)),
+    ("quyet-dinh-04.png", "png", ("yellow_seal",)),
+    ("quyet-dinh-05.png", "png", ("rot90",)),
+    ("cong-van-06.jpg", "jpeg", ("gray200_jpeg",)),
+    ("cong-van-07.jpg", "jpeg", ("gray200_jpeg",)),
+    ("cong-van-08.jpg", "jpeg", ("skew",)),
+    ("giay-moi-09.jpg", "jpeg", ("clean",)),
+    ("ban-sao-10.tif", "tiff", ("photocopy_g4", "photocopy_g4")),
+    ("ban-sao-11.tif", "tiff", ("photocopy_g4", "photocopy_g4", "photocopy_g4")),
+    ("ban-sao-12.tif", "tiff", ("photocopy_g4",)),
+    ("ho-so-13.pdf", "pdf", ("clean", "rot180")),
+    ("ho-so-14.pdf", "pdf", ("gray200_jpeg",)),
+    ("ho-so-15.pdf", "pdf", ("clean", "yellow_seal", "skew")),
+    ("ho-so-16.pdf", "pdf", ("faint",)),
+)
 
 
-def _corpus(folder: Path, pages: int) -> list[Path]:
-    (folder / AGENCY).mkdir(parents=True, exist_ok=True)
-    files = []
-    for n in range(pages // PAGES_PER_FILE):
-        pages_of_file = [scans.make_scan("gray200_jpeg", seed=5000 + n * PAGES_PER_FILE + i)
-                         for i in range(PAGES_PER_FILE)]
-        files.append(Path(scans.save_multipage_tiff(pages_of_file, folder / AGENCY / f"ho-so-{n:03d}.tif")))
-    return files
+@dataclass
+class Row:
+    run: str
+    files: int
+    pages: int
+    seconds: float
+    ratio: float
+    cpu_busy: str
+    peak_rss_mb: str
+    note: str = ""
 
 
-def _children(pid: int) -> list[int]:
-    out = []
+@dataclass
+class Corpus:
+    folder: Path  # the folder handed to `sohoa batch` (files under AGENCY/)
+    files: list[Path]
+    page_images: list[Path]  # every page as its own image: what the floor reads
+
+
+def write_corpus(root: Path, batch_pages: int = 0) -> Corpus:
+    folder = root / "src" / AGENCY
+    images = root / "pages"
+    folder.mkdir(parents=True)
+    images.mkdir()
+    files, page_images, seed = [], [], 17_000
+    for name, writer, kinds in MIXED:
+        pages = []
+        for kind in kinds:
+            seed += 1
+            pages.append(scans.make_scan(kind, seed))
+        files.append(_save(folder / name, writer, pages))
+        for n, page in enumerate(pages):  # after the file: Pillow keeps a PNG save's settings on the image
+            page_images.append(scans.save_image(page, images / f"{folder.name}-{name}-{n}.png", "png"))
+    if batch_pages:
+        big = _big_file(root / "big", batch_pages)
+        files.append(scans.save_multipage_tiff(big["scans"], folder / f"so-luu-{batch_pages}-trang.tif", "group4"))
+        page_images.extend(big["images"])
+    return Corpus(folder.parent, files, page_images)
+
+
+def _save(path: Path, writer: str, pages: list) -> Path:
+    if writer == "pdf":
+        return Path(scans.save_image_pdf(pages, path))
+    if writer == "tiff":
+        return Path(scans.save_multipage_tiff(pages, path, "group4"))
+    return Path(scans.save_image(pages[0], path, writer))
+
+
+def _big_file(folder: Path, pages: int) -> dict:
+    """A back-file register at 150 dpi: ten distinct pages repeated (rendering 200 costs minutes)."""
+    folder.mkdir()
+    distinct = [_downscale(scans.make_scan("photocopy_g4", 18_000 + n), 150) for n in range(10)]
+    saved = [scans.save_image(s, folder / f"{n}.png", "png") for n, s in enumerate(distinct)]
+    return {"scans": [distinct[n % 10] for n in range(pages)], "images": [saved[n % 10] for n in range(pages)]}
+
+
+def _downscale(scan, dpi: int):
+    from dataclasses import replace
+
+    factor = dpi / scan.dpi
+    size = (round(scan.image.width * factor), round(scan.image.height * factor))
+    return replace(scan, image=scan.image.resize(size), dpi=dpi)
+
+
+# ------------------------------------------------------------------ measuring
+
+
+@dataclass
+class Measured:
+    seconds: float
+    cpu_seconds: float
+    peak_rss_mb: float = 0.0
+
+
+# Runs a command and writes what the kernel counted for it and every process it waited for.
+_WRAPPER = """
+import json, resource, subprocess, sys
+done = subprocess.run(sys.argv[2:])
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+json.dump({"rc": done.returncode, "cpu": usage.ru_utime + usage.ru_stime, "rss_kb": usage.ru_maxrss},
+          open(sys.argv[1], "w"))
+"""
+
+
+def _counted(args: list[str], env: dict, out: Path) -> tuple[Measured, subprocess.CompletedProcess]:
+    """`args` in a wrapper process: wall seconds, CPU seconds and peak RSS of the command's whole tree."""
+    stats = out.with_suffix(".rusage.json")
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", _WRAPPER, str(stats), *args], env=env, capture_output=True,
+                          text=True)
+    seconds = time.perf_counter() - started
+    usage = json.loads(stats.read_text())
+    if usage["rc"] != 0:
+        raise RuntimeError(f"{' '.join(args[:4])} exited {usage['rc']}: {done.stderr.strip()[-500:]}")
+    return Measured(seconds, usage["cpu"], round(usage["rss_kb"] / 1024, 1)), done
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _measure(run) -> tuple[Measured, object]:
+    cpu, started = _children_cpu(), time.perf_counter()
+    result = run()
+    return Measured(time.perf_counter() - started, _children_cpu() - cpu), result
+
+
+def _floor(corpus: Corpus, out: Path) -> Measured:
+    out.mkdir()
+    commands = [["tesseract", str(image), str(out / f"{n}"), "-l", "vie", "pdf"]
+                for n, image in enumerate(corpus.page_images)]
+
+    def run() -> None:
+        with ThreadPoolExecutor(PROCESSES) as pool:
+            for done in pool.map(lambda c: subprocess.run(c, capture_output=True, env=ENV_BASE), commands):
+                if done.returncode != 0:
+                    raise RuntimeError(f"tesseract failed: {done.stderr.decode()[-300:]}")
+
+    return _measure(run)[0]
+
+
+def _sohoa(args: list[str], env: dict) -> subprocess.CompletedProcess:
+    done = subprocess.run(SOHOA + args, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"sohoa {args[0]} exited {done.returncode}: {done.stderr.strip()[-500:]}")
+    return done
+
+
+def _searchable(env: dict) -> int:
+    from sohoa.core.settings import Settings
+    from sohoa.search.backends import open_configured_index
+
+    return open_configured_index(Settings.from_env(env)).count()
+
+
+def _embedded(corpus: Corpus, data: Path) -> tuple[Measured, dict]:
+    env = ENV_BASE | {"SOHOA_DATA_DIR": str(data), "SOHOA_JOBS": str(PROCESSES)}
+    measured, done = _counted(SOHOA + ["batch", str(corpus.folder), "--job", "bench", "--json"], env,
+                              data.parent / "embedded")
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    summary["searchable"] = _searchable(env)
+    return measured, summary
+
+
+def _redis(corpus: Corpus, root: Path) -> tuple[Measured, dict]:
+    with redis_server(root / "redis") as broker:
+        env = ENV_BASE | {"SOHOA_DATA_DIR": str(root / "data-redis"), "SOHOA_BROKER_URL": broker}
+        _sohoa(["jobs"], env)  # creates and migrates the catalog before the worker starts
+        worker = subprocess.Popen(SOHOA + ["worker", "-c", str(PROCESSES)], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            _wait_ready(worker.pid)  # "a worker already running": its start is not part of the time
+            cpu_before = _process_tree_cpu(worker.pid)
+            measured, done = _counted(SOHOA + ["batch", str(corpus.folder), "--job", "bench", "--json",
+                                               "--no-local-worker"], env, root / "redis-batch")
+            started = time.perf_counter()
+            while _searchable(env) < len(corpus.files):
+                time.sleep(0.05)
+            measured.seconds += time.perf_counter() - started
+            measured.cpu_seconds += _process_tree_cpu(worker.pid) - cpu_before
+            rss = max(_peak_rss_mb(pid) for pid in _descendants(worker.pid))
+        finally:
+            os.killpg(worker.pid, signal.SIGTERM)
+            worker.wait(timeout=120)
+        summary = json.loads(done.stdout.strip().splitlines()[-1])
+        summary.update(searchable=_searchable(env), peak_rss_mb=rss)
+    return measured, summary
+
+
+def _wait_ready(pid: int, timeout: float = 120) -> None:
+    """Until the worker's pool processes exist and its CPU use settled (it has finished starting)."""
+    deadline, last = time.monotonic() + timeout, -1.0
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        cpu = _process_tree_cpu(pid)
+        if len(_descendants(pid)) > PROCESSES and cpu - last < 0.05:
+            return
+        last = cpu
+    raise RuntimeError("the Redis worker did not start")
+
+
+def _ocr_many(corpus: Corpus, out: Path) -> Measured:
+    env = ENV_BASE | {"SOHOA_JOBS": str(PROCESSES)}
+    return _counted(SOHOA + ["ocr", *map(str, corpus.files), "--out-dir", str(out), "-q"], env, out)[0]
+
+
+def ocr_startup(page: Path, out: Path, runs: int = 3) -> float:
+    """Median seconds from `sohoa ocr`'s process start to its pipeline starting (imports, settings, CLI)."""
+    times = []
+    for n in range(runs):
+        started = time.perf_counter()
+        done = _sohoa(["ocr", str(page), str(out / f"startup-{n}.pdf"), "-j", "1", "--json", "-"], ENV_BASE)
+        times.append(time.perf_counter() - started - json.loads(done.stdout)["seconds"])
+    return round(sorted(times)[len(times) // 2], 3)
+
+
+def a3_page_peak_rss(out: Path) -> float:
+    """Peak RSS (MB) of the process that recognises one A3 600 dpi colour page, as a worker does."""
+    scan = scans.make_scan("yellow_seal", 18_500)
+    a3 = scan.image.convert("RGB").resize((7016, 9921))  # 297 × 420 mm at 600 dpi
+    path = out / "a3-600dpi.jpg"
+    a3.save(path, quality=85, dpi=(600, 600))
+    return _counted(SOHOA + ["ocr", str(path), str(out / "a3.pdf"), "-j", "1", "-q"], ENV_BASE, path)[0].peak_rss_mb
+
+
+def _descendants(pid: int) -> list[int]:
+    out = [pid]
     for task in Path(f"/proc/{pid}/task").iterdir():
-        text = (task / "children").read_text().split()
-        out.extend(int(c) for c in text)
+        for child in (task / "children").read_text().split():
+            out.extend(_descendants(int(child)))
     return out
+
+
+def _process_tree_cpu(pid: int) -> float:
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for each in _descendants(pid):
+        fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / ticks
+    return total
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -45,56 +292,44 @@ def _peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
-def _sohoa(*args: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sohoa", *args], env=env, capture_output=True, text=True,
-                          check=True)
+def _row(name: str, corpus: Corpus, measured: Measured, floor: Measured, rss: str = "-", note: str = "") -> Row:
+    pages = len(corpus.page_images)
+    busy = measured.cpu_seconds / max(1e-9, measured.seconds * PROCESSES)
+    return Row(name, len(corpus.files), pages, round(measured.seconds, 1),
+               round(measured.seconds / max(1e-9, floor.seconds), 2), f"{busy:.0%}", rss, note)
 
 
-def run(pages: int = 200) -> dict:
+def run(batch_pages: int = 0, redis: bool = True) -> dict:
     with tempfile.TemporaryDirectory(prefix="sohoa-bench-workers-") as work:
         root = Path(work)
-        files = _corpus(root / "src", pages)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SOHOA_")}
+        corpus = write_corpus(root, batch_pages)
+        floor = _floor(corpus, root / "floor")
+        rows = [_row(f"tesseract -l vie, {PROCESSES} processes (floor)", corpus, floor, floor)]
+        measured, summary = _embedded(corpus, root / "data")
+        rows.append(_row("sohoa batch, embedded default (+ its worker's start)", corpus, measured, floor,
+                         str(measured.peak_rss_mb),
+                         f"{summary.get('stored', 0)} stored, {summary['searchable']} searchable"))
+        if redis:
+            measured, summary = _redis(corpus, root)
+            rows.append(_row("sohoa batch, Redis, worker running", corpus, measured, floor,
+                             str(summary["peak_rss_mb"]),
+                             f"{summary.get('stored', 0)} stored, {summary['searchable']} searchable"))
+        measured = _ocr_many(corpus, root / "ocr-out")
+        rows.append(_row("sohoa ocr IN… --out-dir", corpus, measured, floor, str(measured.peak_rss_mb)))
+        startup = ocr_startup(corpus.page_images[0], root)
+        a3_rss = a3_page_peak_rss(root)
+    return {"rows": [asdict(r) for r in rows], "ocr_startup_s": startup, "a3_600dpi_peak_rss_mb": a3_rss,
+            "note": f"{PROCESSES} processes; ratio = seconds ÷ floor seconds (goal: embedded ≤ 1.3, Redis ≤ 1.0); "
+                    "CPU busy = CPU seconds ÷ (wall × processes) (goal ≥ 85 %); peak RSS = the largest "
+                    f"process of the run; `sohoa ocr` start-up {startup} s (goal ≤ 0.25); one worker "
+                    f"process on an A3 600 dpi colour page peaks at {a3_rss} MB (goal ≤ 300)"}
 
-        # Anchor: `sohoa ocr` on the same files, both cores (-j 2), one file after the other.
-        started = time.perf_counter()
-        for n, path in enumerate(files):
-            _sohoa("ocr", str(path), str(root / f"anchor-{n}.pdf"), "-q", "-j", "2", env=env)
-        anchor_seconds = time.perf_counter() - started
 
-        with redis_server(root / "redis") as broker:
-            env.update(SOHOA_DATA_DIR=str(root / "data"), SOHOA_BROKER_URL=broker, OMP_THREAD_LIMIT="1")
-            _sohoa("jobs", env=env)  # creates and migrates the catalog before the workers start
-            worker = subprocess.Popen([sys.executable, "-m", "sohoa", "worker", "-c", "2"], env=env,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-            try:
-                started = time.perf_counter()
-                batch = _sohoa("batch", str(root / "src"), "--job", "bench", "--json", "--no-local-worker", env=env)
-                from sohoa.core.settings import Settings
-                from sohoa.search.backends import open_configured_index
+if __name__ == "__main__":
+    import argparse
 
-                index = open_configured_index(Settings.from_env(env))
-                while index.count() < len(files):  # drop → searchable: the index task ran too
-                    time.sleep(0.2)
-                pipeline_seconds = time.perf_counter() - started
-                pool = _children(worker.pid)
-                rss = [_peak_rss_mb(pid) for pid in pool]
-                parent_rss = _peak_rss_mb(worker.pid)
-            finally:
-                os.killpg(worker.pid, signal.SIGTERM)
-                worker.wait(timeout=60)
-        summary = json.loads(batch.stdout.strip().splitlines()[-1])
-
-    anchor_ppm = pages / anchor_seconds * 60
-    pipeline_ppm = pages / pipeline_seconds * 60
-    rows = [
-        {"run": "sohoa ocr -j 2 (anchor)", "pages": pages, "seconds": round(anchor_seconds, 1),
-         "pages_per_min": round(anchor_ppm, 1), "ratio": 1.0, "peak_rss_mb": "-"},
-        {"run": "batch → 2 worker processes → searchable", "pages": pages, "seconds": round(pipeline_seconds, 1),
-         "pages_per_min": round(pipeline_ppm, 1), "ratio": round(pipeline_ppm / anchor_ppm, 2),
-         "peak_rss_mb": " / ".join(str(r) for r in rss) + f" (main {parent_rss})"},
-    ]
-    return {"rows": rows, "stored": summary.get("stored", 0), "files": len(files),
-            "note": f"{len(files)} TIFF files of {PAGES_PER_FILE} pages; ratio = pipeline pages/min ÷ "
-                    "`sohoa ocr` pages/min (1.0 = no overhead); Redis broker, SQLite catalog and index, "
-                    "local object store"}
+    parser = argparse.ArgumentParser(prog="python -m sohoa.bench.workers_bench")
+    parser.add_argument("--batch-pages", type=int, default=0, help="add one synthetic file of this many pages")
+    parser.add_argument("--no-redis", action="store_true")
+    args = parser.parse_args()
+    print(json.dumps(run(args.batch_pages, not args.no_redis), indent=2, ensure_ascii=False))

@@ -73,7 +73,7 @@ def worker(queues: str, concurrency: Optional[int], name: Optional[str], logleve
 
 @click.command()
 @click.option("--inbox", type=PathArg, default=None, help="Hot folder [SOHOA_INBOX_DIR, default DATA/inbox].")
-@click.option("--poll", type=click.FloatRange(min=0.1), default=1.0, show_default=True, help="Seconds between scans.")
+@click.option("--poll", type=click.FloatRange(min=0.1), default=0.5, show_default=True, help="Seconds between scans.")
 @click.option("--once", is_flag=True, help="Scan until the inbox is settled, then exit (for scripts).")
 @click.option("--verbose", "-v", is_flag=True)
 def watch(inbox: Optional[Path], poll: float, once: bool, verbose: bool) -> None:

@@ -375,7 +375,7 @@ class HotFolder:
         except Exception as error:  # noqa: BLE001 - the error file is there; the job list is a convenience
             log.warning("%s: quarantined, but not listed in the jobs: %s", escaped(str(path)), error)
 
-    def run(self, poll_seconds: float = 1.0, stop=lambda: False) -> None:
+    def run(self, poll_seconds: float = 0.5, stop=lambda: False) -> None:
         recovered = self.supervisor.recover()
         if recovered:
             log.info("sent %d unfinished file(s) again", recovered)
