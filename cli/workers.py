@@ -144,7 +144,8 @@ def batch(folder: Path, manifest: Optional[Path], job_name: Optional[str], local
     from sohoa.workers import batch as batches
     from sohoa.workers import jobs
 
-    supervisor = _supervisor()
+    from sohoa.core.settings import get_settings
+
     name = batches.check_job_name(job_name or batches.default_job_name(folder))
     if manifest:
         entries, problems = batches.from_manifest(folder, manifest)
@@ -152,9 +153,13 @@ def batch(folder: Path, manifest: Optional[Path], job_name: Optional[str], local
         entries, problems = list(batches.from_folder(folder)), []
     for problem in problems:
         print(f"sohoa batch: {problem}", file=sys.stderr)
-    jobs.ensure_job(supervisor.archive.catalog, name, str(folder.resolve()))
-    worker_log = supervisor.settings.data_dir / "logs" / "worker.log"
-    with worker_while(not supervisor.settings.broker_url if local_worker is None else local_worker, worker_log):
+    settings = get_settings()
+    # The worker starts before the broker and catalog are opened here: its imports and pool come up
+    # while this process hands the files in (the catalog's migration is locked, both may run it).
+    with worker_while(not settings.broker_url if local_worker is None else local_worker,
+                      settings.data_dir / "logs" / "worker.log"):
+        supervisor = _supervisor()
+        jobs.ensure_job(supervisor.archive.catalog, name, str(folder.resolve()))
         progress = batches.Progress(name, len(entries))
         started = time.monotonic()
         try:
