@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 # On folded text (see text.fold): OCR may drop the marks of "ngày", "tháng", "năm".
-_WORDS = re.compile(r"ngay\s*(\d{1,2})\s*[,.]?\s*thang\s*(\d{1,2})\s*[,.]?\s*nam\s*(\d{4})(?!\d)")
+_WORDS = re.compile(r"ngay\W{0,3}(\d{1,2})\W{0,4}thang\W{0,3}(\d{1,2})\W{0,4}nam\W{0,3}(\d{4})(?!\d)")
 _NUMERIC = re.compile(r"(?<![\d/])(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(\d{4})(?!\d)")
 
 

@@ -9,7 +9,7 @@ a space (or spans the page centre), which separates the NĐ 30/2020 two-column h
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
 from sohoa.extract.text import nfc
@@ -99,27 +99,51 @@ def _overlap(a_top: float, a_bottom: float, b_top: float, b_bottom: float) -> fl
 
 
 def rows(words: list[Word]) -> list[list[Word]]:
-    """Words grouped by vertical overlap (half the smaller height), top to bottom, each left to right."""
-    found: list[tuple[float, float, list[Word]]] = []  # (top, bottom) of the row's first word, its words
-    for word in sorted(words, key=lambda w: (w.top + w.bottom) / 2):
+    """Words grouped by vertical overlap (half the smaller height), top to bottom, each left to right.
+
+    A row's span is the median top and bottom of its words, so one tall or raised word (a speck merged
+    into its box) cannot drag it; specks much smaller than the text join the row they sit in last."""
+    if not words:
+        return []
+    typical = statistics.median(w.height for w in words)
+    found: list[tuple[float, float, list[Word]]] = []  # (top, bottom, words) of each row
+    for word in sorted((w for w in words if w.height >= 0.35 * typical), key=_centre):
         for i in range(len(found) - 1, max(len(found) - 4, -1), -1):
             top, bottom, members = found[i]
             if _overlap(top, bottom, word.top, word.bottom) >= 0.5 * min(bottom - top, word.height):
                 members.append(word)
+                found[i] = (statistics.median(w.top for w in members),
+                            statistics.median(w.bottom for w in members), members)
                 break
         else:
             found.append((word.top, word.bottom, [word]))
+    for word in (w for w in words if w.height < 0.35 * typical):
+        if not any(ch.isalnum() for ch in word.text) and word.text not in ("-", "–"):
+            continue  # a speck read as punctuation (a dash is as flat, but it is text)
+        row = next((r for r in found if r[0] <= _centre(word) <= r[1]), None)
+        if row is None:
+            found.append((word.top, word.bottom, [word]))
+        else:
+            row[2].append(word)
+    found.sort(key=lambda r: (r[0] + r[1]) / 2)
     return [sorted(members, key=lambda w: w.x0) for _, _, members in found]
 
 
+def _centre(word: Word) -> float:
+    return (word.top + word.bottom) / 2
+
+
 def split_row(row: list[Word], centre: float) -> list[list[Word]]:
-    """Cut a row where the gap is wider than ~2 letter heights, or wider than one and spans the centre."""
+    """Cut a row where the gap is wider than ~2 letter heights, or wider than one and either three
+    times the row's usual space (a text layer's header columns) or across the page centre."""
     height = statistics.median(w.height for w in row)
+    gaps = [word.x0 - prev.x1 for prev, word in pairwise(row)]
+    usual = statistics.median(gaps) if len(gaps) >= 3 else 0.3 * height
     segments = [[row[0]]]
-    for prev, word in pairwise(row):
-        gap = word.x0 - prev.x1
+    for (prev, word), gap in zip(pairwise(row), gaps):
         crosses = prev.x1 <= centre + height and word.x0 >= centre - height and prev.x1 < word.x0
-        if gap > 2.2 * height or (crosses and gap > 1.0 * height):
+        wide = gap > 1.2 * height and gap > 3 * max(usual, 0.1 * height)
+        if gap > 2.2 * height or wide or (crosses and gap > 1.0 * height):
             segments.append([])
         segments[-1].append(word)
     return segments
@@ -148,4 +172,12 @@ def _trim_specks(segment: list[Word]) -> list[Word]:
         start += 1
     while end > start and not any(ch.isalnum() for ch in segment[end - 1].text):
         end -= 1
-    return segment[start:end]
+    words = segment[start:end]
+    if words:  # a speck glued to the first or last word: ".1. Họ và tên:", "… năm 2023'"
+        words[0] = replace(words[0], text=words[0].text.lstrip(_LEADING_SPECKS))
+        words[-1] = replace(words[-1], text=words[-1].text.rstrip(_TRAILING_SPECKS))
+    return words
+
+
+_LEADING_SPECKS = ".'-,‘’`_|"
+_TRAILING_SPECKS = "'‘’`_|"
