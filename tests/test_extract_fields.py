@@ -470,3 +470,34 @@ def test_specks_at_the_ends_of_a_line_are_not_words():
     assert value(result, "doc_type_code") == "QD"
     assert value(result, "issuing_agency") == "Ủy ban nhân dân Quận 1"
     assert value(result, "summary") == "Về việc cấp giấy phép"
+
+
+def test_a_raised_word_and_glued_specks_keep_their_line():
+    words = page({"center": "GIẤY KHAI SINH"}, ("", "Huế, ngày 01 tháng 12 năm 2016"), ".Số: 45/TLKS-UBND'")
+    nam = next(w for w in words if w["text"] == "năm")
+    nam["box_pt"][1] -= 4.0  # a speck merged into the word's box
+    x0, top = nam["box_pt"][0], nam["box_pt"][1] + 4.0
+    words.append({"text": "'", "line": 1, "confidence": 20.0, "box_pt": [x0 - 20.0, top - 0.5, x0 - 19.0, top + 0.2]})
+    result = extract([words], [A4])
+    assert value(result, "issued_on") == "2016-12-01"
+    assert value(result, "number_symbol") == "45/TLKS-UBND"
+
+
+def test_text_layer_header_columns_a_short_gap_apart():
+    def line(text: str, x: float, top: float) -> list[dict]:
+        return _words(text, x, top, 0, 100.0, size=11.0)
+
+    def beside(left: list[dict], text: str, gap: float) -> list[dict]:
+        return left + line(text, left[-1]["box_pt"][2] + gap, left[-1]["box_pt"][1])
+
+    # As a text PDF puts them: one line number for both columns, ~20 pt apart (under two letter
+    # heights) and away from the page centre, so only the row's usual spacing tells the columns apart.
+    issuer = line("ỦY BAN NHÂN DÂN XÃ TÀ NUNG", 76.0, 62.0)
+    code = line("Mã hồ sơ: 000.00.12.H36-220223-0066", 76.0, 112.0)
+    assert issuer[-1]["box_pt"][2] + 20 < A4[0] / 2 - 11 and code[-1]["box_pt"][2] + 21 < A4[0] / 2 - 11
+    words = (beside(issuer, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 20.0)
+             + beside(code, "Tà Nung, ngày 23 tháng 02 năm 2022", 21.0)
+             + line("GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ", 180.0, 150.0))
+    result = extract([words], [A4])
+    assert value(result, "issued_on") == "2022-02-23"
+    assert value(result, "issuing_agency") == "Ủy ban nhân dân xã Tà Nung"
