@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from sohoa.testkit import scans
@@ -114,13 +114,13 @@ def _big_file(folder: Path, pages: int) -> dict:
     """A back-file register at 150 dpi: ten distinct pages repeated (rendering 200 costs minutes)."""
     folder.mkdir()
     distinct = [_downscale(scans.make_scan("photocopy_g4", 18_000 + n), 150) for n in range(10)]
-    saved = [scans.save_image(s, folder / f"{n}.png", "png") for n, s in enumerate(distinct)]
+    # Copies: Pillow keeps a PNG save's settings on the image, which its TIFF writer then trips over.
+    saved = [scans.save_image(replace(s, image=s.image.copy()), folder / f"{n}.png", "png")
+             for n, s in enumerate(distinct)]
     return {"scans": [distinct[n % 10] for n in range(pages)], "images": [saved[n % 10] for n in range(pages)]}
 
 
 def _downscale(scan, dpi: int):
-    from dataclasses import replace
-
     factor = dpi / scan.dpi
     size = (round(scan.image.width * factor), round(scan.image.height * factor))
     return replace(scan, image=scan.image.resize(size), dpi=dpi)
@@ -146,17 +146,28 @@ json.dump({"rc": done.returncode, "cpu": usage.ru_utime + usage.ru_stime, "rss_k
 """
 
 
-def _counted(args: list[str], env: dict, out: Path) -> tuple[Measured, subprocess.CompletedProcess]:
-    """`args` in a wrapper process: wall seconds, CPU seconds and peak RSS of the command's whole tree."""
+def _counted(args: list[str], env: dict, out: Path, answer: str | None = None) -> tuple[Measured, str]:
+    """`args` in a wrapper process: wall seconds, CPU seconds and peak RSS of the command's whole tree,
+    and its stdout. With `answer`, the seconds stop at the first stdout line starting with it (the
+    command's result is out; what follows is its clean-up)."""
     stats = out.with_suffix(".rusage.json")
-    started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", _WRAPPER, str(stats), *args], env=env, capture_output=True,
-                          text=True)
-    seconds = time.perf_counter() - started
+    started, answered = time.perf_counter(), None
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen([sys.executable, "-c", _WRAPPER, str(stats), *args], env=env,
+                                   stdout=subprocess.PIPE, stderr=errors, text=True)
+        lines = []
+        for line in process.stdout:
+            lines.append(line)
+            if answered is None and answer is not None and line.startswith(answer):
+                answered = time.perf_counter() - started
+        process.wait()
+        seconds = time.perf_counter() - started
+        errors.seek(0)
+        stderr = errors.read().decode(errors="replace")
     usage = json.loads(stats.read_text())
     if usage["rc"] != 0:
-        raise RuntimeError(f"{' '.join(args[:4])} exited {usage['rc']}: {done.stderr.strip()[-500:]}")
-    return Measured(seconds, usage["cpu"], round(usage["rss_kb"] / 1024, 1)), done
+        raise RuntimeError(f"{' '.join(args[:4])} exited {usage['rc']}: {stderr.strip()[-500:]}")
+    return Measured(answered or seconds, usage["cpu"], round(usage["rss_kb"] / 1024, 1)), "".join(lines)
 
 
 def _children_cpu() -> float:
@@ -200,9 +211,9 @@ def _searchable(env: dict) -> int:
 
 def _embedded(corpus: Corpus, data: Path) -> tuple[Measured, dict]:
     env = ENV_BASE | {"SOHOA_DATA_DIR": str(data), "SOHOA_JOBS": str(PROCESSES)}
-    measured, done = _counted(SOHOA + ["batch", str(corpus.folder), "--job", "bench", "--json"], env,
-                              data.parent / "embedded")
-    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    measured, stdout = _counted(SOHOA + ["batch", str(corpus.folder), "--job", "bench", "--json"], env,
+                                data.parent / "embedded", answer='{"job"')
+    summary = json.loads(stdout.strip().splitlines()[-1])
     summary["searchable"] = _searchable(env)
     return measured, summary
 
@@ -216,8 +227,8 @@ def _redis(corpus: Corpus, root: Path) -> tuple[Measured, dict]:
         try:
             _wait_ready(worker.pid)  # "a worker already running": its start is not part of the time
             cpu_before = _process_tree_cpu(worker.pid)
-            measured, done = _counted(SOHOA + ["batch", str(corpus.folder), "--job", "bench", "--json",
-                                               "--no-local-worker"], env, root / "redis-batch")
+            measured, stdout = _counted(SOHOA + ["batch", str(corpus.folder), "--job", "bench", "--json",
+                                                 "--no-local-worker"], env, root / "redis-batch")
             started = time.perf_counter()
             while _searchable(env) < len(corpus.files):
                 time.sleep(0.05)
@@ -227,7 +238,7 @@ def _redis(corpus: Corpus, root: Path) -> tuple[Measured, dict]:
         finally:
             os.killpg(worker.pid, signal.SIGTERM)
             worker.wait(timeout=120)
-        summary = json.loads(done.stdout.strip().splitlines()[-1])
+        summary = json.loads(stdout.strip().splitlines()[-1])
         summary.update(searchable=_searchable(env), peak_rss_mb=rss)
     return measured, summary
 

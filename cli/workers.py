@@ -141,10 +141,9 @@ def stop_children(children: list[subprocess.Popen], grace_seconds: float = 60) -
 def batch(folder: Path, manifest: Optional[Path], job_name: Optional[str], local_worker: Optional[bool],
           as_json: bool) -> None:
     """Digitise a back-file folder through the workers; resumable; writes a CSV + JSON report."""
+    from sohoa.core.settings import get_settings
     from sohoa.workers import batch as batches
     from sohoa.workers import jobs
-
-    from sohoa.core.settings import get_settings
 
     name = batches.check_job_name(job_name or batches.default_job_name(folder))
     if manifest:
@@ -170,19 +169,27 @@ def batch(folder: Path, manifest: Optional[Path], job_name: Optional[str], local
             counts = batches.wait(supervisor, name, progress)
         finally:
             progress.close()
+        # Said before the worker stops: its warm shutdown takes a few seconds the user need not wait for.
+        _summary(supervisor, name, counts, time.monotonic() - started, problems, as_json)
+
+
+def _summary(supervisor, name: str, counts: dict, seconds: float, problems: list[str], as_json: bool) -> None:
+    """The batch's report files, and its summary line (or JSON) on stdout."""
+    from sohoa.workers import batch as batches
+
     if counts.get("unindexed"):
         print(f"sohoa batch: {counts['unindexed']} stored records are not searchable yet; a running worker "
               "indexes them (or `sohoa reindex`)", file=sys.stderr)
     report_dir = supervisor.settings.data_dir / "jobs" / name
     csv_path, json_path = batches.write_report(supervisor.archive.catalog, name, report_dir, problems)
-    summary = {"job": name, **counts, "seconds": round(time.monotonic() - started, 1),
+    summary = {"job": name, **counts, "seconds": round(seconds, 1),
                "report_csv": str(csv_path), "report_json": str(json_path)}
     if as_json:
-        print(json.dumps(summary, ensure_ascii=False))
+        print(json.dumps(summary, ensure_ascii=False), flush=True)
     else:
         print(f"{name}: {counts.get('stored', 0)} stored, {counts.get('duplicate', 0)} duplicate, "
               f"{counts.get('quarantined', 0)} quarantined of {counts['files']} files, "
-              f"{counts['pages']} pages in {summary['seconds']} s; report {csv_path}")
+              f"{counts['pages']} pages in {summary['seconds']} s; report {csv_path}", flush=True)
 
 
 @click.group("jobs", invoke_without_command=True)

@@ -11,7 +11,8 @@ The pipeline is an ordered list of stages:
 6. publish   — atomic rename: the output exists only if valid
 
 At most `2 × jobs` pages are in flight, so a 300-page file never holds 300
-decoded pages in memory.
+decoded pages in memory. `run_many` takes several files through one pool, the
+window spanning file boundaries (`sohoa ocr IN… --out-dir DIR`).
 """
 
 from __future__ import annotations
