@@ -14,7 +14,7 @@ from sohoa.core.settings import Settings
 from sohoa.search.backends import open_configured_index
 from sohoa.testkit import scans
 from sohoa.workers import jobs
-from sohoa.workers.batch import Progress
+from sohoa.workers.batch import Progress, expected_pages
 
 from workers_fixtures import AGENCY, cluster_factory  # noqa: F401  (pytest fixture)
 
@@ -70,3 +70,10 @@ def test_progress_never_shows_less_than_it_showed_before():
     assert first.startswith("1/3 files, 5/6 pages")
     assert again.startswith("1/3 files, 5/6 pages")
     assert last.startswith("3/3 files, 6/6 pages") and "ETA -" in last
+
+
+def test_the_eta_counts_the_files_not_opened_yet_at_the_average_of_the_others():
+    opened_two = {"files": 4, "pages": 6, "pages_done": 3, "files_counted": 2, jobs.RUNNING: 2, jobs.QUEUED: 2}
+    assert expected_pages(opened_two) == 12  # two files of 3 pages on average, two more to open
+    assert expected_pages({"files": 4, "pages": 0, "pages_done": 0, "files_counted": 0}) == 0
+    assert expected_pages({"files": 2, "pages": 5, "pages_done": 5, "files_counted": 2}) == 5

@@ -143,6 +143,14 @@ def write_report(catalog, job_name: str, folder: Path, problems: list[str]) -> t
     return csv_path, json_path
 
 
+def expected_pages(counts: dict) -> float:
+    """The job's pages: those counted so far, and for files not opened yet the average of the others."""
+    counted = counts.get("files_counted", 0)
+    if not counted:
+        return counts["pages"]
+    return counts["pages"] + max(0, counts["files"] - counted) * counts["pages"] / counted
+
+
 class Progress:
     """Files, pages, pages/min, ETA and failures: a rich bar on a terminal, a line every 10 s otherwise."""
 
@@ -176,7 +184,7 @@ class Progress:
         done = counts["ended"]
         minutes = max(1e-9, (time.monotonic() - self.started) / 60)
         rate = counts["pages_done"] / minutes
-        remaining = max(0, counts["pages"] - counts["pages_done"])
+        remaining = max(0, expected_pages(counts) - counts["pages_done"])
         eta = f"{remaining / rate:.1f} min" if rate > 0 and remaining else "-"
         return (f"{done}/{counts['files']} files, {counts['pages_done']}/{counts['pages']} pages, "
                 f"{rate:.0f} pages/min, ETA {eta}, {counts.get(jobs.QUARANTINED, 0)} quarantined")

@@ -221,14 +221,15 @@ def counts(catalog: Database, job_name: str) -> dict[str, int]:
     with catalog.session() as session:
         rows = session.execute(
             select(JobItem.status, func.count(), func.coalesce(func.sum(JobItem.pages), 0),
-                   func.coalesce(func.sum(JobItem.pages_done), 0))
+                   func.coalesce(func.sum(JobItem.pages_done), 0), func.count(JobItem.pages))
             .where(JobItem.job_name == job_name).group_by(JobItem.status)).all()
-    out = {"files": 0, "pages": 0, "pages_done": 0}
-    for status, files, pages, done in rows:
+    out = {"files": 0, "pages": 0, "pages_done": 0, "files_counted": 0}  # files_counted: their pages known
+    for status, files, pages, done, counted in rows:
         out[status] = int(files)
         out["files"] += int(files)
         out["pages"] += int(pages)
         out["pages_done"] += int(done)
+        out["files_counted"] += int(counted)
     return out
 
 
