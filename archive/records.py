@@ -40,7 +40,7 @@ from sohoa.core.records import Event, ObjectInfo, RecordMetadata
 DATA_OBJECTS: Final = ("original", "pdfa.pdf", "text.txt", "words.json", "events.jsonl")
 # Objects a record may have besides those every record has; each is listed, with its SHA-256, in
 # the metadata version that first names it (and in every later one).
-OPTIONAL_OBJECTS: Final = ("extracted.json", "signed.pdf")
+OPTIONAL_OBJECTS: Final = ("extracted.json", "signed.pdf", "stack")  # stack: a split scan as it came
 OBJECT_NAMES: Final = (*DATA_OBJECTS, *OPTIONAL_OBJECTS, "metadata.json")
 LEGACY_METADATA: Final = "metadata.json"  # version 1
 _VERSION_NAME = re.compile(r"^metadata/v(\d{4,})\.json$")

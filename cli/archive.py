@@ -29,11 +29,16 @@ from sohoa.core.errors import ExitCode, SohoaError
 @click.option("--valid-until", help="Validity end YYYY-MM-DD.")
 @click.option("--retention", default="06", show_default=True, help="Retention code 01 (permanent) .. 07.")
 @click.option("--by", "scanned_by", help="Scanning staff member.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per file on stdout.")
+@click.option("--split-on-blank", is_flag=True, default=None, help="Also start a new document after a blank page "
+              "[SOHOA_SPLIT_ON_BLANK].")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per record on stdout.")
 def ingest(files, agency, dossier, procedure, kind, doc_type, owner_id, title, number_symbol, issued_on,
-           issuing_agency, summary, valid_until, retention, scanned_by, as_json) -> None:
-    """Create one verified record per FILE (synchronously) and print its id and code."""
-    from sohoa.ingest.runner import IngestFields, Quarantined, ingest_file
+           issuing_agency, summary, valid_until, retention, scanned_by, split_on_blank, as_json) -> None:
+    """Create one verified record per document of each FILE (synchronously) and print its id and code.
+
+    A FILE holding a whole dossier is split at sohoa cover and separator sheets and at the one-stop
+    receipt (sohoa sheets prints the sheets); the sheets are not archived."""
+    from sohoa.ingest.runner import IngestFields, Quarantined, ingest_stack
     from sohoa.ocr.pipeline import OcrOptions
 
     fields = IngestFields(
@@ -47,16 +52,18 @@ def ingest(files, agency, dossier, procedure, kind, doc_type, owner_id, title, n
     options = OcrOptions.from_settings()
     failure = 0
     for path in files:
-        result = ingest_file(path, fields, archive, options, agent=scanned_by or "sohoa ingest", index=index)
-        if as_json:
-            print(json.dumps({k: str(v) if isinstance(v, Path) else v
-                              for k, v in dataclasses.asdict(result).items()}, ensure_ascii=False))
-        elif isinstance(result, Quarantined):
-            print(f"{path}: not stored: {result.reason}", file=sys.stderr)
-        else:
-            print(f"{path}: {result.status} {result.record_id} {result.code}")
-        if isinstance(result, Quarantined) and not failure:
-            failure = result.exit_code
+        for result in ingest_stack(path, fields, archive, options, agent=scanned_by or "sohoa ingest", index=index,
+                                   split_on_blank=split_on_blank):
+            pages = f" (pages {result.page_range})" if getattr(result, "page_range", None) else ""
+            if as_json:
+                print(json.dumps({k: str(v) if isinstance(v, Path) else v
+                                  for k, v in dataclasses.asdict(result).items()}, ensure_ascii=False))
+            elif isinstance(result, Quarantined):
+                print(f"{path}: not stored: {result.reason}", file=sys.stderr)
+            else:
+                print(f"{path}{pages}: {result.status} {result.record_id} {result.code}")
+            if isinstance(result, Quarantined) and not failure:
+                failure = result.exit_code
     if failure:
         sys.exit(failure)
 

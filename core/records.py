@@ -89,6 +89,11 @@ class RecordMetadata(BaseModel):
     unconfirmed: list[str] = Field(default_factory=list)
     disagreements: list[str] = Field(default_factory=list)
     review_confidence: float | None = None  # the lowest confidence among them (the queue's order)
+    # Cut out of a scanned stack (split/, issue #15): the stack's SHA-256, the pages of it this
+    # record holds (1-based, "3-5"), and the record whose folder keeps the whole stack ("stack").
+    source_sha256: str | None = None
+    source_pages: str | None = None
+    source_record: str | None = None
 
     @field_validator("agency_code")
     @classmethod

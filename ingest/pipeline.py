@@ -1,14 +1,15 @@
 """THE ingest pipeline, declared once: the stages in the order the data flows through them.
 
-    identify → validate → dedup → plan → recognise (a page range) → assemble
+    identify → validate → dedup → split → plan → recognise (a page range) → assemble
     → extract → store (+ verify) → catalog → index
 
 Each stage is a plain function over typed values (contract in ingest/base.py):
 it returns its output, or an end — `Duplicate` or `Quarantined(reason)` — that
 stops the pipeline. Two runners call these functions and nothing else:
 `ingest/runner.py` in-process (`sohoa ingest`, tests) and `workers/tasks.py`
-through Celery, which only moves the values between machines. Later stages
-plug in here: split (after identify), sign (after assemble).
+through Celery, which only moves the values between machines. The split stage
+turns one scanned stack into the documents it holds (issue #15); each goes on
+through plan … index as a file of its own.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from sohoa.core.records import (
     component_code,
     record_id_for,
 )
-from sohoa.ingest import describe, policy
+from sohoa.ingest import describe, policy, segments
 from sohoa.ingest.base import Duplicate, Original, Quarantined, Stored
 from sohoa.ingest.describe import Described
 from sohoa.ingest.policy import IngestFields
@@ -46,8 +47,8 @@ from sohoa.ocr.page import PageOutcome, PageTask
 from sohoa.ocr.pipeline import OcrOptions, OcrResult
 from sohoa.ocr.sniff import sniff
 
-STAGES: Final = ("identify", "validate", "dedup", "plan", "recognise", "assemble", "extract", "store", "catalog",
-                  "index")
+STAGES: Final = ("identify", "validate", "dedup", "split", "plan", "recognise", "assemble", "extract", "store",
+                  "catalog", "index")
 
 
 @dataclass
@@ -119,6 +120,33 @@ def dedup(sha256: str, path: Path, catalog: Catalog) -> Duplicate | None:
     """The same bytes are stored once, whoever sends them again."""
     existing = catalog.record_by_sha(sha256)
     return Duplicate(path, existing.id, existing.code) if existing is not None else None
+
+
+def dedup_part(original: Original, catalog: Catalog) -> Duplicate | None:
+    """A document cut out of a stack is known by its record id (the stack's SHA-256 and its pages),
+    so the same stack sent again, or a split resumed after a crash, makes no second record."""
+    if original.source is None:
+        return dedup(original.sha256, original.path, catalog)
+    existing = catalog.record(original.source.record_id)
+    return Duplicate(original.path, existing.id, existing.code) if existing is not None else None
+
+
+# ------------------------------------------------------------------ 3b. split
+
+
+def split(original: Original, fields: IngestFields, options: OcrOptions, work: Path, split_on_blank: bool = False,
+          doctypes: Path | None = None) -> segments.Split | Quarantined:
+    """Read the codes on every page (a downscaled decode each) and cut the stack into its documents:
+    cover and separator sheets, the one-stop receipt, optionally blank pages (ingest/segments.py).
+    A file of one document with no sheet goes on unchanged; codes that disagree with the fields
+    given quarantine it (exit 22)."""
+    receipt = segments.receipt_doc_type(describe.type_names(describe.catalogue(doctypes)))
+    try:
+        reading = segments.read(original, options.max_pixels, options.max_pages, options.max_page_bytes,
+                                split_on_blank, receipt)
+    except InputError as error:
+        return policy.quarantined(original.path, error)
+    return segments.split(original, fields, reading, work)
 
 
 # ------------------------------------------------------------------ 4. plan
@@ -206,7 +234,7 @@ def store(original: Original, fields: IngestFields | Described, assembled: Assem
     of one dossier get distinct KQn); the reservation is released if the ingest fails before its
     metadata is stored, and kept otherwise (the retry of the same record gets it back)."""
     described = fields if isinstance(fields, Described) else describe.given(fields)
-    record_id = record_id_for(original.sha256)
+    record_id = original.source.record_id if original.source else record_id_for(original.sha256)
     report = assembled.result.report
     meta = _metadata(record_id, original, described, report.page_count, archive.catalog)
     maybe_crash("ingest.reserved")
@@ -214,7 +242,9 @@ def store(original: Original, fields: IngestFields | Described, assembled: Assem
     events += _extracted_events(record_id, described, agent)
     events.append(Event(record_id=record_id, action="stored", agent=agent, tool=archive.store.describe(),
                         detail="every object read back and its SHA-256 verified"))
-    extra = {"extracted.json": described.extracted} if described.extracted is not None else {}
+    extra: dict[str, bytes | Path] = {"extracted.json": described.extracted} if described.extracted is not None else {}
+    if original.source and original.source.keeps_stack:
+        extra["stack"] = Path(original.source.path)
     try:
         stored = store_record(archive.store, meta, original.path, assembled.pdfa, assembled.result.texts,
                               assembled.result.word_boxes, events, agent, extra_objects=extra)
@@ -243,6 +273,7 @@ def _events(record_id: str, original: Original, assembled: Assembled, agent: str
     events = [
         Event(record_id=record_id, action="ingested", agent=agent, tool="sohoa", tool_version=sohoa.__version__,
               detail=f"{original.name}: {original.size} bytes, sha256 {original.sha256}"),
+        *segments.split_events(record_id, original, agent),
         Event(record_id=record_id, action="ocr", agent=agent, tool=engine, tool_version=report.tesseract,
               detail=f"{report.page_count} pages, {ocr_pages} OCR'd, lang {report.language}"),
     ]
@@ -284,6 +315,9 @@ def _metadata(record_id: str, original: Original, described: Described, pages: i
         valid_until=fields.valid_until, retention_code=fields.retention, page_count=pages,
         scanned_by=fields.scanned_by, original_name=original.name, original_sha256=original.sha256,
         original_size=original.size, media_type=policy.MEDIA_TYPES[original.kind],
+        source_sha256=original.source.sha256 if original.source else None,
+        source_pages=original.source.page_range if original.source else None,
+        source_record=original.source.stack_record if original.source else None,
     )
 
 
@@ -298,7 +332,7 @@ def catalog(original: Original, written: Written, archive: Archive) -> Stored | 
     try:
         catalog_write.add_record(archive.catalog, written.meta, written.objects, written.events, written.prefix)
     except sqlalchemy.exc.IntegrityError:
-        duplicate = dedup(original.sha256, original.path, archive.catalog)
+        duplicate = dedup_part(original, archive.catalog)
         if duplicate is None:
             raise
         catalog_write.set_metadata(archive.catalog, written.meta, written.objects,

@@ -2,8 +2,8 @@
 
 One queue per kind of work, declared next to the tasks that use it:
 
-    ingest  — identify, dedup, plan; stage the plan; fan the pages out   (quick; a file of one
-              page range is recognised and stored in this task, with no further hop)
+    ingest  — identify, dedup, split, plan; stage the plan; fan the pages out   (quick; a file of one
+              page range, or a stack of several documents, is recognised and stored in this task)
     ocr     — recognise a small range of pages                         (CPU-bound, the bulk of the work)
     archive — assemble the pages in order into PDF/A, store + verify, catalog
     index   — put the stored record into the search index
@@ -37,8 +37,8 @@ from sohoa.archive.backends import Archive, open_archive
 from sohoa.archive.storage import ObjectMissing, StorageUnavailable
 from sohoa.core.errors import ExitCode, InputError, SohoaError
 from sohoa.core.settings import get_settings
-from sohoa.ingest import pipeline
-from sohoa.ingest.base import Duplicate, Original, Quarantined, Stored, ended
+from sohoa.ingest import pipeline, runner
+from sohoa.ingest.base import Duplicate, IngestResult, Original, Quarantined, Stored, ended
 from sohoa.ingest.policy import IngestFields
 from sohoa.ocr.page import PageOutcome
 from sohoa.ocr.pipeline import OcrOptions
@@ -174,7 +174,7 @@ def page_ranges(pages: int, per_task: int) -> list[tuple[int, int]]:
 
 @shared_task(name=INGEST_TASK, base=ItemTask, bind=True, queue=INGEST_QUEUE)
 def ingest(self, item_id: int) -> dict:
-    """identify → dedup → plan; a file of one page range (SOHOA_PAGES_PER_TASK pages or fewer) is then
+    """identify → dedup → split → plan; a file of one page range (SOHOA_PAGES_PER_TASK pages or fewer) is then
     recognised, assembled and stored right here (three hops and the staged pages saved: most office
     files are this small); a bigger one sends its page ranges to the ocr queue, their chord to archive."""
     catalog = archive().catalog
@@ -184,7 +184,17 @@ def ingest(self, item_id: int) -> dict:
     original = _original(item)
     if ended(original):
         return _end(item, original)
-    planned = pipeline.plan(original, IngestFields.trusted(item.fields), options())
+    fields = IngestFields.trusted(item.fields)
+    settings = get_settings()
+    with tempfile.TemporaryDirectory(prefix="sohoa-split-") as work:
+        parted = pipeline.split(original, fields, options(), Path(work), settings.split_on_blank,
+                                settings.doctypes_file)
+        if ended(parted):
+            return _end(item, parted)
+        part, part_fields = parted.parts[0]
+        if not parted.trivial or part_fields != fields or part.notes:
+            return _end(item, _ingest_stack(parted))
+    planned = pipeline.plan(original, fields, options())
     if ended(planned):
         return _end(item, planned)
     jobs.set_pages(catalog, item_id, planned.pages)
@@ -198,6 +208,32 @@ def ingest(self, item_id: int) -> dict:
     callback = assemble.s(item_id=item_id, firsts=[first for first, _ in ranges])
     chord(header)(callback.set(queue=names.archive_queue(item.job_name, planned.pages)))
     return {"status": "fanned out", "pages": planned.pages, "tasks": len(ranges)}
+
+
+def _ingest_stack(parted) -> IngestResult:
+    """Each document of a split stack (or a file whose codes fill in its fields) through plan …
+    catalog in this task, then to the index queue.
+
+    The job item ends with the first quarantine if any, else with the first stored record (its
+    pages: those of every document), else as a duplicate. Not done yet: the documents' pages are
+    not fanned out to the ocr queue, and the job item names one record (the events of each record
+    name the stack and its pages)."""
+    arch, results = archive(), []
+    for part, part_fields in parted.parts:
+        result = pipeline.dedup_part(part, arch.catalog) or runner.ingest_part(part, part_fields, arch, options(),
+                                                                               agent())
+        if isinstance(result, Stored):
+            index_record.apply_async(kwargs={"record_id": result.record_id})
+        results.append(result)
+    log.info("a stack of %d pages split into %d document(s)", parted.reading.plan.page_count, len(results))
+    for kind in (Quarantined, Stored, Duplicate):
+        found = [r for r in results if isinstance(r, kind)]
+        if found and kind is Stored:
+            return Stored(found[0].path, found[0].record_id, found[0].code,
+                          sum(r.pages for r in found), page_range=found[0].page_range)
+        if found:
+            return found[0]
+    raise SohoaError("a split stack gave no result", ExitCode.INTERNAL)
 
 
 # ------------------------------------------------------------------ queue ocr
