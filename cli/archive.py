@@ -47,6 +47,10 @@ def ingest(files, agency, dossier, procedure, kind, doc_type, owner_id, title, n
         issuing_agency=issuing_agency, summary=summary, valid_until=parse_date(valid_until),
         retention=retention, scanned_by=scanned_by,
     ).validated()
+    from sohoa.core.settings import get_settings
+    from sohoa.ingest.signing import check_signing_setup
+
+    check_signing_setup(get_settings())  # a key that cannot be used stops here, before any work (exit 20)
     archive = open_archive()
     index = open_index()
     options = OcrOptions.from_settings()

@@ -1,7 +1,7 @@
 """THE ingest pipeline, declared once: the stages in the order the data flows through them.
 
     identify → validate → dedup → split → plan → recognise (a page range) → assemble
-    → extract → store (+ verify) → catalog → index
+    → extract → sign → store (+ verify) → catalog → index
 
 Each stage is a plain function over typed values (contract in ingest/base.py):
 it returns its output, or an end — `Duplicate` or `Quarantined(reason)` — that
@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Final, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Final, Iterable, Iterator, Mapping
 
 import sohoa
 import sqlalchemy.exc
@@ -37,7 +37,7 @@ from sohoa.core.records import (
     component_code,
     record_id_for,
 )
-from sohoa.ingest import describe, policy, segments
+from sohoa.ingest import describe, policy, segments, signing
 from sohoa.ingest.base import Duplicate, Original, Quarantined, Stored
 from sohoa.ingest.describe import Described
 from sohoa.ingest.policy import IngestFields
@@ -47,8 +47,11 @@ from sohoa.ocr.page import PageOutcome, PageTask
 from sohoa.ocr.pipeline import OcrOptions, OcrResult
 from sohoa.ocr.sniff import sniff
 
-STAGES: Final = ("identify", "validate", "dedup", "split", "plan", "recognise", "assemble", "extract", "store",
-                  "catalog", "index")
+if TYPE_CHECKING:
+    from sohoa.sign.pades import SignatureInfo
+
+STAGES: Final = ("identify", "validate", "dedup", "split", "plan", "recognise", "assemble", "extract", "sign",
+                  "store", "catalog", "index")
 
 
 @dataclass
@@ -223,11 +226,21 @@ def extract(assembled: Assembled, fields: IngestFields, enabled: bool = True,
     return describe.merge(fields, document.get("fields") or {}, document.get("other_ids") or [], document, names)
 
 
-# ------------------------------------------------------------------ 8. store (+ verify)
+# ------------------------------------------------------------------ 8. sign
+
+
+def sign(assembled: Assembled, work: Path, settings) -> SignatureInfo | None:
+    """The digitising unit's PAdES signature on the PDF/A when a key is configured (ingest/signing.py):
+    the record is then stored with pdfa.pdf and signed.pdf at once. A key that cannot be used raises
+    SIGNING_SETUP, so no record is stored without the signature the configuration asks for."""
+    return signing.sign_assembled(assembled.pdfa, assembled.result.word_boxes, work, settings)
+
+
+# ------------------------------------------------------------------ 9. store (+ verify)
 
 
 def store(original: Original, fields: IngestFields | Described, assembled: Assembled, archive: Archive, agent: str,
-          engine: str = engines.DEFAULT) -> Written:
+          engine: str = engines.DEFAULT, signed: SignatureInfo | None = None) -> Written:
     """Write the record folder (original, PDF/A, text, words, events, metadata last), each object verified.
 
     A result's code is reserved in the catalog before anything is written (so concurrent ingests
@@ -240,11 +253,15 @@ def store(original: Original, fields: IngestFields | Described, assembled: Assem
     maybe_crash("ingest.reserved")
     events = _events(record_id, original, assembled, agent, engine)
     events += _extracted_events(record_id, described, agent)
+    if signed is not None:
+        events.append(signing.signed_event(record_id, signed, agent))
     events.append(Event(record_id=record_id, action="stored", agent=agent, tool=archive.store.describe(),
                         detail="every object read back and its SHA-256 verified"))
     extra: dict[str, bytes | Path] = {"extracted.json": described.extracted} if described.extracted is not None else {}
     if original.source and original.source.keeps_stack:
         extra["stack"] = Path(original.source.path)
+    if signed is not None:
+        extra[signing.SIGNED] = signed.path
     try:
         stored = store_record(archive.store, meta, original.path, assembled.pdfa, assembled.result.texts,
                               assembled.result.word_boxes, events, agent, extra_objects=extra)
@@ -321,7 +338,7 @@ def _metadata(record_id: str, original: Original, described: Described, pages: i
     )
 
 
-# ------------------------------------------------------------------ 9. catalog
+# ------------------------------------------------------------------ 10. catalog
 
 
 def catalog(original: Original, written: Written, archive: Archive) -> Stored | Duplicate:
@@ -342,7 +359,7 @@ def catalog(original: Original, written: Written, archive: Archive) -> Stored | 
     return Stored(original.path, written.meta.record_id, written.meta.record_code, written.meta.page_count)
 
 
-# ------------------------------------------------------------------ 10. index
+# ------------------------------------------------------------------ 11. index
 
 
 def index(record_id: str, archive: Archive, search_index, agent: str) -> None:

@@ -72,7 +72,7 @@ def in_stack(result: IngestResult, stack: Original, part: Original) -> IngestRes
 
 def ingest_part(original: Original, checked: IngestFields, archive: Archive, options: OcrOptions,
                 agent: str = "sohoa", index=None) -> IngestResult:
-    """plan → recognise → assemble → extract → store → catalog → index of one identified, new file."""
+    """plan → recognise → assemble → extract → sign → store → catalog → index of one identified, new file."""
     with tempfile.TemporaryDirectory(prefix="sohoa-ingest-") as work:
         planned = pipeline.plan(original, checked, options)
         if ended(planned):
@@ -83,7 +83,8 @@ def ingest_part(original: Original, checked: IngestFields, archive: Archive, opt
             return assembled
         settings = get_settings()
         described = pipeline.extract(assembled, checked, settings.extract, settings.doctypes_file)
-        written = pipeline.store(original, described, assembled, archive, agent, options.engine)
+        signed = pipeline.sign(assembled, Path(work), settings)
+        written = pipeline.store(original, described, assembled, archive, agent, options.engine, signed)
     stored = pipeline.catalog(original, written, archive)
     if isinstance(stored, Stored) and index is not None:
         pipeline.index(stored.record_id, archive, index, agent)

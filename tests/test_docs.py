@@ -15,7 +15,7 @@ ARCHITECTURE = ROOT / "docs" / "architecture.md"
 README_LIMIT = 20 * 1024  # bytes
 
 # The order of ingest/pipeline.py (issue #11). A new stage goes into both lists.
-STAGES = ["identify", "validate", "dedup", "split", "plan", "recognise", "assemble", "extract", "store",
+STAGES = ["identify", "validate", "dedup", "split", "plan", "recognise", "assemble", "extract", "sign", "store",
           "catalog", "index"]
 
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")

@@ -183,3 +183,24 @@ def _web_certify(env: dict, record_id: str) -> None:
     assert log.stdout.count(record_id) >= 2  # the CLI's and the web's copy
 
 
+
+
+def test_ingest_with_a_key_stores_the_pdfa_and_its_signed_copy_at_once(tmp_path, test_pki):
+    env = environ(tmp_path / "data", SOHOA_SIGN_P12=str(test_pki.p12["plain"]), SOHOA_SIGN_P12_PASSWORD=P12_PASSWORD,
+                  SOHOA_TRUST_ROOTS=str(test_pki.root_pem))
+    first, second = scans(tmp_path / "in", 2, seed="quyet dinh")
+    stored = sohoa(env, "ingest", first, "--json")
+    assert stored.returncode == 0, stored.stderr
+    record_id = json.loads(stored.stdout)["record_id"]
+    archive = _archive(env)
+    record = archive.catalog.record(record_id)
+    kept = records.read_stored_record(archive.store, record.prefix)
+    assert kept.version == 1 and {"pdfa.pdf", "signed.pdf"} <= set(kept.objects)
+    actions = [e.action for e in kept.events]
+    assert "signed" in actions and actions.index("signed") < actions.index("stored")
+    assert sohoa(env, "verify", record_id).returncode == 0
+    assert not catalog_vs_storage(archive)
+    bad = sohoa({**env, "SOHOA_SIGN_P12_PASSWORD": "sai-mat-khau"}, "ingest", second)
+    assert bad.returncode == ExitCode.SIGNING_SETUP, bad.stdout + bad.stderr
+    assert bad.stderr.startswith("sohoa: error: ") and bad.stderr.count("\n") == 1 and "sai-mat-khau" not in bad.stderr
+    assert len(list(records.list_record_prefixes(archive.store))) == 1  # nothing of the second file stored

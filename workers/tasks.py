@@ -279,7 +279,7 @@ def assemble(self, _keys: list, item_id: int, firsts: list[int]) -> dict:
 
 
 def _store(item: jobs.JobItem, original: Original, planned: pipeline.Planned, pages: Iterable[PageOutcome]) -> dict:
-    """assemble → extract → store (+ verify) → catalog, then the record to the index queue."""
+    """assemble → extract → sign → store (+ verify) → catalog, then the record to the index queue."""
     arch = archive()
     fields = IngestFields.trusted(item.fields)
     opts = options()
@@ -289,7 +289,8 @@ def _store(item: jobs.JobItem, original: Original, planned: pipeline.Planned, pa
             return _end(item, assembled)
         settings = get_settings()
         described = pipeline.extract(assembled, fields, settings.extract, settings.doctypes_file)
-        written = pipeline.store(original, described, assembled, arch, agent(), opts.engine)
+        signed = pipeline.sign(assembled, Path(work), settings)
+        written = pipeline.store(original, described, assembled, arch, agent(), opts.engine, signed)
     stored = pipeline.catalog(original, written, arch)
     outcome = _end(item, stored)
     if isinstance(stored, Stored):
