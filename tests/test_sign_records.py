@@ -64,6 +64,11 @@ def test_sign_adds_signed_pdf_in_a_new_version_with_a_signed_event(archive_env):
     assert records.read_stored_record(archive.store, record.prefix).version == 2
     fixity = sohoa(env, "fixity")
     assert fixity.returncode == 0, fixity.stdout + fixity.stderr
+    Path(env["SOHOA_DATA_DIR"], "catalog.db").unlink()  # the catalog lost: storage alone rebuilds it
+    rebuilt = sohoa(env, "rebuild-catalog")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    archive = _archive(env)
+    assert not catalog_vs_storage(archive) and "signed.pdf" in {o.name for o in archive.catalog.record(record_id).objects}
     _signed_is_handed_out(env, record_id, signed_bytes, pdfa_bytes)
 
 
