@@ -866,6 +866,7 @@ def make_doc(type_name: str, seed: int, kind: str = "clean", font: str | None = 
     draft = BUILDERS[type_name](Ctx(rng, loc, when, rng.randint(1, 4999)))
     draft.truth = {k: (nfc(v) if isinstance(v, str) else [nfc(x) for x in v]) for k, v in draft.truth.items()}
     fonts = sorted(FONTS)
+    dpi = 200 if kind == "gray200_jpeg" else dpi  # that kind is the 200 dpi scan whatever is asked
     return LabelledDoc(type_name, kind, seed, font or fonts[seed % len(fonts)], dpi, draft)
 
 
