@@ -22,6 +22,7 @@ from starlette.datastructures import UploadFile as StarletteUploadFile
 router = APIRouter()
 RECENT: Final = 20  # uploads listed under the form
 RECENT_SCAN: Final = 500  # newest upload items looked through for this user's
+MAX_SEPARATORS: Final = 50  # separator sheets printed at once
 
 
 class UploadFields(BaseModel):
@@ -47,6 +48,29 @@ def _agency_choices(web: WebState, principal: Principal) -> list[tuple[str, str]
     names = {code: agency.name for code, agency in load_tree(web.catalog).agencies.items()}
     codes = sorted(names) if allowed is None else allowed
     return [(code, names.get(code, "")) for code in codes]
+
+
+@router.get("/to-bia", include_in_schema=False)
+def sheets_pdf(request: Request, principal: Annotated[Principal, Depends(require(roles.UPLOAD))],
+               dossier: Annotated[str, Query(max_length=100)] = "",
+               count: Annotated[int, Query(ge=0, le=MAX_SEPARATORS)] = 3) -> Response:
+    """"In tờ bìa": the cover sheet of a dossier of the user's agencies and `count` separator sheets
+    (issue #15), as `sohoa sheets`; scan them with the dossier and ingest splits it per document."""
+    from sohoa.core import codes
+    from sohoa.split.sheets import Separator, cover_page, separator_page, sheets_pdf as render
+
+    web = state(request)
+    code = codes.dossier_code(dossier) if dossier.strip() else None  # a bad code: 400 in Vietnamese
+    allowed = uploads.allowed_agencies(web, principal)
+    if code and allowed is not None and code.split("-")[0] not in allowed:
+        raise WebError(404, "Không có hồ sơ này trong phạm vi cơ quan của bạn.", "not-found")
+    if not code and not count:
+        raise WebError(400, "Hãy nhập mã hồ sơ hoặc số tờ phân cách.")
+    pages = ([cover_page(code)] if code else []) + [separator_page(Separator(), code) for _ in range(count)]
+    body = render(pages)
+    name = f"to-bia-{code}.pdf" if code else "to-phan-cach.pdf"
+    return Response(body, media_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"})
 
 
 def _recent(web: WebState, principal: Principal) -> list[dict]:
