@@ -138,18 +138,24 @@ def dedup_part(original: Original, catalog: Catalog) -> Duplicate | None:
 
 
 def split(original: Original, fields: IngestFields, options: OcrOptions, work: Path, split_on_blank: bool = False,
-          doctypes: Path | None = None) -> segments.Split | Quarantined:
+          doctypes: Path | None = None, catalog: Catalog | None = None) -> segments.Split | Quarantined:
     """Read the codes on every page (a downscaled decode each) and cut the stack into its documents:
     cover and separator sheets, the one-stop receipt, optionally blank pages (ingest/segments.py).
     A file of one document with no sheet goes on unchanged; codes that disagree with the fields
-    given quarantine it (exit 22)."""
+    given, or name a dossier of an agency the given one does not cover (the agency tree in
+    `catalog`), quarantine it (exit 22)."""
     receipt = segments.receipt_doc_type(describe.type_names(describe.catalogue(doctypes)))
     try:
         reading = segments.read(original, options.max_pixels, options.max_pages, options.max_page_bytes,
                                 split_on_blank, receipt)
     except InputError as error:
         return policy.quarantined(original.path, error)
-    return segments.split(original, fields, reading, work)
+    agencies = None
+    if catalog is not None and fields.agency and reading.plan.dossiers:
+        from sohoa.ratios.agencies import subordinates
+
+        agencies = subordinates(catalog, fields.agency)
+    return segments.split(original, fields, reading, work, agencies)
 
 
 # ------------------------------------------------------------------ 4. plan

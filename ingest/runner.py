@@ -52,7 +52,8 @@ def ingest_stack(path: Path, fields: IngestFields | Mapping[str, object], archiv
     settings = get_settings()
     blank = settings.split_on_blank if split_on_blank is None else split_on_blank
     with tempfile.TemporaryDirectory(prefix="sohoa-split-") as work:
-        parted = pipeline.split(original, checked, options, Path(work), blank, settings.doctypes_file)
+        parted = pipeline.split(original, checked, options, Path(work), blank, settings.doctypes_file,
+                                archive.catalog)
         if ended(parted):
             return [parted]
         results = []

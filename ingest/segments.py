@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Final
+from typing import Collection, Final
 
 from sohoa.core.errors import ExitCode, InputError, SohoaError
 from sohoa.core.hashing import sha256_file
@@ -65,13 +65,23 @@ def read(original: Original, max_pixels: int, max_pages: int | None, max_page_by
     return read_stack(original.path, original.kind, frames, split_on_blank, receipt_type)
 
 
-def conflict(plan: SplitPlan, fields: IngestFields) -> str | None:
-    """Why the codes on the pages cannot be trusted with the fields given, if they cannot."""
+def conflict(plan: SplitPlan, fields: IngestFields, agencies: Collection[str] | None = None) -> str | None:
+    """Why the codes on the pages cannot be trusted with the fields given, if they cannot.
+
+    `agencies` are those the given agency covers (itself and the agencies below it): a dossier
+    read off a cover or receipt must be one of theirs, as a typed dossier must be, so a sheet
+    printed for another agency never files a scan into that agency's dossier."""
     if plan.conflicts:
         return "; ".join(plan.conflicts)
     others = sorted(d for d in plan.dossiers if fields.dossier and d != fields.dossier)
     if others:
         return f"the pages carry dossier code {', '.join(others)}, not the {fields.dossier} given"
+    if fields.agency and not fields.dossier:
+        covered = set(agencies or ()) | {fields.agency}
+        foreign = sorted(d for d in plan.dossiers if d.split("-")[0] not in covered)
+        if foreign:
+            return (f"the pages carry dossier code {', '.join(foreign)} of another agency than {fields.agency} "
+                    "(the agency given)")
     return None
 
 
@@ -161,10 +171,12 @@ def _part(original: Original, segment: Segment, plan: SplitPlan, work: Path, not
     return Original(path, name, original.kind, sha256, size, source=source, notes=notes)
 
 
-def split(original: Original, fields: IngestFields, reading: StackReading, work: Path) -> Split | Quarantined:
-    """The records of the stack `reading` describes; `work` receives the cut files."""
+def split(original: Original, fields: IngestFields, reading: StackReading, work: Path,
+          agencies: Collection[str] | None = None) -> Split | Quarantined:
+    """The records of the stack `reading` describes; `work` receives the cut files. `agencies`:
+    those the given agency covers (see `conflict`)."""
     plan = reading.plan
-    problem = conflict(plan, fields)
+    problem = conflict(plan, fields, agencies)
     if problem:
         return quarantined(original.path, SohoaError(problem, ExitCode.CODE_CONFLICT))
     if not plan.segments:

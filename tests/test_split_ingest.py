@@ -102,6 +102,19 @@ def test_a_code_on_the_pages_that_is_not_the_dossier_given_is_quarantined(tmp_pa
     assert open_archive(Settings(data_dir=tmp_path / "data")).catalog.list_records(limit=10)[0] == 0
 
 
+def test_a_cover_of_another_agencys_dossier_is_quarantined(tmp_path, stack):
+    """A scanner of one agency (the hot folder's agency folder, the uploader's agency) cannot file a
+    scan into another agency's dossier by putting that agency's cover sheet on it."""
+    other_agency = OTHER.split("-")[0]
+    assert DOSSIER.split("-")[0] != other_agency
+    done = sohoa(tmp_path / "data", "ingest", str(stack), "--agency", other_agency)
+    assert done.returncode == ExitCode.CODE_CONFLICT, done.stderr
+    assert "of another agency" in done.stderr and DOSSIER in done.stderr
+    assert open_archive(Settings(data_dir=tmp_path / "data")).catalog.list_records(limit=10)[0] == 0
+    own = sohoa(tmp_path / "data", "ingest", str(stack), "--agency", DOSSIER.split("-")[0], "--json")
+    assert own.returncode == 0, own.stderr
+
+
 def test_a_tiff_stack_with_an_unreadable_separator_and_a_blank_page(tmp_path):
     specs = [StackPage("document", seed=41), StackPage("damaged", skew=2.0), StackPage("document", seed=42),
              StackPage("blank"), StackPage("document", seed=43, upside_down=True)]

@@ -188,7 +188,7 @@ def ingest(self, item_id: int) -> dict:
     settings = get_settings()
     with tempfile.TemporaryDirectory(prefix="sohoa-split-") as work:
         parted = pipeline.split(original, fields, options(), Path(work), settings.split_on_blank,
-                                settings.doctypes_file)
+                                settings.doctypes_file, archive().catalog)
         if ended(parted):
             return _end(item, parted)
         part, part_fields = parted.parts[0]
