@@ -194,8 +194,9 @@ class ElasticIndex:
         """An index made by an older sohoa lacks the fields added since (mappings only grow):
         add them, so new documents index and old ones are found as before."""
         wanted = index_mappings()["properties"]
-        for name, mapping in self.client.indices.get_mapping(index=self.alias).body.items():
-            have = mapping.get("mappings", {}).get("properties", {})
+        body = self.client.indices.get_mapping(index=self.alias).body
+        for name, mapping in (body.items() if isinstance(body, dict) else ()):
+            have = (mapping.get("mappings") or {}).get("properties") or {} if isinstance(mapping, dict) else {}
             if "record_id" not in have:  # not an index of ours: leave it alone
                 continue
             missing = {field: spec for field, spec in wanted.items() if field not in have}

@@ -236,7 +236,10 @@ def test_unwritable_report_path_fails_before_ocr_and_leaves_nothing(tmp_path):
 def test_usage_errors_are_one_line(tmp_path):
     proc = run_sohoa("ocr", tmp_path / "only-input.jpg")
     assert proc.returncode == ExitCode.USAGE
-    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("sohoa: error: Missing argument")
+    # `sohoa ocr` takes INPUT OUTPUT, or several inputs with --out-dir (issue #17): one input alone says so
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("sohoa: error: give INPUT OUTPUT")
+    bad = run_sohoa("ocr", tmp_path / "a.jpg", "--no-such-option")
+    assert bad.returncode == ExitCode.USAGE and bad.stderr.count("\n") == 1
 
 
 def test_sixteen_bit_min_is_white_tiff_is_not_inverted(tmp_path):
