@@ -12,8 +12,9 @@ from sohoa.archive.catalog import Record
 from sohoa.core.errors import ExitCode, SohoaError
 
 
-def export_bag(archive: Archive, records_: list[Record], out: Path) -> Path:
-    """One bag: data/<record code>/<object name> for each record, manifest-sha256, bag-info."""
+def export_bag(archive: Archive, records_: list[Record], out: Path, extra: dict[str, bytes] | None = None) -> Path:
+    """One bag: data/<record code>/<object name> for each record, manifest-sha256, bag-info;
+    `extra` adds files (name → bytes) at the top of data/, e.g. METS.xml, listed in the manifest too."""
     if out.exists() and any(out.iterdir()):
         raise SohoaError(f"{out}: exists and is not empty", ExitCode.OUTPUT_ERROR)
     out.mkdir(parents=True, exist_ok=True)
@@ -26,6 +27,8 @@ def export_bag(archive: Archive, records_: list[Record], out: Path) -> Path:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with archive.store.open(obj.key) as source, target.open("wb") as sink:
                     shutil.copyfileobj(source, sink, 1 << 20)
+        for name, content in (extra or {}).items():
+            (out / name).write_bytes(content)
         first = records_[0].metadata_json
         info = {
             "Source-Organization": first.get("agency_code", ""),
@@ -45,3 +48,35 @@ def export_bag(archive: Archive, records_: list[Record], out: Path) -> Path:
             if bag.entries[f"data/{record.code}/{obj.name}"]["sha256"] != obj.sha256:
                 raise SohoaError(f"{obj.key}: exported bytes differ from the archive", ExitCode.OUTPUT_ERROR)
     return out
+
+
+def export_mets(archive: Archive, records_: list[Record], out: Path, dossier: str | None = None) -> Path:
+    """out/METS.xml (METS + PREMIS, archive/mets.py) and out/<record code>/<object name>, each copy
+    verified against the catalog's SHA-256 before it is kept."""
+    from sohoa.archive.storage import copy_verified
+
+    if out.exists() and any(out.iterdir()):
+        raise SohoaError(f"{out}: exists and is not empty", ExitCode.OUTPUT_ERROR)
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        for record in records_:
+            for obj in record.objects:
+                target = out / record.code / obj.name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                copy_verified(archive.store, obj.key, obj.sha256, target)
+        (out / "METS.xml").write_bytes(mets_of(archive, records_, dossier))
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        raise
+    return out
+
+
+def mets_of(archive: Archive, records_: list[Record], dossier: str | None = None) -> bytes:
+    """The METS document of one record, or of the dossier's records (one div each)."""
+    from sohoa.archive import mets
+    from sohoa.core.records import now_utc
+
+    packages = [mets.package_of(archive.catalog, record) for record in records_]
+    if dossier:
+        return mets.mets_document(packages, dossier, dossier, now_utc(), dossier=True)
+    return mets.mets_document(packages, packages[0].code, packages[0].title, now_utc())

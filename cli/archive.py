@@ -210,9 +210,12 @@ def get(record_id: str, out: Path, original: bool, unsigned: bool, as_user: Opti
 @click.option("--out", required=True, type=PathArg, help="Bag directory to create.")
 @click.option("--as", "as_user", metavar="USER",
               help="As this web user: only records of their agency's subtree (others are missing); audited.")
-def export(record_id: Optional[str], dossier: Optional[str], out: Path, as_user: Optional[str]) -> None:
-    """Write a BagIt bag (manifest-sha256, bag-info) of a record or a whole dossier."""
-    from sohoa.archive.export import export_bag
+@click.option("--format", "format_", type=click.Choice(["bagit", "mets"]), default="bagit", show_default=True,
+              help="bagit: a BagIt bag (carrying METS.xml too); mets: METS.xml with PREMIS beside the files.")
+def export(record_id: Optional[str], dossier: Optional[str], out: Path, as_user: Optional[str],
+           format_: str = "bagit") -> None:
+    """Write a BagIt bag (manifest-sha256, bag-info) or a METS/PREMIS package of a record or a whole dossier."""
+    from sohoa.archive.export import export_bag, export_mets, mets_of
 
     archive = open_archive()
     if bool(record_id) == bool(dossier):
@@ -232,13 +235,16 @@ def export(record_id: Optional[str], dossier: Optional[str], out: Path, as_user:
         chosen = [r for r in archive.catalog.records_of_dossier(dossier) if seen is None or seen.covers(r.agency_code)]
         if not chosen:
             raise SohoaError(f"no records in dossier {dossier!r}", ExitCode.NOT_FOUND)
-    export_bag(archive, list(chosen), out)
+    if format_ == "mets":
+        export_mets(archive, list(chosen), out, dossier)
+    else:
+        export_bag(archive, list(chosen), out, {"METS.xml": mets_of(archive, list(chosen), dossier)})
     if as_user:
         from sohoa.web import audit
 
         audit.write(archive.catalog, principal.username, audit.DOWNLOAD_PDFA, None, f"cli export --out {out.name}",
                     "cli", records=[r.id for r in chosen], dossier=dossier)
-    print(f"{out}: bag of {len(chosen)} record(s)")
+    print(f"{out}: {'bag' if format_ == 'bagit' else 'METS package'} of {len(chosen)} record(s)")
 
 
 COMMANDS = [ingest, fixity, rebuild_catalog, show, get, export]
