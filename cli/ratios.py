@@ -91,6 +91,34 @@ def targets_show(agency: str | None) -> None:
     _print_targets(catalog, tree, codes)
 
 
+@targets.command("preset")
+@click.argument("name")
+@click.option("--agency", help="Agency code; without it, the default of every agency.")
+def targets_preset(name: str, agency: str | None) -> None:
+    """Apply a named preset's targets (see `sohoa targets presets`); points stay as they are."""
+    from sohoa.ratios import presets
+    from sohoa.ratios.agencies import load_tree
+
+    catalog = open_catalog()
+    preset, code = presets.apply(catalog, name, agency)
+    print(f"preset {preset.key} applied ({preset.name}); source: {preset.source}")
+    _print_targets(catalog, load_tree(catalog), [code])
+
+
+@targets.command("presets")
+def targets_presets() -> None:
+    """The named presets, their targets and their sources."""
+    from sohoa.ratios import presets
+    from sohoa.ratios.indicators import INDICATORS
+
+    for preset in presets.load().values():
+        values = ", ".join(f"{indicator} {preset.targets[indicator] * 100:g}%"
+                           for indicator in INDICATORS if indicator in preset.targets)
+        print(f"{preset.key}{' (default)' if preset.default else ''}: {preset.name}")
+        print(f"  {values}")
+        print(f"  source: {preset.source}")
+
+
 def _print_targets(catalog, tree, codes: list[str]) -> None:
     from sohoa.ratios import targets as target_store
     from sohoa.ratios.indicators import INDICATORS
