@@ -1,15 +1,20 @@
-"""`sohoa export`: BagIt bags (RFC 8493) of records for deposit into the agency archive."""
+"""`sohoa export`: BagIt bags (RFC 8493) and METS/PREMIS packages (archive/mets.py) of records, with
+the 2025 metadata sheet, for deposit into the agency archive."""
 
 from __future__ import annotations
 
+import csv
 import shutil
 from pathlib import Path
+from typing import Final
 
 import bagit
 
 from sohoa.archive.backends import Archive
 from sohoa.archive.catalog import Record
 from sohoa.core.errors import ExitCode, SohoaError
+
+SHEET_NAME: Final = "sheet.csv"
 
 
 def export_bag(archive: Archive, records_: list[Record], out: Path, extra: dict[str, bytes] | None = None) -> Path:
@@ -51,8 +56,8 @@ def export_bag(archive: Archive, records_: list[Record], out: Path, extra: dict[
 
 
 def export_mets(archive: Archive, records_: list[Record], out: Path, dossier: str | None = None) -> Path:
-    """out/METS.xml (METS + PREMIS, archive/mets.py) and out/<record code>/<object name>, each copy
-    verified against the catalog's SHA-256 before it is kept."""
+    """out/METS.xml (METS + PREMIS, archive/mets.py), out/<record code>/<object name>, each copy
+    verified against the catalog's SHA-256 before it is kept, and the metadata sheet out/sheet.csv."""
     from sohoa.archive.storage import copy_verified
 
     if out.exists() and any(out.iterdir()):
@@ -65,6 +70,7 @@ def export_mets(archive: Archive, records_: list[Record], out: Path, dossier: st
                 target.parent.mkdir(parents=True, exist_ok=True)
                 copy_verified(archive.store, obj.key, obj.sha256, target)
         (out / "METS.xml").write_bytes(mets_of(archive, records_, dossier))
+        write_sheet(records_, out / SHEET_NAME)
     except BaseException:
         shutil.rmtree(out, ignore_errors=True)
         raise
@@ -80,3 +86,20 @@ def mets_of(archive: Archive, records_: list[Record], dossier: str | None = None
     if dossier:
         return mets.mets_document(packages, dossier, dossier, now_utc(), dossier=True)
     return mets.mets_document(packages, packages[0].code, packages[0].title, now_utc())
+
+
+def write_sheet(records_: list[Record], path: Path) -> None:
+    """The 2025 minimal metadata sheet, one row per record (UTF-8 CSV); `File` is the record's PDF
+    in the package (signed.pdf when signed, else pdfa.pdf)."""
+    from sohoa.archive.mets import sheet_of
+
+    with path.open("w", encoding="utf-8", newline="") as sink:
+        writer = None
+        for record in records_:
+            names = {obj.name for obj in record.objects}
+            pdf = "signed.pdf" if "signed.pdf" in names else "pdfa.pdf" if "pdfa.pdf" in names else "original"
+            row = {**sheet_of(record.metadata_json), "File": f"{record.code}/{pdf}"}
+            if writer is None:
+                writer = csv.DictWriter(sink, fieldnames=list(row))
+                writer.writeheader()
+            writer.writerow(row)

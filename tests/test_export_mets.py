@@ -4,6 +4,7 @@ Library of Congress schemas; no network at test time), through the real command 
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
@@ -169,6 +170,11 @@ def test_dossier_package_has_one_div_per_record_and_bagit_carries_the_mets(env, 
         ids = {f.get("FILEID") for f in div.findall("mets:fptr", NS)}
         assert ids and all(tree.find(f".//mets:file[@ID='{i}']", NS) is not None for i in ids)
     assert stored[2]["code"] not in etree.tostring(tree, encoding="unicode")
+    with (tmp_path / "ho-so" / "sheet.csv").open(encoding="utf-8", newline="") as sheet:
+        rows = list(csv.DictReader(sheet))
+    assert [r["DocCode"] for r in rows] == [stored[0]["code"], stored[1]["code"]]
+    assert rows[0]["TypeName"] == "Giấy chứng nhận quyền sử dụng đất"
+    assert all((tmp_path / "ho-so" / r["File"]).is_file() and r["File"].endswith(".pdf") for r in rows)
     bag_dir = tmp_path / "bag"
     proc = sohoa(env, "export", "--dossier", DOSSIER, "--out", bag_dir)
     assert proc.returncode == 0, proc.stderr
@@ -205,3 +211,14 @@ def test_unknown_record_and_out_of_scope_user(env, stored, tmp_path):
     assert len(etree.parse(str(tmp_path / "a" / "METS.xml")).findall(".//mets:structMap//mets:div", NS)) == 3
     bad = sohoa(env, "export", stored[0]["record_id"], "--format", "zip", "--out", tmp_path / "z")
     assert bad.returncode == ExitCode.USAGE and "Traceback" not in bad.stderr
+
+
+def test_metadata_sheet_splits_number_and_notation():
+    from sohoa.archive.mets import sheet_of
+
+    sheet = sheet_of({"record_code": "000.00.12.H36-250301-0007-KQ1", "doc_type_name": "Giấy phép xây dựng",
+                      "number_symbol": "125/GPXD-UBND", "issued_on": "2025-03-04",
+                      "issuing_agency": "UBND huyện Mỹ Lộc", "summary": "Cấp phép xây dựng nhà ở riêng lẻ"})
+    assert sheet == {"DocCode": "000.00.12.H36-250301-0007-KQ1", "TypeName": "Giấy phép xây dựng",
+                     "CodeNumber": "125", "CodeNotation": "GPXD-UBND", "IssuedDate": "2025-03-04",
+                     "OrganName": "UBND huyện Mỹ Lộc", "Subject": "Cấp phép xây dựng nhà ở riêng lẻ"}
