@@ -102,7 +102,8 @@ def kho(owner_id: str, dossier: Optional[str], as_user: Optional[str], as_json: 
     if not groups:
         print(f"{owner_id}: chưa có giấy tờ số hóa còn hiệu lực (no valid digitised documents)")
     for doc_type, hits in groups.items():
-        print(f"{doc_type}:")
+        name = hits[0].doc_type_name
+        print(f"{name} ({doc_type}):" if name and name != doc_type else f"{doc_type}:")
         for hit in hits:
             print(f"  {hit.issued_on or '':10}  {hit.record_code}  {hit.title or ''}  "
                   f"(hiệu lực đến {hit.valid_until or 'không thời hạn'})")

@@ -264,6 +264,7 @@ def test_kho_lists_the_owner_documents_and_is_audited(web_env):
     official = web_env.login("canbo")
     page = official.get("/kho", params={"owner_id": OWNER})
     assert page.status_code == 200 and "Giấy khai sinh" in page.text and "Không thời hạn" in page.text
+    assert "<h2>Giấy khai sinh</h2>" in page.text and "<h2>GKS</h2>" not in page.text  # names, not codes
     api = official.get(f"/api/kho/{OWNER}").json()
     assert [h["record_id"] for h in api["groups"]["GKS"]] == [web_env.record_id]
     assert official.get("/api/kho/123").status_code == 400
