@@ -368,3 +368,14 @@ def clean_temporaries(store: ObjectStore, prefix: str = "") -> list[str]:
     running are kept). Returns what was removed; a store without temporaries returns []."""
     cleaner = getattr(store, "clean_temporaries", None)
     return cleaner(prefix) if cleaner is not None else []
+
+
+def catalog_follows(catalog, store: ObjectStore, prefix: str, action: str) -> StoredRecord:
+    """The record as storage now holds it, with the catalog moved to its current metadata version
+    and given the newest `action` event (after `write_metadata_version`: describe, sign)."""
+    from sohoa.archive import catalog_write
+
+    stored = read_stored_record(store, prefix)
+    event = next((e for e in reversed(stored.events) if e.action == action), None)
+    catalog_write.set_metadata(catalog, stored.meta, stored.objects, [event] if event else [])
+    return stored

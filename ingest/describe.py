@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final, Mapping
 
-from sohoa.archive import catalog_write, records
+from sohoa.archive import records
 from sohoa.archive.storage import ObjectExists
 from sohoa.core import codes
 from sohoa.core.errors import ExitCode, SohoaError
@@ -250,9 +250,7 @@ def describe_record(archive, record_id: str, values: Mapping[str, Any], confirm:
         break
     else:
         raise SohoaError(f"{record.code}: its metadata keeps changing; try again", ExitCode.OUTPUT_ERROR)
-    stored = records.read_stored_record(archive.store, record.prefix)
-    event = next((e for e in reversed(stored.events) if e.action == "described"), None)
-    catalog_write.set_metadata(archive.catalog, stored.meta, stored.objects, [event] if event else [])
+    stored = records.catalog_follows(archive.catalog, archive.store, record.prefix, "described")
     if index is not None:
         from sohoa.search.service import index_record
 

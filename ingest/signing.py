@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import sohoa
-from sohoa.archive import catalog_write, records
+from sohoa.archive import records
 from sohoa.archive.storage import ObjectExists, copy_verified
 from sohoa.core.errors import ExitCode, SohoaError
 from sohoa.core.records import Event, ObjectInfo
@@ -145,9 +145,7 @@ def sign_record(archive, record_id: str, signer: UnitSigner, agent: str, tsa_url
             break
         else:
             raise SohoaError(f"{record.code}: its metadata keeps changing; try again", ExitCode.OUTPUT_ERROR)
-    stored = records.read_stored_record(archive.store, record.prefix)
-    event = next((e for e in reversed(stored.events) if e.action == "signed"), None)
-    catalog_write.set_metadata(archive.catalog, stored.meta, stored.objects, [event] if event else [])
+    stored = records.catalog_follows(archive.catalog, archive.store, record.prefix, "signed")
     signed = stored.objects[SIGNED]
     return SignOutcome(record.id, record.code, False, signed.sha256, info.level, info.signed_at)
 
