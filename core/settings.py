@@ -70,6 +70,11 @@ class Settings(BaseModel):
     sign_tsa_url: str | None = None  # RFC 3161 timestamp server: PAdES B-T
     trust_roots: Path | None = None  # PEM file or folder of the CA certificates `sohoa verify` trusts
 
+    # The one-stop system (ratios/dvcqg.py): the national-portal field mapping (unset = the shipped
+    # ratios/data/dvcqg.yaml) and the address download links start with (`sohoa dossiers show`).
+    dvcqg_mapping: Path | None = None
+    public_url: str = "http://localhost:8000"
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
         environ = os.environ if environ is None else environ
