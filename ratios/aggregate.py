@@ -1,8 +1,13 @@
 """The counting, in SQL: GROUP BY agency over the registry, so a million dossiers never travel to
 Python; the roll-up over the hierarchy happens afterwards (report.py).
 
-"Digitised component" = a component record filed in the dossier or a record reused into it
-(a reuse link); "digitised result" = a result record filed in the dossier. Records, links and
+"Digitised component" = a component record filed in the dossier, a record reused into it (a reuse
+link), a component the registry says was received electronically, or any component of a dossier
+submitted online (TT 03/2025/TT-VPCP Điều 5.2: nothing to scan); "digitised result" = a result
+record filed in the dossier. A dossier without a digitised component whose every component is
+exempted from scanning (the registry's per-reason counts reach its component count) is left out of
+the dossier-digitisation denominator (`exempt_dossiers`); the electronic and exempted component
+counts are summed over the received dossiers so the report can say what it counted. Records, links and
 results count as they stand when the report runs, so monthly rows add up to the period.
 
 Two ways to get each dossier's three flags (has a component, has a result record, was reused),
@@ -31,7 +36,7 @@ from sohoa.core.records import Kind
 from sohoa.ratios.indicators import Counts
 from sohoa.ratios.models import Dossier
 from sohoa.ratios.periods import Period
-from sqlalchemy import and_, case, extract, func, literal, or_, select
+from sqlalchemy import and_, case, extract, func, literal, not_, or_, select
 from sqlalchemy.sql import ColumnElement
 
 ELECTRONIC: Final = "electronic"
@@ -41,7 +46,9 @@ BY_DIALECT: Final = {"sqlite": "probe", "postgresql": "join"}
 # million records + 2.5 µs per dossier in scope (bench/ratios_bench.py, 1M of each): they break
 # even near 6% of the registry.
 PROBE_SHARE: Final = 0.05
-RECEIVED_FIELDS: Final = ("received", "dossier_digitised", "reused")
+RECEIVED_FIELDS: Final = ("received", "dossier_digitised", "reused", "exempt_dossiers", "electronic_components",
+                          "exempted_components")
+ONLINE: Final = "online"
 ISSUED_FIELDS: Final = ("issued", "result_digitised", "electronic")
 
 Key = tuple[str, str | None]  # (agency code, month "YYYY-MM" or None for the whole period)
@@ -49,6 +56,32 @@ Key = tuple[str, str | None]  # (agency code, month "YYYY-MM" or None for the wh
 
 def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.sum(case((condition, 1), else_=0))
+
+
+def _sum(column) -> ColumnElement[int]:
+    return func.coalesce(func.sum(column), 0)
+
+
+def _exempted() -> ColumnElement[int]:
+    return Dossier.exempt_desk + Dossier.exempt_verification + Dossier.exempt_secret + Dossier.exempt_other
+
+
+def _needs_no_scan() -> ColumnElement[bool]:
+    """Received electronically, at least one component, or submitted online (TT 03/2025 Điều 5.2)."""
+    return or_(Dossier.electronic_components > 0, Dossier.channel == ONLINE)
+
+
+def _all_exempt() -> ColumnElement[bool]:
+    return and_(Dossier.components > 0, _exempted() >= Dossier.components)
+
+
+def _received_extras(has_component: ColumnElement[bool], when=None) -> list:
+    """exempt dossiers, electronic components, exempted components (optionally only `when`)."""
+    exempt = and_(not_(has_component), _all_exempt())
+    if when is None:
+        return [_count(exempt), _sum(Dossier.electronic_components), _sum(_exempted())]
+    return [_count(and_(when, exempt)), _sum(case((when, Dossier.electronic_components), else_=0)),
+            _sum(case((when, _exempted()), else_=0))]
 
 
 def _month(date_column) -> list:
@@ -104,10 +137,11 @@ def _probe(connection, period: Period, by_month: bool, scope: list, counts: dict
     component_record = catalog.filed_in(Dossier.code, Kind.component)
     reused = catalog.reused_into(Dossier.code)
     result_record = catalog.filed_in(Dossier.code, Kind.result)
-    has_component = or_(component_record, reused)
+    has_component = or_(component_record, reused, _needs_no_scan())
     for date_column, sums, names in (
         (Dossier.received_on,
-         [_count(and_(has_component, or_(Dossier.result_issued_on.is_(None), result_record))), _count(reused)],
+         [_count(and_(has_component, or_(Dossier.result_issued_on.is_(None), result_record))), _count(reused),
+          *_received_extras(has_component)],
          RECEIVED_FIELDS),
         (Dossier.result_issued_on,
          [_count(result_record), _count(or_(Dossier.result_form == ELECTRONIC, result_record))],
@@ -126,7 +160,8 @@ def _join(connection, period: Period, by_month: bool, scope: list, counts: dict[
     links = catalog.reused_dossiers()
     has_result = records.c.result == literal(1)
     reused = links.c.code.is_not(None)
-    has_component = or_(records.c.component == literal(1), reused)
+    # COALESCE: a dossier without records has NULL flags, and NOT (NULL) would not count it as exempt.
+    has_component = or_(func.coalesce(records.c.component, 0) == literal(1), reused, _needs_no_scan())
     received = Dossier.received_on.between(period.start, period.end)
     issued = Dossier.result_issued_on.between(period.start, period.end)
     keys = [Dossier.agency_code] + (_month(Dossier.received_on) + _month(Dossier.result_issued_on) if by_month else [])
@@ -134,7 +169,7 @@ def _join(connection, period: Period, by_month: bool, scope: list, counts: dict[
         select(*keys,
                _count(received), _count(and_(received, has_component,
                                              or_(Dossier.result_issued_on.is_(None), has_result))),
-               _count(and_(received, reused)),
+               _count(and_(received, reused)), *_received_extras(has_component, received),
                _count(issued), _count(and_(issued, has_result)),
                _count(and_(issued, or_(Dossier.result_form == ELECTRONIC, has_result))))
         .select_from(Dossier.__table__.outerjoin(records, records.c.code == Dossier.code)
@@ -147,7 +182,8 @@ def _join(connection, period: Period, by_month: bool, scope: list, counts: dict[
         agency, values = row[0], row[width:]
         received_month = _label(row[1], row[2]) if by_month else None
         issued_month = _label(row[3], row[4]) if by_month else None
-        if any(values[:3]):  # a dossier counted by its result date only has received-month zeros
-            _set(counts, (agency, received_month), RECEIVED_FIELDS, values[:3])
-        if any(values[3:]):
-            _set(counts, (agency, issued_month), ISSUED_FIELDS, values[3:])
+        split = len(RECEIVED_FIELDS)
+        if any(values[:split]):  # a dossier counted by its result date only has received-month zeros
+            _set(counts, (agency, received_month), RECEIVED_FIELDS, values[:split])
+        if any(values[split:]):
+            _set(counts, (agency, issued_month), ISSUED_FIELDS, values[split:])

@@ -58,8 +58,10 @@ def read_text(path: Path) -> str:
                          ExitCode.UNSUPPORTED) from None
 
 
-def rows(text: str, columns: tuple[str, ...], source: str) -> Iterator[tuple[int, dict[str, str] | RowError]]:
-    """(line number, row or the reason it cannot be read) for each non-blank data line."""
+def rows(text: str, columns: tuple[str, ...], source: str,
+         optional: tuple[str, ...] = ()) -> Iterator[tuple[int, dict[str, str] | RowError]]:
+    """(line number, row or the reason it cannot be read) for each non-blank data line; the
+    `optional` columns are read when the header has them."""
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if ";" in first_line and "," not in first_line else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
@@ -72,7 +74,7 @@ def rows(text: str, columns: tuple[str, ...], source: str) -> Iterator[tuple[int
         raise SohoaError(f"{source}: header must be {','.join(columns)} (missing: {', '.join(missing) or '-'}"
                          f"{'; duplicate column names' if len(set(header)) != len(header) else ''})",
                          ExitCode.UNSUPPORTED)
-    position = {name: header.index(name) for name in columns}
+    position = {name: header.index(name) for name in (*columns, *optional) if name in header}
     while True:
         try:
             cells = next(reader)

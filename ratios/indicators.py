@@ -33,7 +33,11 @@ class Counts:
 
     received: int = 0  # dossiers received in the period
     dossier_digitised: int = 0  # … with ≥ 1 digitised component and, if a result was issued, a digitised result
+    # (a digitised component: a record filed or reused, one received electronically, or an online dossier)
     reused: int = 0  # … with ≥ 1 component reused from already-digitised data
+    exempt_dossiers: int = 0  # … with nothing to scan (every component exempted, TT 03/2025 Điều 5.2)
+    electronic_components: int = 0  # components of the received dossiers that arrived electronically
+    exempted_components: int = 0  # … and those exempted from scanning (any reason)
     issued: int = 0  # dossiers with a result issued in the period
     result_digitised: int = 0  # … that have a digitised result record
     electronic: int = 0  # … whose result form is electronic or whose result is digitised
@@ -46,7 +50,7 @@ class Counts:
     def fraction(self, indicator: str) -> tuple[int, int]:
         """(numerator, denominator) of an indicator."""
         return {
-            DOSSIER_DIGITISATION: (self.dossier_digitised, self.received),
+            DOSSIER_DIGITISATION: (self.dossier_digitised, self.received - self.exempt_dossiers),
             RESULT_DIGITISATION: (self.result_digitised, self.issued),
             REUSE: (self.reused, self.received),
             ELECTRONIC_RESULTS: (self.electronic, self.issued),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date, Float, ForeignKey, Index, String
+from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sohoa.core.db import Base
@@ -45,6 +45,16 @@ class Dossier(Base):
     channel: Mapped[str | None] = mapped_column(String(10), nullable=True)  # direct | postal | online
     result_issued_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     result_form: Mapped[str | None] = mapped_column(String(12), nullable=True)  # paper | electronic
+    # Migration 0011 (issue #19): the one-stop system's result code (MaKetQua), and what needed no
+    # scanning under TT 03/2025/TT-VPCP Điều 5.2: components received electronically, components
+    # exempted per reason, out of `components` (all components of the dossier; None = not sent).
+    result_code: Mapped[str | None] = mapped_column(String(96), nullable=True)
+    components: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    electronic_components: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    exempt_desk: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # shown at the desk only
+    exempt_verification: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # agency replies
+    exempt_secret: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # secret documents
+    exempt_other: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class RatioTarget(Base):

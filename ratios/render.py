@@ -10,7 +10,7 @@ import re
 from typing import Final
 
 from sohoa.ratios.indicators import INDICATORS
-from sohoa.ratios.report import Report, ReportRow
+from sohoa.ratios.report import EXEMPTION_FIELDS, Report, ReportRow
 
 NO_DATA: Final = "no data"
 RATE_DIGITS: Final = 6  # a rate to a millionth: enough to recompute numerator ÷ denominator
@@ -45,7 +45,7 @@ def csv_header() -> list[str]:
     header = ["agency_code", "agency_name", "level", "parent_code", "depth", "period", "period_start", "period_end"]
     for indicator in INDICATORS:
         header += [f"{indicator}_{part}" for part in ("numerator", "denominator", "rate", "target", "score", "points")]
-    return header + ["score_total", "score_max", "below_target"]
+    return header + ["score_total", "score_max", "below_target", *EXEMPTION_FIELDS]
 
 
 def to_csv(report: Report) -> str:
@@ -61,7 +61,7 @@ def to_csv(report: Report) -> str:
             cells += [item["numerator"], item["denominator"], _or_no_data(item["rate"]), item["target"],
                       _or_no_data(item["score"]), item["points"]]
         cells += [_or_no_data(document["score_total"]), document["score_max"],
-                  "yes" if document["below_target"] else "no"]
+                  "yes" if document["below_target"] else "no", *(document[name] for name in EXEMPTION_FIELDS)]
         writer.writerow("" if cell is None else cell for cell in cells)
     return out.getvalue()
 
@@ -113,8 +113,25 @@ def to_table(report: Report) -> str:
     lines = [f"QĐ 766 ratios, period {report.period.label} ({report.period.start} to {report.period.end})"
              + (", by month" if report.by_month else ""), "", group_line, line(header)]
     lines += [line(cells) for cells in body]
-    lines += ["", LEGEND]
+    lines += ["", LEGEND, exemptions_line(report)]
     return "\n".join(lines)
+
+
+def counted(report: Report) -> dict[str, int]:
+    """The TT 03/2025 Điều 5.2 counts over the whole report: its top rows (depth 0) cover the rest."""
+    totals = dict.fromkeys(EXEMPTION_FIELDS, 0)
+    for row in report.rows:
+        if row.depth == 0:
+            for name in EXEMPTION_FIELDS:
+                totals[name] += getattr(row.counts, name)
+    return totals
+
+
+def exemptions_line(report: Report) -> str:
+    totals = counted(report)
+    return (f"TT 03/2025/TT-VPCP art. 5.2: {totals['electronic_components']} components received electronically "
+            f"(counted as digitised), {totals['exempted_components']} components exempted from scanning; "
+            f"{totals['exempt_dossiers']} dossiers with every component exempted left out of dossier digitisation.")
 
 
 def parse_table_row(text: str) -> list[str]:

@@ -13,6 +13,9 @@ from sohoa.ratios.agencies import AgencyTree, load_tree, require_agency
 from sohoa.ratios.indicators import INDICATORS, Counts, IndicatorValue, evaluate
 from sohoa.ratios.periods import Period
 
+# What the report counted under TT 03/2025/TT-VPCP Điều 5.2 (over the received dossiers), in JSON and CSV.
+EXEMPTION_FIELDS = ("electronic_components", "exempted_components", "exempt_dossiers")
+
 
 @dataclass(frozen=True)
 class ReportRow:
@@ -54,6 +57,7 @@ class ReportRow:
                                    "rate": value.rate, "target": value.target, "score": value.score,
                                    "points": value.points}
         document.update(score_total=self.score_total, score_max=self.score_max, below_target=self.below_target)
+        document.update({name: getattr(self.counts, name) for name in EXEMPTION_FIELDS})
         return document
 
 

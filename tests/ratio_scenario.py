@@ -91,7 +91,7 @@ DOSSIERS = {
 CODES = {name: dossier(agency, received, 1) for name, (agency, received, _, _) in DOSSIERS.items()}
 HEADER = "dossier_code,agency_code,procedure_code,received_on,channel,owner_id,result_issued_on,result_form\n"
 DOSSIERS_CSV = HEADER + \
-    "".join(f"{CODES[name]},{agency},1.000{i % 3},{received},{('direct', 'postal', 'online')[i % 3]},"
+    "".join(f"{CODES[name]},{agency},1.000{i % 3},{received},{('direct', 'postal')[i % 2]},"
             f"0012040{i:05d},{issued},{form}\n"
             for i, (name, (agency, received, issued, form)) in enumerate(DOSSIERS.items()))
 

@@ -49,6 +49,7 @@ class ApiToken(Base):
     read_only: Mapped[bool] = mapped_column(Boolean, default=False)  # GET/HEAD only
     prefixes: Mapped[str] = mapped_column(Text, default="")  # space-separated path prefixes; "" = any endpoint
     agencies: Mapped[str] = mapped_column(Text, default="")  # space-separated agency codes; "" = the user's scope
+    machine: Mapped[bool] = mapped_column(Boolean, default=False)  # the dossier API only (0011)
 
 
 class AuditEntry(Base):
