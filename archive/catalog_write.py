@@ -10,6 +10,7 @@ import random
 import re
 import time
 from datetime import datetime, timezone
+from typing import Final
 
 import sqlalchemy.exc
 from sqlalchemy import delete, func, select, update
@@ -180,7 +181,18 @@ def add_reuse(catalog: Catalog, event: Event, dossier_code: str) -> None:
         session.add(event_row(event))
 
 
+def remove_reuse(catalog: Catalog, event: Event, dossier_code: str) -> bool:
+    """A reuse withdrawn: the link stops counting, and the `reuse-withdrawn` event is kept.
+    False when there was no link to remove (a retry)."""
+    with catalog.session() as session, session.begin():
+        removed = session.execute(delete(ReuseLink).where(ReuseLink.record_id == event.record_id,
+                                                          ReuseLink.dossier_code == dossier_code)).rowcount
+        session.add(event_row(event))
+    return bool(removed)
+
+
 _REUSED = re.compile(r"(?:^|: )dossier (\S+)")
+WITHDRAWN: Final = "reuse-withdrawn"
 
 
 def reused_dossier(event: Event) -> str | None:
@@ -192,16 +204,45 @@ def reused_dossier(event: Event) -> str | None:
     return found.group(1) if found else None
 
 
-def restore_reuse_links(session: Session, events: list[Event], meta: RecordMetadata | None = None) -> None:
-    """Reuse links are derived from the metadata's `reused_in` (when and by whom from its `reused`
-    event), and from `reused` events for archives older than that field, so a rebuilt catalog
-    keeps them."""
+def withdrawn_dossier(event: Event) -> str | None:
+    """The dossier a `reuse-withdrawn` event names, else None."""
+    if event.action != WITHDRAWN:
+        return None
+    found = _REUSED.search(event.detail)
+    return found.group(1) if found else None
+
+
+_VERSION = re.compile(r"metadata version (\d+)")
+
+
+def _order(event: Event) -> tuple:
+    """Events of one second (stored times are whole seconds) ordered by the metadata version they name."""
+    found = _VERSION.search(event.detail or "")
+    return event.at.replace(microsecond=0), int(found.group(1)) if found else 0
+
+
+def live_reuses(events: list[Event]) -> dict[str, Event]:
+    """Dossier → the `reused` event that still stands (the first since the last withdrawal)."""
     first: dict[str, Event] = {}
-    for event in events:
+    for event in sorted(events, key=_order):
         code = reused_dossier(event)
         if code is not None:
             first.setdefault(code, event)
-    dossiers = list(dict.fromkeys([*(meta.reused_in if meta is not None else ()), *first]))
+        withdrawn = withdrawn_dossier(event)
+        if withdrawn is not None:
+            first.pop(withdrawn, None)
+    return first
+
+
+def restore_reuse_links(session: Session, events: list[Event], meta: RecordMetadata | None = None) -> None:
+    """Reuse links are derived from the metadata's `reused_in` (when and by whom from its `reused`
+    event), and from `reused` events for archives older than that field, so a rebuilt catalog
+    keeps them. The metadata decides: a dossier withdrawn (a `reuse-withdrawn` event) is linked
+    again only while `reused_in` lists it."""
+    first = live_reuses(events)
+    withdrawn = {code for event in events if (code := withdrawn_dossier(event)) is not None}
+    listed = list(meta.reused_in) if meta is not None else []
+    dossiers = list(dict.fromkeys([*listed, *(code for code in first if code not in withdrawn)]))
     for code in dossiers:
         event = first.get(code)
         at, by = (event.at, event.agent) if event is not None else (meta.created_at, "sohoa")

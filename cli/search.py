@@ -125,9 +125,11 @@ def reindex() -> None:
 @click.option("--by", default="sohoa", show_default=True, help="Official who reuses it.")
 @click.option("--as", "as_user", metavar="USER",
               help="Reuse as this web user: a dossier of their subtree (also --by), audited like the web.")
-def reuse(record_id: str, dossier: str, by: str, as_user: Optional[str]) -> None:
+@click.option("--withdraw", is_flag=True,
+              help="Withdraw the reuse instead: only the same official (--by/--as), the same day (Vietnam time).")
+def reuse(record_id: str, dossier: str, by: str, as_user: Optional[str], withdraw: bool) -> None:
     """Attach an existing record to a new dossier as a reused component (refuses expired documents)."""
-    from sohoa.archive.reuse import reuse as reuse_record
+    from sohoa.archive.reuse import reuse as reuse_record, withdraw_reuse
     from sohoa.core.errors import ExitCode, SohoaError
     from sohoa.web import audit, roles, scope
 
@@ -141,6 +143,13 @@ def reuse(record_id: str, dossier: str, by: str, as_user: Optional[str]) -> None
         if record is None or not scope.may_reuse(archive.catalog, seen, record.agency_code, record.owner_id, dossier):
             raise SohoaError(f"no record {record_id!r}", ExitCode.NOT_FOUND)
         other, by = not seen.covers(record.agency_code), principal.username
+    if withdraw:
+        withdrawn = withdraw_reuse(archive, record_id, dossier, by)
+        if as_user:
+            audit.write(archive.catalog, by, audit.REUSE_WITHDRAWN, withdrawn.record_id,
+                        f"dossier {withdrawn.dossier_code}", "cli", dossier=withdrawn.dossier_code)
+        print(f"{withdrawn.record_code} withdrawn from {withdrawn.dossier_code}")
+        return
     outcome = reuse_record(archive, record_id, dossier, by)
     if as_user:
         audit.write(archive.catalog, by, audit.REUSE, outcome.record_id,

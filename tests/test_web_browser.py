@@ -142,6 +142,9 @@ def test_browser_upload_search_reuse_and_dashboard(cluster_factory, browser, tmp
         shot("06-ban-ghi")
         browser.find_element(By.CSS_SELECTOR, "form.reuse input[name=dossier]").send_keys(SECOND)
         browser.find_element(By.CSS_SELECTOR, "form.reuse button[type=submit]").click()
+        confirm = wait.until(ready.presence_of_element_located((By.CSS_SELECTOR, "form.reuse-confirm button")))
+        assert SECOND in browser.find_element(By.TAG_NAME, "main").text  # the confirm step names the dossier
+        confirm.click()
         notice = wait.until(ready.presence_of_element_located((By.CSS_SELECTOR, "p.notice")))
         assert f"Đã sử dụng lại giấy tờ cho hồ sơ {SECOND}." in notice.text
         shot("07-su-dung-lai")

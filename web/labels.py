@@ -25,7 +25,7 @@ KIND_VI: Final[dict[str, str]] = {"component": "Thành phần hồ sơ", "result
 EVENT_VI: Final[dict[str, str]] = {
     "ingested": "Tiếp nhận", "ocr": "Nhận dạng ký tự (OCR)", "validated": "Kiểm tra PDF/A",
     "stored": "Lưu trữ", "indexed": "Lập chỉ mục tìm kiếm", "fixity-checked": "Kiểm tra toàn vẹn",
-    "reused": "Sử dụng lại", "signed": "Ký số", "extracted": "Bóc tách thông tin",
+    "reused": "Sử dụng lại", "reuse-withdrawn": "Rút lại sử dụng lại", "signed": "Ký số", "extracted": "Bóc tách thông tin",
     "described": "Xác nhận thông tin", "corrected": "Sửa thông tin",
 }
 

@@ -59,7 +59,8 @@ def events(state: WebState, record: Record, seen: scope.Scope = scope.EVERYTHING
     found = state.catalog.events_of(record.id)
     if seen.everything:
         return found
-    return [e for e in found if (dossier := catalog_write.reused_dossier(e)) is None or scope.shows_dossier(seen, dossier)]
+    return [e for e in found if (dossier := catalog_write.reused_dossier(e) or catalog_write.withdrawn_dossier(e)) is None
+            or scope.shows_dossier(seen, dossier)]
 
 
 def reuse_links(state: WebState, record: Record, seen: scope.Scope = scope.EVERYTHING) -> list[ReuseLink]:

@@ -12,11 +12,12 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
+from sohoa.archive import catalog_write
 from sohoa.archive.storage import ChecksumMismatch
 from pydantic import BaseModel, Field
 from sohoa.core import codes
 from sohoa.core.codes import RETENTION_CODES
-from sohoa.archive.reuse import reuse
+from sohoa.archive.reuse import reuse, withdraw_refusal, withdraw_reuse
 from sohoa.web import audit, records, review, roles, scope
 from sohoa.web.accounts import Principal
 from sohoa.web.errors import WebError
@@ -123,7 +124,7 @@ def _purpose(bound: str | None) -> str:
 
 @router.get("/ban-ghi/{record_id}", include_in_schema=False)
 def record_page(request: Request, record_id: str, principal: Annotated[Principal, Depends(require(roles.SEARCH))],
-                reused: str = "", linked: int = 0, dossier: str = "") -> Response:
+                reused: str = "", linked: int = 0, dossier: str = "", withdrawn: str = "") -> Response:
     web = state(request)
     record, bound = records.load_for(web, principal, record_id, dossier)
     audit.write(web.catalog, principal.username, audit.VIEW, record.id, _purpose(bound).strip(), client(request),
@@ -132,7 +133,12 @@ def record_page(request: Request, record_id: str, principal: Annotated[Principal
     seen = scope.scope_of(web.catalog, principal)
     links = records.reuse_links(web, record, seen)
     reused = reused if reused in {link.dossier_code for link in links} else ""  # a link cannot make up a message
+    withdrawn = withdrawn if withdrawn and withdrawn not in {link.dossier_code for link in links} and any(
+        catalog_write.withdrawn_dossier(e) == withdrawn for e in records.events(web, record, seen)) else ""
+    withdrawable = {link.dossier_code for link in links
+                    if principal.can(roles.REUSE) and not withdraw_refusal(link, principal.username)}
     return page(request, "record.html", principal, record=record, meta=scope.redact(seen, record.metadata_json),
+                withdrawn=withdrawn, withdrawable=withdrawable,
                 events=records.events(web, record, seen), links=links, thumbs=range(1, shown + 1),
                 more_pages=record.page_count - shown, retention=RETENTION_CODES, can_reuse=principal.can(roles.REUSE),
                 reused=reused, already=bool(linked), bound=bound,
@@ -174,20 +180,91 @@ def record_thumbnail(request: Request, record_id: str, number: int,
 def _reuse(web: WebState, principal: Principal, record_id: str, dossier: str, who: str):
     """Reuse into a dossier of the user's subtree (else 403) of a record they may see, or of another
     agency's record when the dossier is registered to its owner (else 404, as if it did not exist)."""
-    seen = scope.scope_of(web.catalog, principal)
-    try:
-        code = scope.check_dossier(web.catalog, seen, dossier)
-    except scope.OutOfScope as refused:
-        raise Forbidden(refused.message) from None
-    record = records.load(web, record_id)
-    if not scope.may_reuse(web.catalog, seen, record.agency_code, record.owner_id, code):
-        raise scope.hidden(record_id)
-    other = not seen.covers(record.agency_code)
+    code, (record,) = _reusable(web, principal, [record_id], dossier)
+    other = not scope.scope_of(web.catalog, principal).covers(record.agency_code)
     outcome = reuse(web.archive, record.id, code, principal.username)
     audit.write(web.catalog, principal.username, audit.REUSE, outcome.record_id,
                 f"dossier {outcome.dossier_code}{' (already linked)' if outcome.already_linked else ''}"
                 f"{' (other agency)' if other else ''}", who, dossier=outcome.dossier_code)
     return outcome
+
+
+class ReuseRequest(BaseModel):
+    dossier: str = Field(..., description="The new dossier's code <agency>-YYMMDD-NNNN", max_length=100)
+
+
+def _reusable(web: WebState, principal: Principal, record_ids: list[str], dossier: str):
+    """(dossier code, records) for a reuse this user may make: the dossier of their subtree (else 403),
+    each record one they may see or one of the dossier's owner (else 404, as if it did not exist)."""
+    seen = scope.scope_of(web.catalog, principal)
+    try:
+        code = scope.check_dossier(web.catalog, seen, dossier)
+    except scope.OutOfScope as refused:
+        raise Forbidden(refused.message) from None
+    found = []
+    for record_id in dict.fromkeys(r.strip() for r in record_ids if r.strip()):
+        record = records.load(web, record_id)
+        if not scope.may_reuse(web.catalog, seen, record.agency_code, record.owner_id, code):
+            raise scope.hidden(record_id)
+        found.append(record)
+    if not found:
+        raise WebError(400, "Chưa chọn giấy tờ nào để sử dụng lại.")
+    return code, found
+
+
+@router.get("/su-dung-lai", include_in_schema=False)
+def reuse_confirm(request: Request, principal: Annotated[Principal, Depends(require(roles.REUSE))],
+                  ids: Annotated[list[str], Query(max_length=LIST_MAX)] = [],  # noqa: B006 - FastAPI's list default
+                  dossier: Annotated[str, Query(max_length=100)] = "") -> Response:
+    """The confirm step of "Sử dụng lại": what will be linked to which dossier, before anything is written."""
+    web = state(request)
+    code, found = _reusable(web, principal, ids, dossier)
+    audit.write(web.catalog, principal.username, audit.VIEW, None, f"reuse confirmation, dossier {code}",
+                client(request), records=[r.id for r in found], dossier=code)
+    linked = {r.id for r in found if web.catalog.reuse_link(r.id, code) is not None}
+    return page(request, "reuse_confirm.html", principal, dossier=code, records=found, linked=linked,
+                registered=scope.registered(web.catalog, code))
+
+
+@router.post("/su-dung-lai", include_in_schema=False)
+def reuse_many(request: Request, principal: Annotated[Principal, Depends(require(roles.REUSE))],
+               ids: Annotated[list[str], Form(max_length=LIST_MAX)] = [],  # noqa: B006
+               dossier: Annotated[str, Form(max_length=100)] = "") -> Response:
+    """The confirmed reuse of one or more records (the list's bulk action) into one dossier."""
+    web = state(request)
+    code, found = _reusable(web, principal, ids, dossier)
+    outcomes = [_reuse(web, principal, record.id, code, client(request)) for record in found]
+    if len(outcomes) == 1:
+        return RedirectResponse(f"/ban-ghi/{outcomes[0].record_id}?reused={quote(code)}"
+                                f"&linked={int(outcomes[0].already_linked)}&dossier={quote(code)}", status_code=303)
+    new = sum(not outcome.already_linked for outcome in outcomes)
+    return RedirectResponse(f"/van-ban?reused={quote(code)}&count={new}", status_code=303)
+
+
+@router.post("/ban-ghi/{record_id}/rut-su-dung-lai", include_in_schema=False)
+def withdraw_form(request: Request, record_id: str, principal: Annotated[Principal, Depends(require(roles.REUSE))],
+                  dossier: Annotated[str, Form(max_length=100)] = "") -> Response:
+    outcome = _withdraw(state(request), principal, record_id, dossier, client(request))
+    return RedirectResponse(f"/ban-ghi/{outcome.record_id}?withdrawn={quote(outcome.dossier_code)}", status_code=303)
+
+
+def _withdraw(web: WebState, principal: Principal, record_id: str, dossier: str, who: str):
+    """Withdraw a reuse: the same checks as making it, then `withdraw_reuse` (same user, same day)."""
+    code, found = _reusable(web, principal, [record_id], dossier)
+    outcome = withdraw_reuse(web.archive, found[0].id, code, principal.username)
+    audit.write(web.catalog, principal.username, audit.REUSE_WITHDRAWN, outcome.record_id,
+                f"dossier {outcome.dossier_code}", who, dossier=outcome.dossier_code)
+    return outcome
+
+
+@router.post("/api/records/{record_id}/reuse/withdraw", tags=["sử dụng lại"],
+             summary="Withdraw a reuse made today by the same user (a `reuse-withdrawn` event; the link stops "
+                     "counting); 409 for another user or another day")
+def api_withdraw(request: Request, record_id: str, body: ReuseRequest,
+                 principal: Annotated[Principal, Depends(require(roles.REUSE))]) -> dict:
+    outcome = _withdraw(state(request), principal, record_id, body.dossier, client(request))
+    return {"record_id": outcome.record_id, "record_code": outcome.record_code,
+            "dossier_code": outcome.dossier_code, "withdrawn": True}
 
 
 @router.post("/ban-ghi/{record_id}/su-dung-lai", include_in_schema=False)
@@ -197,10 +274,6 @@ def reuse_form(request: Request, record_id: str, principal: Annotated[Principal,
     return RedirectResponse(f"/ban-ghi/{outcome.record_id}?reused={quote(outcome.dossier_code)}"
                             f"&linked={int(outcome.already_linked)}&dossier={quote(outcome.dossier_code)}",
                             status_code=303)
-
-
-class ReuseRequest(BaseModel):
-    dossier: str = Field(..., description="The new dossier's code <agency>-YYMMDD-NNNN", max_length=100)
 
 
 @router.post("/api/records/{record_id}/reuse", tags=["sử dụng lại"],
