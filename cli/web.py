@@ -161,13 +161,16 @@ def _expiry(text: str):
 @click.option("--read-only", is_flag=True, help="GET/HEAD only: it cannot upload, reuse or change anything.")
 @click.option("--prefix", "prefixes", multiple=True, help="Only these endpoints (path prefix, e.g. /api/uploads); repeatable.")
 @click.option("--agency", "agencies", multiple=True, help="Only these agencies (and those below); repeatable.")
-def users_token(username: str, label: str, expires: str, read_only: bool, prefixes: tuple, agencies: tuple) -> None:
+@click.option("--machine", is_flag=True,
+              help="A machine-role token (the one-stop system): the dossier API only; needs --agency.")
+def users_token(username: str, label: str, expires: str, read_only: bool, prefixes: tuple, agencies: tuple,
+                machine: bool) -> None:
     """Create an API token for the user and print it (it is shown this once)."""
     from sohoa.web import accounts
 
     days, at = _expiry(expires)
     print(accounts.create_token(open_catalog(), username, label, days=days, expires_at=at, read_only=read_only,
-                                prefixes=list(prefixes), agencies=list(agencies)))
+                                prefixes=list(prefixes), agencies=list(agencies), machine=machine))
 
 
 @users.command("unlock")

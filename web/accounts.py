@@ -112,12 +112,15 @@ class Principal:
     read_only: bool = False  # a read-only API token: GET/HEAD only
     prefixes: tuple[str, ...] = ()  # a machine token limited to these path prefixes (empty: any)
     token_agencies: tuple[str, ...] = ()  # a machine token limited to these agencies (and below; empty: the user's)
+    machine: bool = False  # a machine-role token: the dossier API only, with the machine role's grants
 
     def can(self, permission: str) -> bool:
-        return roles.allows(self.role, permission)
+        return roles.allows(roles.MACHINE if self.machine else self.role, permission)
 
     def refusal(self, method: str, path: str) -> str:
         """Why this token may not make this request ("" when it may)."""
+        if self.machine and not roles.machine_may_call(path):
+            return "Token máy (hệ thống một cửa) chỉ dùng cho các API hồ sơ: /api/dossiers, /api/dossiers/{mã hồ sơ}."
         if self.read_only and method.upper() not in ("GET", "HEAD", "OPTIONS"):
             return "Token chỉ đọc (read-only): không được gửi dữ liệu hay thay đổi gì."
         if self.prefixes and not any(path == p or path.startswith(p.rstrip("/") + "/") for p in self.prefixes):
@@ -349,7 +352,7 @@ def _principal(user: User, via: str, csrf: str = "", token: ApiToken | None = No
         return Principal(user.username, user.full_name, user.role, user.agency_code, via, csrf)
     return Principal(user.username, user.full_name, user.role, user.agency_code, via, csrf,
                      read_only=bool(token.read_only), prefixes=tuple((token.prefixes or "").split()),
-                     token_agencies=tuple((token.agencies or "").split()))
+                     token_agencies=tuple((token.agencies or "").split()), machine=bool(token.machine))
 
 
 def create_session(catalog: Database, user: User) -> str:
@@ -401,12 +404,19 @@ def _check_agencies(catalog: Database, user: User, given: list[str]) -> list[str
 
 def create_token(catalog: Database, username: str, label: str = "", *, days: int | None = TOKEN_DAYS,
                  expires_at: datetime | None = None, read_only: bool = False, prefixes: list[str] | tuple = (),
-                 agencies: list[str] | tuple = ()) -> str:
+                 agencies: list[str] | tuple = (), machine: bool = False) -> str:
     """A new API token for the user; the returned text is shown once and never stored.
 
     It expires after `days` (None: never) or at `expires_at`; `read_only`: GET/HEAD only;
-    `prefixes`: the endpoints it may call; `agencies`: the agencies (and those below) it may see."""
+    `prefixes`: the endpoints it may call; `agencies`: the agencies (and those below) it may see;
+    `machine`: the one-stop system's token, the dossier API only, with the machine role (needs agencies)."""
     user = require_user(catalog, username)
+    if machine and not agencies:
+        raise SohoaError("a machine token needs --agency: the agencies whose dossiers it may send and read",
+                         ExitCode.USAGE)
+    if machine and (prefixes or read_only):
+        raise SohoaError("a machine token is limited to the dossier API already: no --prefix or --read-only",
+                         ExitCode.USAGE)
     if expires_at is None and days is not None:
         if days <= 0:
             raise SohoaError("token lifetime must be at least one day", ExitCode.USAGE)
@@ -417,7 +427,7 @@ def create_token(catalog: Database, username: str, label: str = "", *, days: int
     with catalog.session() as session, session.begin():
         session.add(ApiToken(token_hash=digest(token), username=user.username, label=label.strip()[:100],
                              created_at=now(), revoked=False, expires_at=expires_at, read_only=read_only,
-                             prefixes=" ".join(paths), agencies=" ".join(limited)))
+                             prefixes=" ".join(paths), agencies=" ".join(limited), machine=machine))
     return token
 
 

@@ -49,6 +49,8 @@ UNLOCK: Final = "unlock"  # an admin lifted a login block
 OWNER_DATA: Final = "owner-data"  # an owner's confirmed fields handed out for reuse (personal data)
 DESCRIBE: Final = "describe"  # metadata of a record set or confirmed (the review queue, sohoa describe)
 CERTIFY: Final = "certify"  # an authenticated electronic copy ("BẢN SAO") made and signed (sohoa certify, the record page)
+DOSSIER: Final = "dossier"  # a dossier viewed: its page, GET /api/dossiers/{code}, sohoa dossiers show --as
+DOSSIER_WRITE: Final = "dossier-write"  # a dossier or its result sent through the dossier API
 HEAD_ID: Final = 1
 VERIFY_BATCH: Final = 1000
 
@@ -60,6 +62,7 @@ LABELS_VI: Final[dict[str, str]] = {
     THUMBNAIL: "Xem ảnh trang", LIST: "Danh sách bản ghi", LOGIN_BLOCKED: "Đăng nhập bị chặn tạm thời",
     UNLOCK: "Mở khóa đăng nhập", OWNER_DATA: "Sử dụng lại dữ liệu của công dân",
     DESCRIBE: "Xác nhận thông tin", CERTIFY: "Cấp bản sao điện tử",
+    DOSSIER: "Xem hồ sơ", DOSSIER_WRITE: "Cập nhật hồ sơ (API)",
 }
 
 

@@ -6,6 +6,7 @@ office can run with a single administrator account.
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 SCANNER: Final = "scanner"  # uploads scans for their own agency (and its subordinate agencies)
@@ -21,12 +22,20 @@ JOBS: Final = "jobs"
 RATIOS: Final = "ratios"
 REGISTRY: Final = "registry"  # the one-stop system pushing its dossier registry
 MANAGE: Final = "manage"  # users, agencies, targets, audit log
+DOSSIERS: Final = "dossiers"  # a dossier's page and its API view (components, results, reuse, the owner's Kho)
+
+# Not a role a person holds: an API token made with `sohoa users token NAME --machine` acts with these
+# grants (the one-stop system pushing dossiers and reading them back), only on the dossier endpoints
+# below and only for its agencies. Everything else is a 403.
+MACHINE: Final = "machine"
+MACHINE_PATHS: Final = re.compile(r"^/api/dossiers(/(?!import$)[^/]+(/result)?)?$")
 
 GRANTS: Final[dict[str, frozenset[str]]] = {
     SCANNER: frozenset({UPLOAD, JOBS}),
-    OFFICIAL: frozenset({SEARCH, REUSE, JOBS, REGISTRY}),
-    LEADER: frozenset({SEARCH, JOBS, RATIOS}),
-    ADMIN: frozenset({UPLOAD, SEARCH, REUSE, JOBS, RATIOS, REGISTRY, MANAGE}),
+    OFFICIAL: frozenset({SEARCH, REUSE, JOBS, REGISTRY, DOSSIERS}),
+    LEADER: frozenset({SEARCH, JOBS, RATIOS, DOSSIERS}),
+    ADMIN: frozenset({UPLOAD, SEARCH, REUSE, JOBS, RATIOS, REGISTRY, MANAGE, DOSSIERS}),
+    MACHINE: frozenset({REGISTRY, DOSSIERS}),
 }
 
 LABELS_VI: Final[dict[str, str]] = {
@@ -34,8 +43,14 @@ LABELS_VI: Final[dict[str, str]] = {
     OFFICIAL: "Cán bộ tiếp nhận, giải quyết",
     LEADER: "Lãnh đạo",
     ADMIN: "Quản trị hệ thống",
+    MACHINE: "Hệ thống kết nối (token máy)",
 }
 
 
 def allows(role: str, permission: str) -> bool:
     return permission in GRANTS.get(role, frozenset())
+
+
+def machine_may_call(path: str) -> bool:
+    """The endpoints a machine token may call: POST/GET /api/dossiers[/{code}[/result]] (not the import)."""
+    return bool(MACHINE_PATHS.match(path))
