@@ -34,6 +34,7 @@ DOWNLOAD_ORIGINAL: Final = "download-original"
 KHO: Final = "kho"  # an owner's Kho looked up (personal data)
 REUSE: Final = "reuse"
 REUSE_WITHDRAWN: Final = "reuse-withdrawn"  # a reuse undone the same day by the official who made it
+QUARANTINE: Final = "quarantine"  # a quarantined file set aside ("Cần xử lý": bỏ qua)
 UPLOAD: Final = "upload"
 LOGIN: Final = "login"
 LOGIN_FAILED: Final = "login-failed"
@@ -56,7 +57,7 @@ VERIFY_BATCH: Final = 1000
 
 LABELS_VI: Final[dict[str, str]] = {
     VIEW: "Xem bản ghi", VIEW_PDF: "Xem PDF/A", DOWNLOAD_PDFA: "Tải PDF/A", DOWNLOAD_ORIGINAL: "Tải bản gốc",
-    KHO: "Tra cứu Kho", REUSE: "Sử dụng lại", REUSE_WITHDRAWN: "Rút lại sử dụng lại", UPLOAD: "Tải lên", LOGIN: "Đăng nhập",
+    KHO: "Tra cứu Kho", REUSE: "Sử dụng lại", REUSE_WITHDRAWN: "Rút lại sử dụng lại", QUARANTINE: "Bỏ qua tệp cần xử lý", UPLOAD: "Tải lên", LOGIN: "Đăng nhập",
     LOGIN_FAILED: "Đăng nhập sai", LOGOUT: "Đăng xuất", ADMIN: "Quản trị",
     INTEGRITY: "Chặn tải (sai SHA-256)", SEARCH: "Tìm kiếm", SUGGEST: "Gợi ý sử dụng lại",
     THUMBNAIL: "Xem ảnh trang", LIST: "Danh sách bản ghi", LOGIN_BLOCKED: "Đăng nhập bị chặn tạm thời",

@@ -17,7 +17,7 @@ STATUS_VI: Final[dict[str, str]] = {
     jobs.FAILED: "Gặp lỗi, đang gửi xử lý lại",
     jobs.STORED: "Đã lưu vào kho",
     jobs.DUPLICATE: "Đã có trong kho (trùng)",
-    jobs.QUARANTINED: "Bị cách ly",
+    jobs.QUARANTINED: "Cần xử lý",
 }
 
 KIND_VI: Final[dict[str, str]] = {"component": "Thành phần hồ sơ", "result": "Kết quả giải quyết"}

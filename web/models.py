@@ -25,6 +25,7 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    notices_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)  # 0010
 
 
 class WebSession(Base):

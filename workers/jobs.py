@@ -40,6 +40,8 @@ STORED: Final = "stored"
 DUPLICATE: Final = "duplicate"
 QUARANTINED: Final = "quarantined"
 TERMINAL: Final = frozenset({STORED, DUPLICATE, QUARANTINED})
+RETRIED: Final = "retried"  # a quarantined item sent again (as a new item) after its fields were fixed
+DISMISSED: Final = "dismissed"  # a quarantined item set aside: kept, with who, when and why
 IN_FLIGHT: Final = frozenset({QUEUED, RUNNING})
 
 
@@ -74,6 +76,13 @@ class JobItem(Base):
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     settled: Mapped[bool] = mapped_column(Boolean, default=False)  # the watcher moved the file
+    # A quarantined file someone dealt with ("Cần xử lý", migration 0010): retried (as item
+    # `retry_item_id`) or dismissed, by whom, when and why; the file itself is kept.
+    handled: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    handled_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    handled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    handled_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    retry_item_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     @property
     def terminal(self) -> bool:
@@ -241,3 +250,37 @@ def unindexed(catalog: Database, job_name: str) -> int:
     with catalog.session() as session:
         return int(session.scalar(select(func.count()).select_from(JobItem).where(
             JobItem.job_name == job_name, JobItem.status == STORED, JobItem.record_id.not_in(indexed))) or 0)
+
+
+def quarantined(catalog: Database, handled: bool = False, agencies: Iterable[str] | None = None,
+                limit: int = 500) -> list[JobItem]:
+    """Quarantined items, newest first: those nobody has dealt with yet (or, `handled`, those
+    retried or dismissed); `agencies`: only items filed for one of them (None: every item)."""
+    query = select(JobItem).where(JobItem.status == QUARANTINED,
+                                  JobItem.handled.is_not(None) if handled else JobItem.handled.is_(None))
+    if agencies is not None:
+        query = query.where(JobItem.fields["agency"].as_string().in_(sorted(agencies)))
+    order = JobItem.handled_at.desc() if handled else JobItem.id.desc()
+    with catalog.session() as session:
+        return list(session.scalars(query.order_by(order, JobItem.id.desc()).limit(limit)))
+
+
+def set_handled(catalog: Database, item_id: int, how: str, by: str, note: str,
+                retry_item_id: int | None = None) -> bool:
+    """Record that a quarantined item was retried or dismissed; only the first one counts (False after)."""
+    assert how in (RETRIED, DISMISSED)
+    with catalog.session() as session, session.begin():
+        return bool(session.execute(update(JobItem).where(
+            JobItem.id == item_id, JobItem.status == QUARANTINED, JobItem.handled.is_(None)).values(
+            handled=how, handled_by=by[:64], handled_at=now(), handled_note=note, retry_item_id=retry_item_id)).rowcount)
+
+
+def ended_for(catalog: Database, username: str, since: datetime | None = None, limit: int = 100
+              ) -> list[JobItem]:
+    """Items the user handed in (their `scanned_by`) that ended (after `since`), newest first."""
+    query = select(JobItem).where(JobItem.fields["scanned_by"].as_string() == username,
+                                  JobItem.status.in_(sorted(TERMINAL)), JobItem.finished_at.is_not(None))
+    if since is not None:
+        query = query.where(JobItem.finished_at > since)
+    with catalog.session() as session:
+        return list(session.scalars(query.order_by(JobItem.finished_at.desc(), JobItem.id.desc()).limit(limit)))
