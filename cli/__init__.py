@@ -30,9 +30,9 @@ def exit_codes() -> None:
 
 
 def _register_commands() -> None:
-    from sohoa.cli import archive, describe, extract, ocr, ratios, search, sign, split, web, workers
+    from sohoa.cli import archive, describe, extract, ocr, ratios, search, sign, split, web, webhooks, workers
 
-    for group in (ocr, archive, extract, describe, split, sign, search, workers, ratios, web):
+    for group in (ocr, archive, extract, describe, split, sign, search, workers, ratios, web, webhooks):
         for command in group.COMMANDS:
             app.add_command(command)
 

@@ -95,7 +95,10 @@ def watch(inbox: Optional[Path], poll: float, once: bool, verbose: bool) -> None
             time.sleep(poll)
         return
     if not settings.broker_url:  # embedded: scheduled fixity from this loop; with Redis, Celery beat (sohoa run)
+        from sohoa.workers.webhooks import WebhookLoop
+
         supervisor.fixity = FixitySchedule(supervisor.archive, settings)
+        supervisor.webhooks = WebhookLoop(supervisor.archive.catalog, settings)  # and the webhook deliveries
     hot.run(poll)
 
 

@@ -75,6 +75,15 @@ class Settings(BaseModel):
     dvcqg_mapping: Path | None = None
     public_url: str = "http://localhost:8000"
 
+    # Webhooks out (hooks/): receivers are added with `sohoa webhooks add`. An attempt gives up
+    # after webhook_timeout s; the next waits webhook_backoff s, doubling up to webhook_backoff_max;
+    # after webhook_max_attempts the delivery is `failed` (kept: `sohoa webhooks redeliver`).
+    webhook_timeout: float = Field(10.0, gt=0)
+    webhook_backoff: float = Field(30.0, gt=0)
+    webhook_backoff_max: float = Field(21600.0, gt=0)
+    webhook_max_attempts: int = Field(20, gt=0)
+    webhook_poll: float = Field(10.0, gt=0)  # how often beat or the embedded loop looks for due deliveries
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
         environ = os.environ if environ is None else environ

@@ -37,6 +37,7 @@ from sohoa.core.records import (
     component_code,
     record_id_for,
 )
+from sohoa.hooks.emit import emit_stored
 from sohoa.ingest import describe, policy, segments, signing
 from sohoa.ingest.base import Duplicate, Original, Quarantined, Stored
 from sohoa.ingest.describe import Described
@@ -351,7 +352,9 @@ def catalog(original: Original, written: Written, archive: Archive) -> Stored | 
     """The stored record into the catalog; a twin that won the race makes this one its duplicate.
 
     The catalog ends with the metadata version storage holds: a twin that stored a newer version
-    (the same bytes sent again with other fields) moves the catalog row forward to it."""
+    (the same bytes sent again with other fields) moves the catalog row forward to it. A record of a
+    dossier puts its webhook event into the outbox first (hooks/emit.py: sent once the record is in)."""
+    emit_stored(archive.catalog, written.meta)
     try:
         catalog_write.add_record(archive.catalog, written.meta, written.objects, written.events, written.prefix)
     except sqlalchemy.exc.IntegrityError:

@@ -29,6 +29,8 @@ NOT_DERIVED = {"agencies", "dossiers", "ratio_targets", "users", "web_sessions",
                "jobs", "job_items", "fixity_runs"}
 NOT_DERIVED = NOT_DERIVED | {"code_reservations"}  # kept by a rebuild, stored codes re-marked from storage
 NOT_DERIVED = NOT_DERIVED | {"audit_head", "login_throttle"}  # the audit chain's head, failed logins (0008)
+# The webhook outbox (0012): an undelivered event cannot be derived from storage.
+NOT_DERIVED = NOT_DERIVED | {"webhook_endpoints", "webhook_events", "webhook_deliveries", "webhook_attempts"}
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.servers)])
@@ -79,6 +81,19 @@ def _fill_what_storage_cannot_give_back(catalog: Catalog) -> None:
     jobs.finish(catalog, item.id, jobs.QUARANTINED, reason="không đọc được")
 
 
+def _webhook_rows(catalog: Catalog, meta: RecordMetadata, tmp_path: Path) -> None:
+    """A receiver that is down, the record's event, its delivery and one failed attempt."""
+    from sohoa.core.settings import Settings
+    from sohoa.hooks import emit, outbox, service
+
+    secret = tmp_path / "webhook.secret"
+    secret.write_bytes(b"bi-mat-mot-cua-0123456789")
+    secret.chmod(0o600)
+    outbox.add_endpoint(catalog, "http://127.0.0.1:9/webhook", secret)  # the discard port: nobody answers
+    emit.emit_stored(catalog, meta)
+    assert [f.state for f in service.deliver_due(catalog, Settings(webhook_timeout=1))] == ["pending"]
+
+
 def _rows(catalog: Catalog, names: set[str]) -> dict[str, list[tuple]]:
     with catalog.engine.connect() as connection:
         return {name: sorted(tuple(map(str, row)) for row in connection.execute(select(Base.metadata.tables[name])))
@@ -87,6 +102,7 @@ def _rows(catalog: Catalog, names: set[str]) -> dict[str, list[tuple]]:
 
 def test_every_table_has_one_owner_and_the_metadata_is_complete(catalog):
     """The neutral base knows every table the migrations create, so autogenerate sees the whole schema."""
+    import sohoa.hooks.models  # noqa: F401
     import sohoa.ratios.models  # noqa: F401 - the owners' models, as migrations/env.py imports them
     import sohoa.web.models  # noqa: F401
 
@@ -101,6 +117,7 @@ def test_rebuild_keeps_every_table_it_cannot_derive(catalog, tmp_path):
     archive = Archive(open_store((tmp_path / "objects").as_uri()), catalog)
     meta = _store_record(archive, tmp_path)
     _fill_what_storage_cannot_give_back(catalog)
+    _webhook_rows(catalog, meta, tmp_path)
     reuse(archive, meta.record_id, REGISTERED, by="can.bo")
     fixity.check(archive)  # a run in fixity_runs: the rebuild keeps the history of fixity checks
     before = _rows(catalog, NOT_DERIVED)

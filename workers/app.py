@@ -12,7 +12,8 @@ Delivery settings so that nothing is lost when a worker dies:
   behind a 200-page file, or be stuck with a dead worker.
 - Tasks are idempotent (keyed by the file's SHA-256 and the stage), so a
   redelivered task never makes a second record.
-The queues themselves are declared in workers/tasks.py, next to their tasks.
+The queues themselves are declared in workers/tasks.py, next to their tasks (the webhooks' tasks in
+workers/webhooks.py).
 Nothing happens at import: `create_app` builds the app (and the embedded
 broker's folders) when a worker, the supervisor or a test asks for one.
 """
@@ -64,8 +65,10 @@ def create_app(settings: Settings | None = None) -> Celery:
 
     settings = settings or get_settings()
     from sohoa.workers.schedule import beat_schedule
+    from sohoa.workers.webhooks import beat_entry
 
-    app = Celery("sohoa", include=["sohoa.workers.tasks", "sohoa.workers.schedule"], set_as_current=True)
+    app = Celery("sohoa", include=["sohoa.workers.tasks", "sohoa.workers.schedule", "sohoa.workers.webhooks"],
+                 set_as_current=True)
     app.conf.update(
         broker_settings(settings),
         task_queues=QUEUES,
@@ -83,7 +86,8 @@ def create_app(settings: Settings | None = None) -> Celery:
         worker_max_tasks_per_child=200,  # bounds the growth of long-lived Tesseract processes
         worker_hijack_root_logger=False,
         task_default_queue=INGEST_QUEUE,
-        beat_schedule=beat_schedule(settings),  # run by `sohoa worker --beat` (one node)
+        # run by `sohoa worker --beat` (one node): fixity slices, and the webhook sweep
+        beat_schedule={**beat_schedule(settings), **beat_entry(settings)},
     )
     return app
 

@@ -14,8 +14,9 @@ INDEX_QUEUE: Final = "index"
 INGEST_BULK_QUEUE: Final = "ingest-bulk"
 OCR_BULK_QUEUE: Final = "ocr-bulk"
 ARCHIVE_BULK_QUEUE: Final = "archive-bulk"  # assembling a 1,000-page file must not hold up a 1-page one
+WEBHOOK_QUEUE: Final = "webhooks"  # posts to slow receivers never hold up the pipeline (workers/webhooks.py)
 QUEUE_NAMES: Final = (INGEST_QUEUE, OCR_QUEUE, ARCHIVE_QUEUE, INDEX_QUEUE, INGEST_BULK_QUEUE, OCR_BULK_QUEUE,
-                      ARCHIVE_BULK_QUEUE)
+                      ARCHIVE_BULK_QUEUE, WEBHOOK_QUEUE)
 INGEST_TASK: Final = "sohoa.ingest"
 
 INTERACTIVE_JOBS: Final = frozenset({"watch", "upload"})  # the hot folder's and the web uploads' jobs

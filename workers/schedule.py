@@ -30,7 +30,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Final
+from typing import Callable, ClassVar, Final
 
 from celery import shared_task
 
@@ -111,27 +111,45 @@ def fixity_slice() -> None:
 
 
 @dataclass
-class FixitySchedule:
-    """The embedded driver: `tick()` from a loop; a due slice runs in a background thread."""
+class Ticked:
+    """Periodic work of a loop (the hot folder's): `tick()` starts it in a background thread when
+    `interval()` has passed and no run of it is alive here, so the loop never waits for it."""
 
-    archive: Archive
-    settings: Settings
     _thread: threading.Thread | None = field(default=None, init=False)
     _next_look: float = field(default=0.0, init=False)
+    thread_name: ClassVar[str] = "sohoa-ticked"
+
+    def interval(self) -> float:
+        raise NotImplementedError
+
+    def work(self) -> None:
+        raise NotImplementedError
 
     def tick(self) -> threading.Thread | None:
-        """Start this period's slice if it is due and none is running here; the thread, or None."""
+        """Start a run if one is due and none is running here; the thread, or None."""
         if self._thread is not None and self._thread.is_alive():
             return None
         now = time.monotonic()
         if now < self._next_look:
             return None
-        self._next_look = now + min(LOOK_AT_MOST_EVERY, period_seconds(self.settings))
-        self._thread = threading.Thread(target=self._run, name="sohoa-fixity", daemon=True)
+        self._next_look = now + self.interval()
+        self._thread = threading.Thread(target=self.work, name=self.thread_name, daemon=True)
         self._thread.start()
         return self._thread
 
-    def _run(self) -> None:
+
+@dataclass
+class FixitySchedule(Ticked):
+    """The embedded driver: `tick()` from a loop; a due slice runs in a background thread."""
+
+    archive: Archive
+    settings: Settings
+    thread_name: ClassVar[str] = "sohoa-fixity"
+
+    def interval(self) -> float:
+        return min(LOOK_AT_MOST_EVERY, period_seconds(self.settings))
+
+    def work(self) -> None:
         try:
             run_due(self.archive, self.settings)
         except SohoaError as error:

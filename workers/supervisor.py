@@ -26,6 +26,7 @@ from sohoa.ingest.base import Quarantined
 from sohoa.ingest.policy import IngestFields
 from sohoa.workers import jobs, names, staging
 from sohoa.workers.schedule import FixitySchedule
+from sohoa.workers.webhooks import WebhookLoop
 
 log = logging.getLogger("sohoa.supervisor")
 
@@ -38,6 +39,7 @@ class Supervisor:
     send: Callable[[int, str], None]
     settings: Settings
     fixity: "FixitySchedule | None" = None  # the embedded system's scheduled fixity (workers/schedule.py)
+    webhooks: "WebhookLoop | None" = None  # the embedded system's webhook deliveries (workers/webhooks.py)
 
     def submit(self, job_name: str, path: Path, fields: Mapping | IngestFields, problem: str | None = None,
                where: str = "", scope: str | None = None) -> jobs.JobItem:
@@ -85,6 +87,8 @@ class Supervisor:
         touched = 0
         if self.fixity is not None:
             self.fixity.tick()  # a due slice runs in its own thread
+        if self.webhooks is not None:
+            self.webhooks.tick()  # so does a round of webhook deliveries
         lost = jobs.stuck(catalog, timedelta(seconds=self.settings.stuck_seconds))
         for item in jobs.items(catalog, statuses=[jobs.FAILED]) + lost:
             touched += 1

@@ -42,7 +42,7 @@ from sohoa.ingest.base import Duplicate, IngestResult, Original, Quarantined, St
 from sohoa.ingest.policy import IngestFields
 from sohoa.ocr.page import PageOutcome
 from sohoa.ocr.pipeline import OcrOptions
-from sohoa.workers import jobs, names, staging
+from sohoa.workers import jobs, names, staging, webhooks
 from sohoa.workers.names import ARCHIVE_QUEUE, INDEX_QUEUE, INGEST_QUEUE, INGEST_TASK, OCR_QUEUE, QUEUE_NAMES
 from sohoa.workers.staging import PageFailure
 
@@ -225,6 +225,8 @@ def _ingest_stack(parted) -> IngestResult:
         if isinstance(result, Stored):
             index_record.apply_async(kwargs={"record_id": result.record_id})
         results.append(result)
+    if any(isinstance(r, Stored) for r in results):
+        webhooks.kick(arch.catalog)
     log.info("a stack of %d pages split into %d document(s)", parted.reading.plan.page_count, len(results))
     for kind in (Quarantined, Stored, Duplicate):
         found = [r for r in results if isinstance(r, kind)]
@@ -295,6 +297,7 @@ def _store(item: jobs.JobItem, original: Original, planned: pipeline.Planned, pa
     outcome = _end(item, stored)
     if isinstance(stored, Stored):
         index_record.apply_async(kwargs={"record_id": stored.record_id})
+        webhooks.kick(arch.catalog)  # its event (a record of a dossier) goes out now, not at the next sweep
     return outcome
 
 

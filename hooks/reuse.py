@@ -1,0 +1,30 @@
+"""Reuse with its webhook event: what every caller of `sohoa.archive.reuse.reuse` calls instead.
+
+The archive sits below hooks/ and knows nothing of webhooks, so the `record.reused` event is put
+into the outbox here, just before the reuse is linked (see hooks/emit.py), and taken back if the
+reuse is refused.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sohoa.archive import reuse as archive_reuse
+from sohoa.archive.backends import Archive
+from sohoa.archive.reuse import ReuseOutcome
+from sohoa.core import codes
+from sohoa.hooks import emit
+
+
+def reuse(archive: Archive, record_id: str, dossier: str, by: str, today: date | None = None) -> ReuseOutcome:
+    """`sohoa.archive.reuse.reuse`, announced to the webhooks (same arguments, result and errors)."""
+    record = archive.catalog.record(record_id)
+    emitted = None
+    if record is not None:  # an unknown record or a bad code is refused below, with nothing emitted
+        emitted = emit.emit_reused(archive.catalog, record, codes.dossier_code(dossier))
+    try:
+        return archive_reuse.reuse(archive, record_id, dossier, by, today)
+    except BaseException:
+        if emitted is not None:
+            emit.discard(archive.catalog, emitted)
+        raise
