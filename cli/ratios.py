@@ -147,6 +147,35 @@ def dossiers_import(file: Path) -> None:
     _report_import("dossiers", file, import_dossiers(open_catalog(), file))
 
 
+@dossiers.command("show")
+@click.argument("code")
+@click.option("--format", "fmt", type=click.Choice(["json", "dvcqg"]), default="json", show_default=True,
+              help="json: sohoa's dossier view; dvcqg: the national portal's fields (SOHOA_DVCQG_MAPPING).")
+@click.option("--as", "as_user", metavar="USER", help="Look it up as this web user (their agencies; audited).")
+def dossiers_show(code: str, fmt: str, as_user: str | None) -> None:
+    """A dossier: registry row, components, results, reuse, what the owner's Kho holds that it lacks."""
+    import json
+
+    from sohoa.cli.common import acting_user, open_archive, open_index
+    from sohoa.core.settings import get_settings
+    from sohoa.ratios import dvcqg
+    from sohoa.web import audit, roles, scope
+    from sohoa.web.dossiers import view
+
+    archive = open_archive()
+    principal = acting_user(archive.catalog, as_user, roles.DOSSIERS, "view dossiers") if as_user else None
+    seen = scope.scope_of(archive.catalog, principal) if principal else scope.EVERYTHING
+    found = view(archive, open_index(), seen, code)
+    if principal is not None:
+        audit.write(archive.catalog, principal.username, audit.DOSSIER, None, f"hồ sơ {found.code}", "cli",
+                    records=found.shown, dossier=found.code)
+    document = found.to_json()
+    if fmt == "dvcqg":
+        settings = get_settings()
+        document = dvcqg.apply(dvcqg.load(settings.dvcqg_mapping), document, settings.public_url)
+    print(json.dumps(document, ensure_ascii=False, indent=2, default=str))
+
+
 @click.command()
 @click.option("--period", help="2024, 2024-Q1 or 2024-03 [default: the current year].")
 @click.option("--from", "start", metavar="DATE", help="First day YYYY-MM-DD (with --to).")
