@@ -19,8 +19,8 @@ from datetime import date
 from pathlib import Path
 from typing import BinaryIO, Final
 
-from sohoa.archive.reuse import reuse
 from sohoa.core.errors import ExitCode, SohoaError
+from sohoa.hooks.reuse import reuse  # the reuse, announced to the webhooks
 from sohoa.ingest.policy import IngestFields
 from sohoa.ocr.sniff import sniff_bytes
 from sohoa.ratios.agencies import subordinates

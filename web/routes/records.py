@@ -17,7 +17,8 @@ from sohoa.archive.storage import ChecksumMismatch
 from pydantic import BaseModel, Field
 from sohoa.core import codes
 from sohoa.core.codes import RETENTION_CODES
-from sohoa.archive.reuse import reuse, withdraw_refusal, withdraw_reuse
+from sohoa.archive.reuse import withdraw_refusal, withdraw_reuse
+from sohoa.hooks.reuse import reuse  # the reuse, announced to the webhooks
 from sohoa.web import audit, records, review, roles, scope
 from sohoa.web.accounts import Principal
 from sohoa.web.errors import WebError
