@@ -212,8 +212,10 @@ def get(record_id: str, out: Path, original: bool, unsigned: bool, as_user: Opti
               help="As this web user: only records of their agency's subtree (others are missing); audited.")
 @click.option("--format", "format_", type=click.Choice(["bagit", "mets"]), default="bagit", show_default=True,
               help="bagit: a BagIt bag (carrying METS.xml too); mets: METS.xml with PREMIS beside the files.")
+@click.option("--naming", type=click.Choice(["objects", "2025"]), default="objects", show_default=True,
+              help="2025: the record's PDF is named CODE_YYYYMMDD_DESC.pdf (code, issue date, ASCII slug of the summary).")
 def export(record_id: Optional[str], dossier: Optional[str], out: Path, as_user: Optional[str],
-           format_: str = "bagit") -> None:
+           format_: str = "bagit", naming: str = "objects") -> None:
     """Write a BagIt bag (manifest-sha256, bag-info) or a METS/PREMIS package of a record or a whole dossier."""
     from sohoa.archive.export import export_bag, export_mets, mets_of
 
@@ -236,9 +238,9 @@ def export(record_id: Optional[str], dossier: Optional[str], out: Path, as_user:
         if not chosen:
             raise SohoaError(f"no records in dossier {dossier!r}", ExitCode.NOT_FOUND)
     if format_ == "mets":
-        export_mets(archive, list(chosen), out, dossier)
+        export_mets(archive, list(chosen), out, dossier, naming)
     else:
-        export_bag(archive, list(chosen), out, {"METS.xml": mets_of(archive, list(chosen), dossier)})
+        export_bag(archive, list(chosen), out, {"METS.xml": mets_of(archive, list(chosen), dossier, naming)}, naming)
     if as_user:
         from sohoa.web import audit
 

@@ -222,3 +222,73 @@ def test_metadata_sheet_splits_number_and_notation():
     assert sheet == {"DocCode": "000.00.12.H36-250301-0007-KQ1", "TypeName": "Giấy phép xây dựng",
                      "CodeNumber": "125", "CodeNotation": "GPXD-UBND", "IssuedDate": "2025-03-04",
                      "OrganName": "UBND huyện Mỹ Lộc", "Subject": "Cấp phép xây dựng nhà ở riêng lẻ"}
+
+
+def test_naming_2025_names_the_pdf_code_date_summary_and_the_package_follows(env, stored, mets_schema, tmp_path):
+    tree = export(env, tmp_path / "ho-so", "--dossier", DOSSIER, "--naming", "2025")
+    mets_schema.assertValid(tree)
+    record = show(env, stored[0]["record_id"])
+    day = record["metadata"]["created_at"][:10].replace("-", "")  # no issue date typed: the day it was digitised
+    name = f"{stored[0]['code']}_{day}_Giay-chung-nhan-quyen-su-dung-dat.pdf"
+    folder = tmp_path / "ho-so" / stored[0]["code"]
+    assert (folder / name).is_file() and not (folder / "pdfa.pdf").exists() and (folder / "original").is_file()
+    hrefs = {f.find("mets:FLocat", NS).get(f"{{{NS['xlink']}}}href"): f for f in tree.iterfind(".//mets:file", NS)}
+    pdf = hrefs[f"{stored[0]['code']}/{name}"]
+    assert pdf.get("CHECKSUM") == record["objects"]["pdfa.pdf"]["sha256"] == hashlib.sha256(
+        (folder / name).read_bytes()).hexdigest()
+    assert tree.find(f".//mets:techMD[@ID='{pdf.get('ADMID')}']//premis:originalName", NS).text == "pdfa.pdf"
+    for href in hrefs:
+        assert (tmp_path / "ho-so" / href).is_file(), href
+    with (tmp_path / "ho-so" / "sheet.csv").open(encoding="utf-8", newline="") as sheet:
+        files = [row["File"] for row in csv.DictReader(sheet)]
+    assert files[0] == f"{stored[0]['code']}/{name}"
+    assert files[1].startswith(f"{stored[1]['code']}/{stored[1]['code']}_")
+    assert files[1].endswith("_Quyet-dinh-cap-giay-phep-xay-dung.pdf")  # signed or not (the last test signs it)
+    bag_dir = tmp_path / "bag"
+    proc = sohoa(env, "export", "--dossier", DOSSIER, "--out", bag_dir, "--naming", "2025")
+    assert proc.returncode == 0, proc.stderr
+    bag = bagit.Bag(str(bag_dir))
+    bag.validate()
+    assert bag.entries[f"data/{stored[0]['code']}/{name}"]["sha256"] == pdf.get("CHECKSUM")
+    bad = sohoa(env, "export", "--dossier", DOSSIER, "--out", tmp_path / "x", "--naming", "2024")
+    assert bad.returncode == ExitCode.USAGE and not (tmp_path / "x").exists()
+
+
+def test_the_2025_name_is_ascii_and_short():
+    from sohoa.archive.export import name_2025
+
+    assert name_2025({"record_code": "000.00.12.H36-250301-0007-KQ1", "issued_on": "2025-03-04",
+                      "summary": "Cấp phép xây dựng nhà ở riêng lẻ tại đường Đống Đa, phường Ỷ La"}) == (
+        "000.00.12.H36-250301-0007-KQ1_20250304_Cap-phep-xay-dung-nha-o-rieng-le-tai.pdf")
+    assert name_2025({"record_code": "000.00.12.H36-TP-0A1B2C3D4E", "created_at": "2025-01-02T03:04:05Z",
+                      "doc_type_name": "Giấy khai sinh"}) == "000.00.12.H36-TP-0A1B2C3D4E_20250102_Giay-khai-sinh.pdf"
+
+
+def test_a_signed_record_package_has_the_signature_event_and_the_signed_pdf(env, stored, test_pki, mets_schema,
+                                                                            premis_schema, tmp_path):
+    from sign_fixtures import P12_PASSWORD
+
+    record = stored[1]  # the dossier's result
+    signing = dict(env, SOHOA_SIGN_P12=str(test_pki.p12["unit"]), SOHOA_SIGN_P12_PASSWORD=P12_PASSWORD)
+    signed = sohoa(signing, "sign", record["record_id"])
+    assert signed.returncode == 0, signed.stderr
+    shown = show(env, record["record_id"])
+    tree = export(env, tmp_path / "ky", record["record_id"], "--naming", "2025")
+    mets_schema.assertValid(tree)
+    events = tree.findall(".//premis:event", NS)
+    for event in events:
+        premis_schema.assertValid(etree.ElementTree(etree.fromstring(etree.tostring(event))))
+    [signature] = [e for e in events if e.findtext("premis:eventType", namespaces=NS) == "signed"]
+    stored_event = next(e for e in shown["events"] if e["action"] == "signed")
+    assert signature.findtext(".//premis:eventDetail", namespaces=NS) == stored_event["detail"]
+    assert signature.findtext(".//premis:eventOutcome", namespaces=NS) == "success"
+    day = shown["metadata"]["created_at"][:10].replace("-", "")
+    name = f"{record['code']}_{day}_Quyet-dinh-cap-giay-phep-xay-dung.pdf"
+    files = {f.find("mets:FLocat", NS).get(f"{{{NS['xlink']}}}href"): f for f in tree.iterfind(".//mets:file", NS)}
+    signed_file = files[f"{record['code']}/{name}"]  # the signed PDF, under its 2025 name
+    assert signed_file.get("USE") == "signed"
+    assert signed_file.get("CHECKSUM") == shown["objects"]["signed.pdf"]["sha256"] == hashlib.sha256(
+        (tmp_path / "ky" / record["code"] / name).read_bytes()).hexdigest()
+    assert files[f"{record['code']}/pdfa.pdf"].get("CHECKSUM") == shown["objects"]["pdfa.pdf"]["sha256"]
+    with (tmp_path / "ky" / "sheet.csv").open(encoding="utf-8", newline="") as sheet:
+        assert [row["File"] for row in csv.DictReader(sheet)] == [f"{record['code']}/{name}"]

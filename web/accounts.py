@@ -463,3 +463,18 @@ def token_principal(catalog: Database, token: str) -> Principal | None:
         with catalog.session() as session, session.begin():
             session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now()))
     return principal
+
+
+def notices_seen(catalog: Database, username: str) -> datetime | None:
+    """Up to when the user has seen their notifications (issue #18, migration 0010); None: never."""
+    with catalog.session() as session:
+        seen = session.scalar(select(User.notices_seen_at).where(User.username == username))
+    return _aware(seen) if seen else None
+
+
+def mark_notices_seen(catalog: Database, username: str, up_to: datetime) -> None:
+    """Move the user's "seen up to" marker forward (never back)."""
+    with catalog.session() as session, session.begin():
+        user = session.get(User, username)
+        if user is not None and (user.notices_seen_at is None or _aware(user.notices_seen_at) < up_to):
+            user.notices_seen_at = up_to

@@ -19,7 +19,7 @@ from sohoa.core.settings import Settings, get_settings
 from sohoa.web import errors, uploads
 from sohoa.web.accounts import Principal
 from sohoa.web.config import WebConfig
-from sohoa.web.routes import admin, auth, dossiers, jobs, quarantine, records, reports, review, search, upload
+from sohoa.web.routes import admin, auth, documents, dossiers, jobs, notifications, quarantine, records, reports, review, search, upload
 from sohoa.web.security import Throttled, current, is_api, require
 from sohoa.web.state import WebState
 
@@ -266,7 +266,7 @@ def create_app(settings: Settings | None = None, config: WebConfig | None = None
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _mount_swagger_assets(app)
-    for module in (auth, upload, search, records, review, jobs, quarantine, reports, dossiers, admin):
+    for module in (auth, upload, search, records, documents, review, jobs, notifications, quarantine, reports, dossiers, admin):
         app.include_router(module.router)
 
     @app.get("/openapi.json", include_in_schema=False)

@@ -96,28 +96,29 @@ def _link(params: SearchParams, **changes) -> str:
 
 
 @router.get("/tra-cuu", include_in_schema=False)
-def search_page(request: Request, principal: Annotated[Principal, Depends(require(roles.SEARCH))],
+def search_page(request: Request, principal: Annotated[Principal, Depends(require(roles.BROWSE))],
                 params: Annotated[SearchParams, Query()]) -> Response:
     searched = any(v not in ("", None, False) for k, v in params.model_dump().items()
                    if k not in ("sort", "page", "size"))
     result, error = None, ""
-    if searched:
-        try:
-            result = run_search(request, principal, params)
-            _audit_search(request, principal, params, result)
-        except SohoaError as exc:
-            if exc.exit_code not in (ExitCode.USAGE, ExitCode.INVALID_CODE):
-                raise
-            error = exc.message
+    latest = not searched  # an empty search: the latest records of the user's scope, not nothing
+    try:
+        result = run_search(request, principal, params.model_copy(update={"sort": "date"}) if latest else params)
+        _audit_search(request, principal, params, result)
+    except SohoaError as exc:
+        if exc.exit_code not in (ExitCode.USAGE, ExitCode.INVALID_CODE):
+            raise
+        error = exc.message
     pages = math.ceil(result.total / params.size) if result else 0
     return page(request, "search.html", principal, status=400 if error else 200, params=params, result=result,
                 error=error, pages=pages, link=lambda **c: _link(params, **c), snippet=snippet_html,
                 owner_hint=params.q.strip() if EXACT_ID.match(params.q.strip()) else "",
-                can_reuse=principal.can(roles.REUSE))
+                can_reuse=principal.can(roles.REUSE), latest=latest,
+                can_view=principal.can(roles.SEARCH))
 
 
 @router.get("/api/search", tags=["tra cứu"], summary="Search records (the same query as `sohoa search`)")
-def api_search(request: Request, principal: Annotated[Principal, Depends(require(roles.SEARCH))],
+def api_search(request: Request, principal: Annotated[Principal, Depends(require(roles.BROWSE))],
                params: Annotated[SearchParams, Query()]) -> Response:
     result = run_search(request, principal, params)
     _audit_search(request, principal, params, result)

@@ -94,7 +94,28 @@ async function liveRefreshOnce(table) {
   }
 }
 
+/* The menu's "Thông báo" badge: how many of the user's files ended since they last looked,
+   asked again every 15 seconds (a number only: no file names travel). */
+function noticeBadge() {
+  const badge = document.getElementById("notice-badge");
+  if (!badge || !window.fetch) { return; }
+  const tick = async () => {
+    try {
+      const response = await fetch("/api/notifications/count", { credentials: "same-origin", headers: { "Accept": "application/json" } });
+      if (response.ok) {
+        const answer = await response.json();
+        badge.textContent = answer.label;
+        badge.hidden = !answer.unseen;
+        badge.setAttribute("aria-label", `${answer.label} thông báo mới`);
+      }
+    } catch (error) { /* a restart of the server: try again at the next tick */ }
+  };
+  tick();
+  setInterval(tick, 15000);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  noticeBadge();
   document.querySelectorAll("[data-live]").forEach(liveRefresh);
   setupUpload();
   document.querySelectorAll("[data-back]").forEach((link) => link.addEventListener("click", (event) => {
