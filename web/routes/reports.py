@@ -190,7 +190,8 @@ async def api_dossiers_import(request: Request,
         text = await csv_body(request, kind)
         seen = scope.scope_of(web.catalog, principal)
         report = await run_in_threadpool(lambda: registry.upsert(
-            web.catalog, scope.scoped_rows(web.catalog, seen, rows(text, registry.COLUMNS, "CSV"))))
+            web.catalog, scope.scoped_rows(web.catalog, seen, rows(text, registry.COLUMNS, "CSV",
+                                                                   optional=registry.OPTIONAL))))
     await run_in_threadpool(audit.write, web.catalog, principal.username, audit.ADMIN, None,
                             f"dossiers import: {report.imported} imported, {len(report.rejected)} rejected",
                             client(request))
