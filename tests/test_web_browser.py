@@ -128,6 +128,19 @@ def test_browser_upload_search_reuse_and_dashboard(cluster_factory, browser, tmp
             message=f"upload not stored; worker log: {cluster.log('browser')[-2000:]}")
         assert "giấy xác nhận.jpg" in browser.find_element(By.CSS_SELECTOR, "#upload-status tbody tr").text
         shot("04-da-luu")
+        badge = WebDriverWait(browser, 30, poll_frequency=1).until(  # the menu's badge, polled by app.js
+            lambda d: d.find_element(By.ID, "notice-badge") if d.find_element(By.ID, "notice-badge").is_displayed()
+            else False, message="no notification badge")
+        assert badge.text == "1", badge.text
+        browser.get(f"{base}/thong-bao")
+        assert "Đã lưu vào kho" in browser.find_element(By.ID, "thong-bao").text
+        shot("04b-thong-bao")
+        browser.get(f"{base}/van-ban")  # the scanner sees what the agency holds: the stored scan
+        assert "Giấy xác nhận" in browser.find_element(By.CSS_SELECTOR, "table.documents").text
+        shot("04c-van-ban")
+        browser.get(f"{base}/can-xu-ly")
+        assert browser.find_element(By.TAG_NAME, "h1").text == "Cần xử lý"
+        shot("04d-can-xu-ly")
 
         log_in("canbo")
         query = fold(scan.keywords[2])
