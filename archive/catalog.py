@@ -69,6 +69,10 @@ class Record(Base):
     objects: Mapped[list["StoredObjectRow"]] = relationship(back_populates="record", cascade="all, delete-orphan")
 
 
+LIST_SORTS: Final = {"stored": Record.created_at, "issued": Record.issued_on, "type": Record.doc_type_code,
+                     "code": Record.code}  # the orders of list_records (the web's document list)
+
+
 class CodeReservation(Base):
     """A result number of a dossier, reserved for one record before anything is written to storage.
 
@@ -170,19 +174,30 @@ class Catalog(Database):
 
     def list_records(self, dossier_code: str | None = None, owner_id: str | None = None,
                      agency_code: str | None = None, limit: int = 50, offset: int = 0,
-                     agencies: Collection[str] | None = None) -> tuple[int, list[Record]]:
-        """(how many match, one page of them newest first); an empty filter matches everything.
-        `agencies` (a caller's scope) keeps records of those agencies only: None = all, empty = none."""
+                     agencies: Collection[str] | None = None, doc_type_code: str | None = None,
+                     stored_from: datetime | None = None, stored_before: datetime | None = None,
+                     sort: str = "stored", descending: bool = True) -> tuple[int, list[Record]]:
+        """(how many match, one page of them, newest stored first unless `sort` says otherwise:
+        stored | issued | type | code); an empty filter matches everything. `agencies` (a caller's
+        scope) keeps records of those agencies only: None = all, empty = none."""
         query = select(Record)
         if agencies is not None:
             query = query.where(Record.agency_code.in_(sorted(agencies)))
         for column, value in ((Record.dossier_code, dossier_code), (Record.owner_id, owner_id),
-                              (Record.agency_code, agency_code)):
+                              (Record.agency_code, agency_code), (Record.doc_type_code, doc_type_code)):
             if value:
                 query = query.where(column == value)
+        if stored_from is not None:
+            query = query.where(Record.created_at >= stored_from)
+        if stored_before is not None:
+            query = query.where(Record.created_at < stored_before)
+        column = LIST_SORTS.get(sort, Record.created_at)
+        order = [(column.desc() if descending else column.asc()).nulls_last()]
+        if column is not Record.created_at:
+            order.append(Record.created_at.desc())
         with self.session() as session:
             total = session.scalar(select(func.count()).select_from(query.subquery()))
-            page = session.scalars(query.order_by(Record.created_at.desc(), Record.id).offset(offset).limit(limit))
+            page = session.scalars(query.order_by(*order, Record.id).offset(offset).limit(limit))
             return int(total or 0), list(page)
 
     def review_queue(self, limit: int = 50, offset: int = 0,

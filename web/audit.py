@@ -201,3 +201,17 @@ def write_polled(catalog: Database, username: str, action: str, detail: str, cli
         return False
     write(catalog, username, action, None, detail, client, records=shown.split())
     return True
+
+
+def covered(catalog: Database, username: str, record_id: str, actions: Iterable[str],
+            window: timedelta = POLL_WINDOW) -> bool:
+    """Whether a row of this user within `window`, of one of `actions`, already names the record:
+    the parts a page loads by itself (the record page's inline PDF/A, the thumbnails of the record
+    page or the document list) add no row of their own to the page's one row."""
+    cutoff = datetime.now(UTC) - window
+    query = select(AuditEntry.id).where(
+        AuditEntry.username == username, AuditEntry.action.in_(list(actions)), AuditEntry.at >= cutoff,
+        or_(AuditEntry.record_id == record_id,
+            (literal(" ") + AuditEntry.record_ids + " ").contains(f" {record_id} "))).limit(1)
+    with catalog.session() as session:
+        return session.scalar(query) is not None

@@ -17,6 +17,7 @@ ROLES: Final[tuple[str, ...]] = (SCANNER, OFFICIAL, LEADER, ADMIN)
 
 UPLOAD: Final = "upload"
 SEARCH: Final = "search"  # search, Kho, record page, downloads
+BROWSE: Final = "browse"  # the document list and the search page of the agency subtree: codes, titles, types, dates
 REUSE: Final = "reuse"
 JOBS: Final = "jobs"
 RATIOS: Final = "ratios"
@@ -31,10 +32,10 @@ MACHINE: Final = "machine"
 MACHINE_PATHS: Final = re.compile(r"^/api/dossiers(/(?!import$)[^/]+(/result)?)?$")
 
 GRANTS: Final[dict[str, frozenset[str]]] = {
-    SCANNER: frozenset({UPLOAD, JOBS}),
-    OFFICIAL: frozenset({SEARCH, REUSE, JOBS, REGISTRY, DOSSIERS}),
-    LEADER: frozenset({SEARCH, JOBS, RATIOS, DOSSIERS}),
-    ADMIN: frozenset({UPLOAD, SEARCH, REUSE, JOBS, RATIOS, REGISTRY, MANAGE, DOSSIERS}),
+    SCANNER: frozenset({UPLOAD, JOBS, BROWSE}),  # BROWSE: what is digitised already, not to scan it twice
+    OFFICIAL: frozenset({SEARCH, BROWSE, REUSE, JOBS, REGISTRY, DOSSIERS}),
+    LEADER: frozenset({SEARCH, BROWSE, JOBS, RATIOS, DOSSIERS}),
+    ADMIN: frozenset({UPLOAD, SEARCH, BROWSE, REUSE, JOBS, RATIOS, REGISTRY, MANAGE, DOSSIERS}),
     MACHINE: frozenset({REGISTRY, DOSSIERS}),
 }
 

@@ -15,7 +15,6 @@ from starlette.concurrency import run_in_threadpool
 from sohoa.archive import catalog_write
 from sohoa.archive.storage import ChecksumMismatch
 from pydantic import BaseModel, Field
-from sohoa.core import codes
 from sohoa.core.codes import RETENTION_CODES
 from sohoa.archive.reuse import withdraw_refusal, withdraw_reuse
 from sohoa.hooks.reuse import reuse  # the reuse, announced to the webhooks
@@ -30,6 +29,7 @@ router = APIRouter()
 log = logging.getLogger("sohoa.web")
 LIST_MAX: Final = 200
 ASCII_NAME_MAX: Final = 150
+PAGE_VIEWS: Final = (audit.VIEW,)  # a row that already covers what the record page loads by itself
 
 
 def _disposition(kind: str, filename: str) -> str:
@@ -90,11 +90,14 @@ class VerifiedResponse(Response):
 
 
 def _send(web: WebState, principal: Principal, record_id: str, name: str, action: str, inline: bool,
-          who: str, dossier: str = "", unsigned: bool = False) -> Response:
+          who: str, dossier: str = "", unsigned: bool = False, embedded: bool = False) -> Response:
+    """`embedded`: the PDF/A the record page frames; the page's own `view` row of the last minutes
+    covers it (one view, one row), else it writes its own."""
     record, bound = records.load_for(web, principal, record_id, dossier)
     if name == records.PDFA:
         name = records.pdf_name(record, unsigned)  # the signed PDF/A once the record is signed
-    audit.write(web.catalog, principal.username, action, record.id, name + _purpose(bound), who, dossier=bound)
+    if not (embedded and audit.covered(web.catalog, principal.username, record.id, PAGE_VIEWS)):
+        audit.write(web.catalog, principal.username, action, record.id, name + _purpose(bound), who, dossier=bound)
 
     def aborted() -> None:
         log.error("%s %s: stored bytes fail their SHA-256; %s refused (see sohoa fixity)", record.code, name, action)
@@ -148,10 +151,10 @@ def record_page(request: Request, record_id: str, principal: Annotated[Principal
 
 @router.get("/ban-ghi/{record_id}/pdfa", include_in_schema=False)
 def record_pdfa(request: Request, record_id: str, principal: Annotated[Principal, Depends(require(roles.SEARCH))],
-                download: bool = False, dossier: str = "", unsigned: bool = False) -> Response:
+                download: bool = False, dossier: str = "", unsigned: bool = False, embedded: bool = False) -> Response:
     action = audit.DOWNLOAD_PDFA if download else audit.VIEW_PDF
     return _send(state(request), principal, record_id, records.PDFA, action, not download, client(request), dossier,
-                 unsigned)
+                 unsigned, embedded and not download)
 
 
 @router.get("/ban-ghi/{record_id}/goc", include_in_schema=False)
@@ -163,7 +166,10 @@ def record_original(request: Request, record_id: str,
 
 @router.get("/ban-ghi/{record_id}/trang/{number}.png", include_in_schema=False)
 def record_thumbnail(request: Request, record_id: str, number: int,
-                     principal: Annotated[Principal, Depends(require(roles.SEARCH))], dossier: str = "") -> Response:
+                     principal: Annotated[Principal, Depends(require(roles.SEARCH))], dossier: str = "",
+                     embedded: bool = False) -> Response:
+    """`embedded`: a thumbnail the record page or the document list shows; their one row of the last
+    minutes covers it, else it writes its own."""
     web = state(request)
     record, _bound = records.load_for(web, principal, record_id, dossier)
     try:
@@ -173,8 +179,9 @@ def record_thumbnail(request: Request, record_id: str, number: int,
             audit.write(web.catalog, principal.username, audit.INTEGRITY, record.id,
                         f"{records.PDFA}: SHA-256 mismatch, thumbnail of page {number} refused", client(request))
         raise
-    audit.write(web.catalog, principal.username, audit.THUMBNAIL, record.id, f"page {number}", client(request),
-                dossier=_bound)
+    if not (embedded and audit.covered(web.catalog, principal.username, record.id, PAGE_VIEWS + (audit.LIST,))):
+        audit.write(web.catalog, principal.username, audit.THUMBNAIL, record.id, f"page {number}", client(request),
+                    dossier=_bound)
     return FileResponse(path, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
 
@@ -284,24 +291,6 @@ def api_reuse(request: Request, record_id: str, body: ReuseRequest,
     outcome = _reuse(state(request), principal, record_id, body.dossier, client(request))
     return {"record_id": outcome.record_id, "record_code": outcome.record_code,
             "dossier_code": outcome.dossier_code, "already_linked": outcome.already_linked}
-
-
-@router.get("/api/records", tags=["bản ghi"], summary="Records in the catalog, newest first, with filters")
-def api_records(request: Request, principal: Annotated[Principal, Depends(require(roles.SEARCH))],
-                dossier: str = "", owner_id: str = "", agency: str = "",
-                limit: Annotated[int, Query(ge=1, le=LIST_MAX)] = 50,
-                offset: Annotated[int, Query(ge=0)] = 0) -> dict:
-    web = state(request)
-    total, rows = web.catalog.list_records(
-        dossier_code=codes.dossier_code(dossier) if dossier.strip() else None,
-        owner_id=codes.owner_id(owner_id) if owner_id.strip() else None,
-        agency_code=codes.agency_code(agency) if agency.strip() else None, limit=limit, offset=offset,
-        agencies=scope.scope_of(web.catalog, principal).agencies)
-    audit.write(web.catalog, principal.username, audit.LIST, None,
-                f"api records: {len(rows)} of {total} (offset {offset})", client(request),
-                records=[row.id for row in rows], dossier=dossier.strip() or None)
-    seen = scope.scope_of(web.catalog, principal)
-    return {"total": total, "records": [scope.redact(seen, row.metadata_json) for row in rows]}
 
 
 @router.get("/api/records/{record_id}", tags=["bản ghi"],
