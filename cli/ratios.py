@@ -138,7 +138,9 @@ def dossiers() -> None:
 @click.argument("file", type=PathArg)
 def dossiers_import(file: Path) -> None:
     """Import or update dossiers from a CSV with header
-    dossier_code,agency_code,procedure_code,received_on,channel,owner_id,result_issued_on,result_form.
+    dossier_code,agency_code,procedure_code,received_on,channel,owner_id,result_issued_on,result_form
+    (optional: result_code, components, electronic_components, exempt_desk, exempt_verification,
+    exempt_secret, exempt_other).
 
     Invalid rows are reported line by line (exit 14); the valid rows are imported anyway.
     """
