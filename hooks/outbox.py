@@ -193,6 +193,13 @@ def due(catalog: Catalog, now: datetime | None = None, limit: int = 100) -> list
         return list(session.scalars(_due_query(now).order_by(WebhookDelivery.next_attempt_at).limit(limit)))
 
 
+def receiver_of(catalog: Catalog, delivery_id: int) -> str | None:
+    """The URL a delivery goes to."""
+    with catalog.session() as session:
+        return session.scalar(select(WebhookEndpoint.url).join(
+            WebhookDelivery, WebhookDelivery.endpoint_id == WebhookEndpoint.id).where(WebhookDelivery.id == delivery_id))
+
+
 def next_due(catalog: Catalog) -> datetime | None:
     """When the earliest pending delivery of an active receiver is due (None: nothing pending)."""
     with catalog.session() as session:

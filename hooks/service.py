@@ -44,11 +44,19 @@ def deliver_one(catalog: Catalog, delivery_id: int, settings: Settings,
 
 
 def deliver_due(catalog: Catalog, settings: Settings, limit: int = 100) -> list[outbox.Finished]:
-    """Make the deliveries of committed events, then attempt every due one here, in turn."""
+    """Make the deliveries of committed events, then attempt the due ones here, in turn. A receiver
+    that gave no answer (refused, timed out) is not tried again in this round: one attempt per round
+    finds out whether it is back, and a round never waits `timeout` seconds per queued event."""
     outbox.fan_out(catalog)
-    done = []
+    done: list[outbox.Finished] = []
+    unreachable: set[str] = set()
     for delivery_id in outbox.due(catalog, limit=limit):
+        if outbox.receiver_of(catalog, delivery_id) in unreachable:
+            continue
         finished = deliver_one(catalog, delivery_id, settings)
-        if finished is not None:
-            done.append(finished)
+        if finished is None:
+            continue
+        done.append(finished)
+        if finished.status_code is None:
+            unreachable.add(finished.url)
     return done

@@ -196,6 +196,23 @@ def test_down_slow_failing_then_well_delivers_once_signed_and_logs_every_attempt
     assert 500 <= log[-2].duration_ms < 1500
 
 
+def test_a_down_receiver_costs_one_attempt_a_round_and_a_crash_mid_attempt_is_retried(archive, tmp_path, settings,
+                                                                                        secret_file, receiver):
+    outbox.add_endpoint(archive.catalog, receiver.url, secret_file)
+    first, second = store(archive, tmp_path, "gks"), store(archive, tmp_path, "cccd")
+    assert len(service.deliver_due(archive.catalog, settings)) == 1  # refused: the other waits for the next round
+    assert len(outbox.log(archive.catalog)) == 1
+    receiver.start()
+    # A driver claims a delivery and dies before it posts: the lease runs out, another driver sends it.
+    crashed = outbox.due(archive.catalog)[0]
+    assert outbox.claim(archive.catalog, crashed, lease_seconds=0.3) is not None
+    assert crashed not in outbox.due(archive.catalog)
+    time.sleep(0.35)
+    deliver_until_idle(archive, settings)
+    assert sorted(receiver.events) == sorted(emit.event_id(emit.RECORD_STORED, w.meta.record_id)
+                                             for w in (first, second))
+
+
 def test_a_redirect_is_not_followed(archive, tmp_path, settings, secret_file, receiver):
     outbox.add_endpoint(archive.catalog, receiver.url, secret_file)
     receiver.mode = "redirect"
