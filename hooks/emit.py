@@ -25,6 +25,7 @@ import sqlalchemy.exc
 from sqlalchemy import delete, exists, func, select, update
 
 from sohoa.archive.catalog import Catalog, EventRow, Record, ReuseLink
+from sohoa.archive.catalog_write import WITHDRAWN
 from sohoa.core.records import Kind, RecordMetadata
 from sohoa.hooks.models import VOID, WAITING, WebhookEvent
 
@@ -34,7 +35,6 @@ RECORD_REUSED: Final = "record.reused"  # a digitised record attached to another
 EVENT_TYPES: Final = (RECORD_STORED, RESULT_DIGITISED, RECORD_REUSED)
 PAYLOAD_VERSION: Final = 1
 _NAMESPACE: Final = uuid.UUID("5d1c6f3e-0b7a-4c1e-9a43-736f686f6131")  # sohoa webhook event ids
-WITHDRAWN_ACTION: Final = "reuse-withdrawn"  # archive/reuse.py: a withdrawn reuse may be made again
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ def emit_reused(catalog: Catalog, record: Record, dossier: str) -> Emitted:
     """Before a reuse link is made. A reuse withdrawn and made again is a new fact (a new id)."""
     with catalog.session() as session:
         generation = session.scalar(select(func.count()).select_from(EventRow).where(
-            EventRow.record_id == record.id, EventRow.action == WITHDRAWN_ACTION,
+            EventRow.record_id == record.id, EventRow.action == WITHDRAWN,
             EventRow.detail.contains(f"dossier {dossier}"))) or 0
     event = event_id(RECORD_REUSED, record.id, dossier, generation)
     meta = dict(record.metadata_json or {}, record_id=record.id, record_code=record.code, kind=record.kind,

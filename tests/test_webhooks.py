@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from sohoa.archive import records
 from sohoa.archive.backends import Archive, open_archive
 from sohoa.archive.rebuild import rebuild
+from sohoa.archive.reuse import withdraw_reuse
 from sohoa.core.errors import ExitCode, SohoaError
 from sohoa.core.records import Event, Kind, RecordMetadata, record_id_for
 from sohoa.cli import app as cli
@@ -295,6 +296,12 @@ def test_a_reuse_emits_record_reused_once_and_a_refused_one_nothing(archive, tmp
     assert [(e.record_id, e.dossier_code) for e in reused] == [(written.meta.record_id, LATER)]
     deliver_until_idle(archive, settings)
     body = receiver.events[reused[0].id]
+    # Withdrawn the same day and made again: a new fact, a second event.
+    withdraw_reuse(archive, written.meta.record_id, LATER, by="can.bo")
+    assert not reuse(archive, written.meta.record_id, LATER, by="can.bo").already_linked
+    deliver_until_idle(archive, settings)
+    again = [e.id for e in outbox.events(archive.catalog) if e.type == emit.RECORD_REUSED]
+    assert len(set(again)) == 2 and set(receiver.events) >= set(again)
     assert body["type"] == "record.reused" and body["dossier"] == LATER
     assert body["record"]["dossier"] == DOSSIER and body["record"]["code"] == written.meta.record_code
     assert "001203012345" not in json.dumps(body, ensure_ascii=False)
