@@ -180,3 +180,34 @@ def test_bulk_actions_on_a_selection(listed):
     mixed = official.post("/van-ban/thao-tac", data={"csrf_token": token, "action": "export",
                                                     "ids": [ids["HK"], ids["GPXD"]]})
     assert mixed.status_code == 404
+
+
+def test_the_audit_log_pages_filter_by_user_action_record_dossier_and_dates(listed):
+    env, ids = listed
+    official = env.login("canbo")
+    official.get("/van-ban", params={"dossier": DOSSIER})  # a list row with the dossier as its purpose
+    official.get(f"/ban-ghi/{ids['HK']}")
+    admin = env.login("quantri")
+    short = admin.get("/nhat-ky", params={"user": "canbo"}, follow_redirects=False)
+    assert short.status_code == 303 and short.headers["location"] == "/quan-tri/nhat-ky?user=canbo"
+    assert official.get("/nhat-ky").status_code == 403
+
+    def shown(**params) -> list:
+        answer = admin.get("/api/audit", params=params)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    mine = shown(user="canbo", limit=1000)
+    assert mine and {row["username"] for row in mine} == {"canbo"}
+    assert [row["dossier"] for row in shown(dossier=DOSSIER, user="canbo")] == [DOSSIER]
+    assert {row["action"] for row in shown(record=ids["HK"], action="view")} == {"view"}
+    assert shown(user="canbo", **{"from": "2000-01-01", "to": "2000-12-31"}) == []
+    assert len(shown(user="canbo", **{"from": "2000-01-01", "limit": 1000})) == len(mine)
+    page = admin.get("/quan-tri/nhat-ky", params={"user": "canbo", "dossier": DOSSIER})
+    assert page.status_code == 200 and "1 mục" in page.text and f'value="{DOSSIER}"' in page.text
+    everything = admin.get("/quan-tri/nhat-ky", params={"user": "canbo"})
+    assert f"{len(mine)} mục" in everything.text
+    if len(mine) > 50:
+        assert "page=2" in everything.text and "user=canbo" in everything.text
+    bad = admin.get("/quan-tri/nhat-ky", params={"from": "hôm qua"})
+    assert bad.status_code == 400 and "không phải ngày dạng YYYY-MM-DD" in bad.text

@@ -25,7 +25,7 @@ from sohoa.core.db import Database
 from sohoa.core.hashing import sha256_bytes
 from sohoa.web.accounts import now
 from sohoa.web.models import AuditEntry, AuditHead
-from sqlalchemy import literal, or_, select, update
+from sqlalchemy import func, literal, or_, select, update
 
 VIEW: Final = "view"  # the record page or its JSON
 VIEW_PDF: Final = "view-pdf"  # the PDF/A shown inline
@@ -162,11 +162,9 @@ def printable(text: str | None) -> str:
     return "".join(out)
 
 
-def entries(catalog: Database, username: str | None = None, record_id: str | None = None,
-            action: str | None = None, since: datetime | None = None, limit: int = 100,
-            offset: int = 0) -> list[AuditEntry]:
-    """Newest first."""
-    query = select(AuditEntry).order_by(AuditEntry.id.desc())
+def _filtered(query, username: str | None, record_id: str | None, action: str | None, since: datetime | None,
+              until: datetime | None = None, dossier: str | None = None):
+    """The WHERE of the log's filters: a record matches a row naming it alone or among others."""
     if username:
         query = query.where(AuditEntry.username == username)
     if record_id:
@@ -176,8 +174,30 @@ def entries(catalog: Database, username: str | None = None, record_id: str | Non
         query = query.where(AuditEntry.action == action)
     if since:
         query = query.where(AuditEntry.at >= since)
+    if until:
+        query = query.where(AuditEntry.at < until)
+    if dossier:
+        query = query.where(AuditEntry.dossier_code == dossier)
+    return query
+
+
+def entries(catalog: Database, username: str | None = None, record_id: str | None = None,
+            action: str | None = None, since: datetime | None = None, limit: int = 100,
+            offset: int = 0, until: datetime | None = None, dossier: str | None = None) -> list[AuditEntry]:
+    """Newest first; `until` excluded."""
+    query = _filtered(select(AuditEntry), username, record_id, action, since, until, dossier)
     with catalog.session() as session:
-        return list(session.scalars(query.offset(offset).limit(limit)))
+        return list(session.scalars(query.order_by(AuditEntry.id.desc()).offset(offset).limit(limit)))
+
+
+def count(catalog: Database, username: str | None = None, record_id: str | None = None,
+          action: str | None = None, since: datetime | None = None, until: datetime | None = None,
+          dossier: str | None = None) -> int:
+    """How many rows `entries` would page through with the same filters."""
+    query = _filtered(select(func.count()).select_from(AuditEntry), username, record_id, action, since, until,
+                      dossier)
+    with catalog.session() as session:
+        return int(session.scalar(query) or 0)
 
 
 def to_json(entry: AuditEntry) -> dict:

@@ -26,7 +26,7 @@ from sohoa.archive.catalog import Record
 from sohoa.core import codes
 from sohoa.core.errors import ExitCode, SohoaError
 from sohoa.ratios.agencies import subordinates
-from sohoa.web import audit, labels, records, review, roles, scope
+from sohoa.web import audit, records, review, roles, scope
 from sohoa.web.accounts import Principal
 from sohoa.web.routes import client, page
 from sohoa.web.errors import WebError
@@ -115,7 +115,7 @@ def documents_page(request: Request, principal: Annotated[Principal, Depends(req
     except SohoaError as exc:
         if exc.exit_code not in (ExitCode.USAGE, ExitCode.INVALID_CODE):
             raise
-        error = labels.message_vi(exc.message)
+        error = exc.message
     _audit(request, principal, "văn bản", params, total, rows)
     seen = scope.scope_of(web.catalog, principal)
     return page(request, "documents.html", principal, status=400 if error else 200, params=params, rows=rows,
