@@ -199,12 +199,13 @@ def test_the_audit_log_pages_filter_by_user_action_record_dossier_and_dates(list
 
     mine = shown(user="canbo", limit=1000)
     assert mine and {row["username"] for row in mine} == {"canbo"}
-    assert [row["dossier"] for row in shown(dossier=DOSSIER, user="canbo")] == [DOSSIER]
+    purposed = shown(dossier=DOSSIER, user="canbo")
+    assert purposed and {row["dossier"] for row in purposed} == {DOSSIER} and len(purposed) < len(mine)
     assert {row["action"] for row in shown(record=ids["HK"], action="view")} == {"view"}
     assert shown(user="canbo", **{"from": "2000-01-01", "to": "2000-12-31"}) == []
     assert len(shown(user="canbo", **{"from": "2000-01-01", "limit": 1000})) == len(mine)
     page = admin.get("/quan-tri/nhat-ky", params={"user": "canbo", "dossier": DOSSIER})
-    assert page.status_code == 200 and "1 mục" in page.text and f'value="{DOSSIER}"' in page.text
+    assert page.status_code == 200 and f"{len(purposed)} mục" in page.text and f'value="{DOSSIER}"' in page.text
     everything = admin.get("/quan-tri/nhat-ky", params={"user": "canbo"})
     assert f"{len(mine)} mục" in everything.text
     if len(mine) > 50:
