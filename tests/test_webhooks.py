@@ -367,3 +367,21 @@ def test_the_signature_covers_the_timestamp_and_the_body():
     assert not verify(SECRET, replayed, body)  # a fresh timestamp on a captured request
     stale = delivery.headers("e1", "record.stored", body, SECRET, 1, now=time.time() - 3600)
     assert not verify(SECRET, stale, body)  # signed, but an hour old: a replay
+
+
+def test_every_reuse_in_the_product_goes_through_hooks():
+    """A caller of `sohoa.archive.reuse.reuse` itself would link reuses that no webhook announces."""
+    import ast
+
+    root = Path(__file__).resolve().parents[1]
+    direct = []
+    for path in root.rglob("*.py"):
+        parts = path.relative_to(root).parts
+        if parts[0] in ("tests", "testkit", "bench", ".venv", "build", "hooks") or len(parts) < 2:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "sohoa.archive.reuse":
+                direct += [f"{path.relative_to(root)}" for alias in node.names if alias.name == "reuse"]
+            if isinstance(node, ast.ImportFrom) and node.module == "sohoa.archive":
+                direct += [f"{path.relative_to(root)}" for alias in node.names if alias.name == "reuse"]
+    assert direct == []
