@@ -229,6 +229,12 @@ class Catalog(Database):
             return list(session.scalars(select(ReuseLink).where(ReuseLink.record_id == record_id)
                                         .order_by(ReuseLink.at)))
 
+    def reuse_links_into(self, dossier_code: str) -> list[ReuseLink]:
+        """The records reused into this dossier, oldest first."""
+        with self.session() as session:
+            return list(session.scalars(select(ReuseLink).where(ReuseLink.dossier_code == dossier_code)
+                                        .order_by(ReuseLink.at, ReuseLink.id)))
+
     def reuse_link(self, record_id: str, dossier_code: str) -> ReuseLink | None:
         with self.session() as session:
             return session.scalar(select(ReuseLink).where(ReuseLink.record_id == record_id,

@@ -119,10 +119,21 @@ def documents_page(request: Request, principal: Annotated[Principal, Depends(req
     _audit(request, principal, "văn bản", params, total, rows)
     seen = scope.scope_of(web.catalog, principal)
     return page(request, "documents.html", principal, status=400 if error else 200, params=params, rows=rows,
+                notice=_notice(web, principal, reused, done, count),
                 total=total, pages=math.ceil(total / params.size) if total else 0, error=error, sorts=SORTS_VI,
                 can_view=principal.can(roles.SEARCH), can_reuse=principal.can(roles.REUSE),
-                agency_choices=sorted(seen.agencies) if seen.agencies is not None else [],
-                reused=reused, count=count, done=done)
+                agency_choices=sorted(seen.agencies) if seen.agencies is not None else [])
+
+
+def _notice(web: WebState, principal: Principal, reused: str, done: str, count: int) -> str:
+    """The message after a bulk action, built here from what the catalog holds: a link cannot make one up."""
+    if done == "described":
+        return f"Đã cập nhật thông tin {max(count, 0)} văn bản."
+    if reused:
+        links = [link for link in web.catalog.reuse_links_into(reused) if link.by == principal.username]
+        if links:
+            return f"Đã sử dụng lại {len(links)} giấy tờ cho hồ sơ {reused}."
+    return ""
 
 
 @router.get("/api/records", tags=["bản ghi"],
@@ -160,7 +171,7 @@ async def bulk_action(request: Request, principal: Annotated[Principal, Depends(
     if action == "describe":
         values = {name: str(form.get(name) or "").strip() for name in BULK_FIELDS if str(form.get(name) or "").strip()}
         changed = await run_in_threadpool(bulk_describe, web, principal, ids, values, who)
-        return RedirectResponse(f"/van-ban?done={quote(f'Đã cập nhật thông tin {changed} văn bản.')}", status_code=303)
+        return RedirectResponse(f"/van-ban?done=described&count={changed}", status_code=303)
     if action == "export":
         body, name = await run_in_threadpool(bulk_export, web, principal, ids, who)
         return Response(body, media_type="application/zip", headers={

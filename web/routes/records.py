@@ -245,8 +245,7 @@ def reuse_many(request: Request, principal: Annotated[Principal, Depends(require
     if len(outcomes) == 1:
         return RedirectResponse(f"/ban-ghi/{outcomes[0].record_id}?reused={quote(code)}"
                                 f"&linked={int(outcomes[0].already_linked)}&dossier={quote(code)}", status_code=303)
-    new = sum(not outcome.already_linked for outcome in outcomes)
-    return RedirectResponse(f"/van-ban?reused={quote(code)}&count={new}", status_code=303)
+    return RedirectResponse(f"/van-ban?reused={quote(code)}", status_code=303)
 
 
 @router.post("/ban-ghi/{record_id}/rut-su-dung-lai", include_in_schema=False)
