@@ -149,6 +149,32 @@ def dossiers_import(file: Path) -> None:
     _report_import("dossiers", file, import_dossiers(open_catalog(), file))
 
 
+@click.group()
+def procedures() -> None:
+    """The procedure catalogue (code, name, field): forms and pages show procedures by name."""
+
+
+@procedures.command("import")
+@click.argument("file", type=PathArg)
+def procedures_import(file: Path) -> None:
+    """Import or update procedures from a CSV with header code,name,field.
+
+    Invalid rows are reported line by line (exit 14); the valid rows are imported anyway.
+    """
+    from sohoa.ratios.procedures import import_procedures
+
+    _report_import("procedures", file, import_procedures(open_catalog(), file))
+
+
+@procedures.command("list")
+def procedures_list() -> None:
+    """The procedures, by field then name."""
+    from sohoa.ratios.procedures import load_procedures
+
+    for row in load_procedures(open_catalog()).values():
+        print(f"{row.code:24} {row.field[:30]:30} {row.name}")
+
+
 @dossiers.command("show")
 @click.argument("code")
 @click.option("--format", "fmt", type=click.Choice(["json", "dvcqg"]), default="json", show_default=True,
@@ -204,4 +230,4 @@ def ratios(period, start, end, agency, depth, fmt, chart, by) -> None:
         print(f"chart: {chart}", file=sys.stderr)
 
 
-COMMANDS = [agencies, targets, dossiers, ratios]
+COMMANDS = [agencies, targets, dossiers, procedures, ratios]

@@ -12,7 +12,7 @@ from sohoa.core import codes
 from sohoa.core.db import Database
 from sohoa.core.errors import ExitCode, InvalidCode, SohoaError
 from sohoa.core.hierarchy import subtree
-from sohoa.ratios.csvinput import ImportReport, RowError, read_text, rows
+from sohoa.ratios.csvinput import ImportReport, RowError, read_text, rows, validated_rows
 from sohoa.ratios.models import Agency
 from sqlalchemy import select
 
@@ -93,21 +93,8 @@ def import_agencies(catalog: Database, path: Path) -> ImportReport:
 
 def upsert_agencies(catalog: Database, lines: Iterable[tuple[int, dict[str, str] | RowError]]) -> ImportReport:
     """Insert or update agencies; a row is refused with its line number and reason, the others go in."""
-    report, candidates, seen = ImportReport(), {}, {}
-    for line, cells in lines:
-        if isinstance(cells, RowError):
-            report.rejected.append(cells)
-            continue
-        try:
-            agency = _validate(cells)
-        except InvalidCode as exc:
-            report.rejected.append(RowError(line, exc.message))
-            continue
-        if agency.code in seen:
-            report.rejected.append(RowError(line, f"agency {agency.code} already on line {seen[agency.code]}"))
-            continue
-        seen[agency.code] = line
-        candidates[agency.code] = (line, agency)
+    report = ImportReport()
+    candidates = validated_rows(lines, _validate, lambda agency: agency.code, "agency", report)
     existing = load_tree(catalog).agencies
     accepted = _acyclic(candidates, existing, report)
     with catalog.session() as session, session.begin():

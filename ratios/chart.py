@@ -72,7 +72,7 @@ def _bars(report: Report, plt):
         for y, value in zip(positions, values):
             axis.vlines(value.target * 100, y - 0.42, y + 0.42, colors=TARGET, linewidth=2)
             text = (NO_DATA_VI if value.rate is None
-                    else f"{value.rate * 100:.1f}% ({value.numerator}/{value.denominator})")
+                    else f"{value.rate * 100:.1f}".replace(".", ",") + f"% ({value.numerator}/{value.denominator})")
             axis.text(min(value.rate or 0, 1) * 100 + 1, y, text, va="center", fontsize=8)
         axis.set_title(LABELS_VI[indicator], fontsize=11)
         axis.set_xlim(0, 125)

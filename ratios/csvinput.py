@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from sohoa.core.errors import ExitCode, SohoaError
+from sohoa.core.errors import ExitCode, InvalidCode, SohoaError
 
 # Spreadsheets in a Vietnamese locale often save with ';' (the decimal separator is ',').
 DELIMITERS: Final = (",", ";")
@@ -89,3 +89,25 @@ def rows(text: str, columns: tuple[str, ...], source: str,
             yield reader.line_num, RowError(reader.line_num, f"expected {len(header)} fields, got {len(cells)}")
             continue
         yield reader.line_num, {name: cells[index].strip() for name, index in position.items()}
+
+
+def validated_rows(lines: Iterable[tuple[int, dict[str, str] | RowError]], validate: Callable[[dict[str, str]], object],
+                   key: Callable[[object], str], what: str, report: ImportReport) -> dict[str, tuple[int, object]]:
+    """The rows that pass `validate`, by key, with their line; bad and repeated rows go to
+    `report.rejected` with their line and reason (an InvalidCode's message)."""
+    accepted: dict[str, tuple[int, object]] = {}
+    for line, cells in lines:
+        if isinstance(cells, RowError):
+            report.rejected.append(cells)
+            continue
+        try:
+            row = validate(cells)
+        except InvalidCode as exc:
+            report.rejected.append(RowError(line, exc.message))
+            continue
+        code = key(row)
+        if code in accepted:
+            report.rejected.append(RowError(line, f"{what} {code} already on line {accepted[code][0]}"))
+            continue
+        accepted[code] = (line, row)
+    return accepted

@@ -70,6 +70,16 @@ class RatioTarget(Base):
     points: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
+class Procedure(Base):
+    """An administrative procedure of the national catalogue (code as in the one-stop registry, e.g.
+    1.001193), with its name and field: what forms and pages show instead of the code (migration 0013)."""
+
+    __tablename__ = "procedures"
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(500), default="")
+    field: Mapped[str] = mapped_column(String(300), default="")
+
+
 # Indexes the ratio queries lean on (migration 0003): period filters on the registry dates.
 Index("ix_dossiers_received_on", Dossier.received_on)
 Index("ix_dossiers_result_issued_on", Dossier.result_issued_on)

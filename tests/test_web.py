@@ -154,7 +154,7 @@ def test_admin_manages_users_from_the_page(web_env):
     assert newcomer.get("/api/me").json()["agency_code"] == AGENCY_B
     bad = admin.post("/quan-tri/nguoi-dung", data={"csrf_token": token, "username": "thieu.co.quan",
                                                    "role": "scanner", "password": PASSWORD})
-    assert bad.status_code == 400 and "a scanner needs --agency" in bad.text
+    assert bad.status_code == 400 and "Cán bộ số hóa cần được gán cơ quan" in bad.text
     response = admin.post("/quan-tri/nguoi-dung/moi.vao/trang-thai", data={"csrf_token": token, "active": "false"},
                           follow_redirects=False)
     assert response.status_code == 303
@@ -215,8 +215,8 @@ def test_upload_bad_input_gets_a_clear_4xx(web_env):
         ([("files", ("rong.pdf", b"", "application/pdf"))], {}, 400, "tệp rỗng"),
         ([("files", ("to.png", PNG_HEAD + b"\0" * (1024 * 1024 + 10), "image/png"))], {}, 413, "giới hạn 1 MB"),
         ([("files", ("a.jpg", web_env.source.read_bytes(), "image/jpeg"))], {"dossier": "HS-SAI"}, 400,
-         "invalid dossier code"),
-        ([("files", ("a.jpg", web_env.source.read_bytes(), "image/jpeg"))], {"owner_id": "12345"}, 400, "12-digit"),
+         "Mã hồ sơ 'HS-SAI' không hợp lệ"),
+        ([("files", ("a.jpg", web_env.source.read_bytes(), "image/jpeg"))], {"owner_id": "12345"}, 400, "cần số CCCD 12 chữ số"),
         ([], {}, 400, "Chưa chọn tệp nào"),
     ]
     for files, fields, status, words in cases:
@@ -258,7 +258,7 @@ def test_search_without_diacritics_highlights_and_facets(web_env):
     owner = official.get("/tra-cuu", params={"q": OWNER}).text
     assert f"/kho?owner_id={OWNER}" in owner
     bad = official.get("/tra-cuu", params={"dossier": "khong-hop-le"})
-    assert bad.status_code == 400 and "invalid dossier code" in bad.text
+    assert bad.status_code == 400 and "Mã hồ sơ &#39;khong-hop-le&#39; không hợp lệ" in bad.text
     assert official.get("/api/search", params={"from": "15/01/2024"}).status_code == 400
 
 
@@ -386,7 +386,7 @@ def test_registry_import_and_ratio_dashboard(web_env):
     assert body["imported"] == 2 and [r["line"] for r in body["rejected"]] == [3]
     wrong = machine.post("/api/dossiers/import", content=b"khong,phai\n1,2\n",
                          headers={"Authorization": f"Bearer {token}", "Content-Type": "text/csv"})
-    assert wrong.status_code == 415 and "header must be dossier_code" in wrong.json()["message"]
+    assert wrong.status_code == 415 and "dòng tiêu đề phải là dossier_code" in wrong.json()["message"]
     assert machine.post("/api/dossiers/import", content=b"[1, 2]", headers={
         "Authorization": f"Bearer {token}", "Content-Type": "application/json"}).status_code == 400
 
@@ -415,7 +415,7 @@ def test_registry_import_and_ratio_dashboard(web_env):
     lines = table.text.lstrip("\ufeff").splitlines()
     assert lines[0].startswith("agency_code,agency_name") and any(line.startswith(AGENCY_A) for line in lines)
     bad = leader.get("/bao-cao", params={"period": "2024-13"})
-    assert bad.status_code == 400 and "invalid period" in bad.text
+    assert bad.status_code == 400 and "Kỳ báo cáo &#39;2024-13&#39; không hợp lệ" in bad.text
     assert leader.get("/api/ratios", params={"period": "sai"}).status_code == 400
     png = leader.get("/api/ratios/chart.png", params={"period": "2024"})
     assert png.content.startswith(PNG_HEAD)
@@ -428,7 +428,7 @@ def test_admin_sets_targets(web_env):
     bad = admin.put("/api/targets", json={"targets": {"khong-co": "70"}}, headers={"X-CSRF-Token": csrf(admin)})
     assert bad.status_code == 400
     page = admin.post("/quan-tri/chi-tieu", data={"csrf_token": csrf(admin), "reuse": "150"})
-    assert page.status_code == 400 and "expected a percentage" in page.text
+    assert page.status_code == 400 and "cần một tỷ lệ phần trăm" in page.text
 
 
 # --- errors and the API description ---------------------------------------------------------------------

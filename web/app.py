@@ -70,6 +70,24 @@ class SecurityHeaders:
         await self.app(scope, receive, sending)
 
 
+class EmptyQueryDefaults:
+    """An empty query parameter (`?depth=` from a form field left blank) means "not given": it is
+    dropped before the routes read the query, so every optional field falls back to its default
+    instead of failing validation ("depth: Input should be a valid integer"). Forms posted as bodies
+    already get this from FastAPI (an empty form field is its default)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope.get("query_string"):
+            parts = scope["query_string"].split(b"&")
+            kept = [part for part in parts if part.partition(b"=")[2]]
+            if len(kept) != len(parts):
+                scope = {**scope, "query_string": b"&".join(kept)}
+        await self.app(scope, receive, send)
+
+
 class BodyTooLarge(Exception):
     """Raised from `receive` when a body goes over its limit: the parser stops and closes its files."""
 
@@ -264,6 +282,7 @@ def create_app(settings: Settings | None = None, config: WebConfig | None = None
 
     app.add_middleware(UploadGuard, web=web)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(EmptyQueryDefaults)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _mount_swagger_assets(app)
     for module in (auth, upload, search, records, documents, review, jobs, notifications, quarantine, reports, dossiers, admin):

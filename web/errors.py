@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from sohoa.core.errors import ExitCode, SohoaError
 from sohoa.web import labels
+from sohoa.web.names import Names
 from sohoa.web.security import CsrfFailed, Forbidden, NotAuthenticated, current, is_api
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -58,7 +59,8 @@ def error_response(request: Request, status: int, title: str, message: str, code
     try:
         return templates.TemplateResponse(request, "error.html", {
             "title": title, "message": message, "detail": detail, "status": status, "user": principal,
-            "csrf": principal.csrf_token if principal else "", "path": request.url.path},
+            "csrf": principal.csrf_token if principal else "", "path": request.url.path,
+            "names": Names(request.app.state.sohoa.catalog)},
             status_code=status, headers=headers)
     except Exception:  # noqa: BLE001 - the error page itself failed: still no traceback for the user
         log.exception("error page failed")
@@ -77,7 +79,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, exc: Forbidden) -> Response:
-        return error_response(request, 403, HTTP_TITLE_VI[403], exc.message, "forbidden")
+        return error_response(request, 403, HTTP_TITLE_VI[403], labels.message_vi(exc.message), "forbidden")
 
     @app.exception_handler(CsrfFailed)
     async def csrf_failed(request: Request, exc: CsrfFailed) -> Response:
@@ -87,7 +89,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(WebError)
     async def web_error(request: Request, exc: WebError) -> Response:
-        return error_response(request, exc.status, HTTP_TITLE_VI.get(exc.status, "Lỗi"), exc.message, exc.code)
+        return error_response(request, exc.status, HTTP_TITLE_VI.get(exc.status, "Lỗi"), labels.message_vi(exc.message),
+                              exc.code)
 
     @app.exception_handler(SohoaError)
     async def sohoa_error(request: Request, exc: SohoaError) -> Response:
@@ -95,14 +98,14 @@ def install(app: FastAPI) -> None:
         title = labels.ERROR_TITLE_VI.get(exc.exit_code, HTTP_TITLE_VI.get(status, "Lỗi"))
         if status >= 500:
             log.error("%s %s: %s", request.method, request.url.path, exc.message)
-        return error_response(request, status, title, exc.message, exc.exit_code.name.lower())
+        return error_response(request, status, title, labels.message_vi(exc.message), exc.exit_code.name.lower())
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         problems = []
         for error in exc.errors()[:5]:
             where = ".".join(str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path"))
-            problems.append(f"{where}: {error.get('msg', '')}" if where else str(error.get("msg", "")))
+            problems.append(labels.validation_vi(where, str(error.get("type", ""))))
         return error_response(request, 400, HTTP_TITLE_VI[400],
                               "Dữ liệu gửi lên thiếu hoặc sai định dạng.", "invalid", "; ".join(problems))
 

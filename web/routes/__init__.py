@@ -9,15 +9,17 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from sohoa.web.accounts import Principal
+from sohoa.web.names import Names
 from sohoa.web.state import state
 
 
 def page(request: Request, template: str, principal: Principal | None, status: int = 200,
          **context: Any) -> HTMLResponse:
-    """A server-rendered page with the user, the CSRF token and the menu in its context."""
-    return state(request).templates.TemplateResponse(request, template, {
+    """A server-rendered page with the user, the CSRF token, the menu and `names` (codes → names) in its context."""
+    web = state(request)
+    return web.templates.TemplateResponse(request, template, {
         "user": principal, "csrf": principal.csrf_token if principal else "", "path": request.url.path,
-        **context}, status_code=status)
+        "names": Names(web.catalog), **context}, status_code=status)
 
 
 def client(request: Request) -> str:

@@ -13,7 +13,7 @@ from sohoa.core.errors import ExitCode, SohoaError
 from sohoa.ratios import agencies, targets
 from sohoa.ratios.csvinput import rows
 from sohoa.ratios.indicators import INDICATORS, LABELS_VI
-from sohoa.web import accounts, audit, roles
+from sohoa.web import accounts, audit, labels, roles
 from sohoa.web.accounts import Principal
 from sohoa.web.errors import WebError
 from sohoa.web.routes import client, page
@@ -30,7 +30,7 @@ AGENCIES_SHOWN: Final = 300
 NOTICES: Final[dict[str, str]] = {  # messages after a redirect, by key: a URL can pick one, never write one
     "user-added": "Đã tạo tài khoản.", "user-disabled": "Đã khóa tài khoản; các phiên và token của tài khoản bị hủy.",
     "user-enabled": "Đã mở khóa tài khoản.", "password-set": "Đã đặt mật khẩu mới; các phiên và API token cũ bị hủy.",
-    "targets-set": "Đã lưu chỉ tiêu.", "token-revoked": "Đã thu hồi token.",
+    "targets-set": "Đã lưu chỉ tiêu.", "targets-unchanged": "Chưa nhập chỉ tiêu nào: không có gì thay đổi.", "token-revoked": "Đã thu hồi token.",
     "unlocked": "Đã mở chặn đăng nhập của tài khoản.",
 }
 
@@ -45,7 +45,8 @@ def _admin_page(request: Request, principal: Principal, status: int = 200, **ext
     context = {"users": accounts.list_users(web.catalog), "tokens": accounts.list_tokens(web.catalog),
                "blocked": accounts.blocked_accounts(web.catalog),
                "roles_list": roles.ROLES, "agencies": [(code, depth, tree.agencies[code]) for code, depth in shown],
-               "agency_total": len(tree.agencies), "target_rows": target_rows, "indicators": INDICATORS,
+               "agency_total": len(tree.agencies),
+               "agency_names": {code: row.name or code for code, row in tree.agencies.items()}, "target_rows": target_rows, "indicators": INDICATORS,
                "indicator_labels": LABELS_VI, "notice": NOTICES.get(request.query_params.get("ok", ""), ""),
                "new_token": "", "import_report": None, "error": ""}
     context.update(extra)
@@ -71,7 +72,7 @@ def add_user_form(request: Request, principal: Annotated[Principal, MANAGE],
         user = accounts.add_user(web.catalog, username, role, password, agency or None, full_name)
     except SohoaError as exc:
         return _admin_page(request, principal, status=400 if exc.exit_code != ExitCode.REFUSED else 409,
-                           error=exc.message)
+                           error=labels.message_vi(exc.message))
     audit.write(web.catalog, principal.username, audit.ADMIN, None, f"user add {user.username} ({user.role})",
                 client(request))
     return _done("user-added")
@@ -98,7 +99,7 @@ def password_form(request: Request, username: str, principal: Annotated[Principa
     except SohoaError as exc:
         if exc.exit_code != ExitCode.USAGE:
             raise
-        return _admin_page(request, principal, status=400, error=exc.message)
+        return _admin_page(request, principal, status=400, error=labels.message_vi(exc.message))
     audit.write(web.catalog, principal.username, audit.ADMIN, None, f"password set {username}", client(request))
     return _done("password-set")
 
@@ -179,13 +180,15 @@ async def targets_form(request: Request, principal: Annotated[Principal, MANAGE]
         points = float(points_text.replace(",", ".")) if points_text else None
         if points is not None and points <= 0:
             raise SohoaError("points must be > 0", ExitCode.USAGE)
+        if not new_targets and points is None:
+            return _done("targets-unchanged")  # an empty form changes nothing: not an error
         await run_in_threadpool(_set_targets, web, agency, new_targets, points)
     except ValueError:
         return await run_in_threadpool(lambda: _admin_page(request, principal, status=400, error="Điểm phải là một số."))
     except SohoaError as exc:
         if exc.exit_code not in (ExitCode.USAGE, ExitCode.INVALID_CODE, ExitCode.NOT_FOUND):
             raise
-        message = exc.message
+        message = labels.message_vi(exc.message)
         return await run_in_threadpool(lambda: _admin_page(request, principal, status=400, error=message))
     await run_in_threadpool(audit.write, web.catalog, principal.username, audit.ADMIN, None,
                             f"targets {agency or '*'} {new_targets} points {points}", client(request))

@@ -18,7 +18,7 @@ from sohoa.ratios.csvinput import ImportReport, rows
 from sohoa.ratios.indicators import INDICATORS, LABELS_VI
 from sohoa.ratios.periods import choose_period
 from sohoa.ratios.report import Report, build
-from sohoa.web import audit, roles, scope
+from sohoa.web import audit, labels, roles, scope
 from sohoa.web.accounts import Principal
 from sohoa.web.errors import WebError
 from sohoa.web.routes import client, page
@@ -78,20 +78,39 @@ def make_report(request: Request, params: RatioParams, principal: Principal) -> 
                  by_month=params.by == "month")
 
 
-def period_choices(today: date | None = None) -> list[tuple[str, str]]:
-    """The periods offered in the selector: this year and last, this year's quarters and months."""
+def first_year(catalog) -> int | None:
+    """The earliest year with data: a dossier received (the registry) or a record stored or issued."""
+    from sqlalchemy import func, select
+    from sohoa.archive.catalog import Record
+    from sohoa.ratios.models import Dossier
+
+    with catalog.session() as session:
+        days = [session.scalar(select(func.min(Dossier.received_on))),
+                session.scalar(select(func.min(Record.issued_on))), session.scalar(select(func.min(Record.created_at)))]
+    years = [day.year for day in days if day is not None and hasattr(day, "year")]
+    return min(years) if years else None
+
+
+def period_choices(today: date | None = None, since: int | None = None) -> list[tuple[str, str]]:
+    """The periods offered in the selector: every year from the earliest data (`since`, at most 30
+    years back; at least last year) to this one, newest first, then this year's and last year's
+    quarters and months that have begun."""
     today = today or date.today()
     year = today.year
-    choices = [(str(year), f"Năm {year}"), (str(year - 1), f"Năm {year - 1}")]
-    choices += [(f"{year}-Q{q}", f"Quý {q}/{year}") for q in range(1, (today.month - 1) // 3 + 2)]
-    choices += [(f"{year}-{m:02d}", f"Tháng {m}/{year}") for m in range(1, today.month + 1)]
+    oldest = max(year - 30, min(since or year - 1, year - 1))
+    choices = [(str(y), labels.period_vi(str(y))) for y in range(year, oldest - 1, -1)]
+    for y in (year, year - 1):
+        quarters = range(1, (today.month - 1) // 3 + 2) if y == year else range(1, 5)
+        months = range(1, today.month + 1) if y == year else range(1, 13)
+        choices += [(f"{y}-Q{q}", labels.period_vi(f"{y}-Q{q}")) for q in quarters]
+        choices += [(f"{y}-{m:02d}", labels.period_vi(f"{y}-{m:02d}")) for m in months]
     return choices
 
 
 def _with_chosen(choices: list[tuple[str, str]], chosen: str) -> list[tuple[str, str]]:
     """The selector keeps showing a period typed in a link (e.g. 2023-Q2) even if it is not offered."""
     if chosen and chosen not in {value for value, _ in choices}:
-        return [(chosen, f"Kỳ {chosen}")] + choices
+        return [(chosen, labels.period_vi(chosen))] + choices
     return choices
 
 
@@ -106,10 +125,11 @@ def dashboard(request: Request, principal: Annotated[Principal, Depends(require(
     except SohoaError as exc:
         if exc.exit_code not in (ExitCode.USAGE, ExitCode.INVALID_CODE, ExitCode.NOT_FOUND):
             raise
-        error, status = exc.message, (200 if exc.message == NO_AGENCIES_VI else 404
+        error, status = labels.message_vi(exc.message), (200 if exc.message == NO_AGENCIES_VI else 404
                                       if exc.exit_code == ExitCode.NOT_FOUND else 400)
+    periods = _with_chosen(period_choices(since=first_year(state(request).catalog)), params.period.strip())
     return page(request, "dashboard.html", principal, status=status, params=params, report=report, error=error,
-                indicators=INDICATORS, labels=LABELS_VI, periods=_with_chosen(period_choices(), params.period.strip()),
+                indicators=INDICATORS, labels=LABELS_VI, periods=periods,
                 query=params.query())
 
 

@@ -23,8 +23,9 @@ from sohoa.ratios.registry import owner_of
 from sohoa.search import service
 from sohoa.search.model import EXACT_ID, SearchQuery
 from sohoa.search.reuse import suggest
-from sohoa.web import audit, roles, scope
+from sohoa.web import audit, labels, roles, scope
 from sohoa.web.accounts import Principal
+from sohoa.web.names import Names
 from sohoa.web.routes import client, page
 from sohoa.web.security import require
 from sohoa.web.state import state
@@ -108,13 +109,19 @@ def search_page(request: Request, principal: Annotated[Principal, Depends(requir
     except SohoaError as exc:
         if exc.exit_code not in (ExitCode.USAGE, ExitCode.INVALID_CODE):
             raise
-        error = exc.message
+        error = labels.message_vi(exc.message)
     pages = math.ceil(result.total / params.size) if result else 0
     return page(request, "search.html", principal, status=400 if error else 200, params=params, result=result,
                 error=error, pages=pages, link=lambda **c: _link(params, **c), snippet=snippet_html,
                 owner_hint=params.q.strip() if EXACT_ID.match(params.q.strip()) else "",
                 can_reuse=principal.can(roles.REUSE), latest=latest,
-                can_view=principal.can(roles.SEARCH))
+                can_view=principal.can(roles.SEARCH), agency_choices=_agency_choices(request, principal))
+
+
+def _agency_choices(request: Request, principal: Principal) -> list[tuple[str, str]]:
+    """The agencies of the filter: the user's subtree (admins: all), by name."""
+    web = state(request)
+    return Names(web.catalog).agency_choices(scope.scope_of(web.catalog, principal).agencies)
 
 
 @router.get("/api/search", tags=["tra cứu"], summary="Search records (the same query as `sohoa search`)")
@@ -155,7 +162,7 @@ def kho_page(request: Request, principal: Annotated[Principal, Depends(require(r
     except SohoaError as exc:
         if exc.exit_code != ExitCode.INVALID_CODE:
             raise
-        return page(request, "kho.html", principal, status=400, owner=owner_id, groups=None, error=exc.message,
+        return page(request, "kho.html", principal, status=400, owner=owner_id, groups=None, error=labels.message_vi(exc.message),
                     dossier=dossier, bound=None)
     return page(request, "kho.html", principal, owner=owner, groups=groups, error="", today=date.today(),
                 can_reuse=principal.can(roles.REUSE), dossier=dossier, bound=bound)
