@@ -109,8 +109,7 @@ def sync_folder(web: WebState) -> dict[str, Path]:
             item = jobs.add_item(web.catalog, WATCH, str(path), sha256, path.stat().st_size,
                                  {"agency": agency} if agency else {})
             if not item.terminal:
-                jobs.finish(web.catalog, item.id, jobs.QUARANTINED, reason=_folder_reason(path) or None,
-                            exit_code=int(ExitCode.INVALID_CODE))
+                jobs.finish(web.catalog, item.id, jobs.QUARANTINED, reason=_folder_reason(path) or None)  # why: its error file
             jobs.mark_settled(web.catalog, item.id)
     return files
 
