@@ -6,10 +6,22 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from sohoa.core.errors import ExitCode
 from sohoa.web import audit
 from sohoa.workers import jobs
-from web_fixtures import AGENCY_A, web_env  # noqa: F401  (web_env is a fixture)
+from web_fixtures import AGENCY_A, WebEnv, add_users, make_app
+
+
+@pytest.fixture(scope="module")
+def web_env(tmp_path_factory):
+    """The web app and its users; no record is needed (the notices come from job items)."""
+    data = tmp_path_factory.mktemp("notices")
+    env = WebEnv(data, make_app(data))
+    add_users(env.catalog)
+    yield env
+    for client in env.clients:
+        client.__exit__(None, None, None)
 
 
 def _ended(env, who: str, status: str, name: str) -> int:
@@ -17,8 +29,8 @@ def _ended(env, who: str, status: str, name: str) -> int:
     item = jobs.add_item(env.catalog, "upload", f"/uploads/{uuid.uuid4().hex}/{name}", uuid.uuid4().hex * 2, 10,
                          {"agency": AGENCY_A, "scanned_by": who})
     if status == jobs.STORED:
-        record = env.catalog.record(env.record_id)
-        jobs.finish(env.catalog, item.id, status, record_id=record.id, record_code=record.code, pages=1)
+        jobs.finish(env.catalog, item.id, status, record_id="R" + "0" * 24, record_code=f"{AGENCY_A}-GKS-0001",
+                    pages=1)
     else:
         jobs.finish(env.catalog, item.id, status, reason="damaged page", exit_code=int(ExitCode.DAMAGED))
     return item.id
