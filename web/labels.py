@@ -261,6 +261,9 @@ _AUDIT_PHRASES: Final[list[tuple[str, str]]] = [
     ("days", "ngày"), ("dossier", "hồ sơ"), ("owner", "chủ sở hữu"), ("page", "trang"), ("item", "mục"),
     ("user", "tài khoản"), ("api", "API"), ("web", "web"), ("watch", "thư mục quét tự động"),
     ("upload", "tải lên qua web"),
+    ("dismissed quarantined item", "bỏ qua tệp cần xử lý"), ("quarantined item", "tệp cần xử lý"),
+    ("records (BagIt + METS zip)", "bản ghi (gói BagIt + METS, .zip)"), ("export of", "xuất"),
+    ("api records", "API danh sách bản ghi"), ("waiting", "đang chờ"), ("handled", "đã xử lý"),
 ]
 _AUDIT_PHRASES += [(f"({role})", f"({name})") for role, name in LABELS_VI_ROLES.items()]
 _AUDIT_PHRASES.sort(key=lambda pair: -len(pair[0]))  # the longest phrase wins where two overlap

@@ -100,7 +100,7 @@ def _audit(request: Request, principal: Principal, what: str, params: ListParams
            rows: list[Record]) -> None:
     asked = params.model_dump_json(exclude_defaults=True, by_alias=True)
     audit.write(state(request).catalog, principal.username, audit.LIST, None,
-                f"{what}: {len(rows)} of {total} {asked}", client(request),
+                f"{what}: {len(rows)}/{total} {asked}", client(request),
                 records=[row.id for row in rows], dossier=params.dossier.strip() or None)
 
 
