@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, Final
 
 import yaml
-
 from sohoa.core.errors import ExitCode, SohoaError
 
 DEFAULT_MAPPING: Final = Path(__file__).resolve().parent / "data" / "dvcqg.yaml"

@@ -159,6 +159,7 @@ from storage_fixtures import seaweedfs_endpoint  # noqa: E402,F401  (a pytest fi
 # One throwaway PKI (CA, OCSP, TSA on loopback) and one SoftHSM2 token for the whole session: the
 # signing tests. A PKCS#11 library reads SOFTHSM2_CONF once per process, so one token it must be.
 from sign_fixtures import softhsm_token, test_pki  # noqa: E402,F401  (pytest fixtures)
+from dossier_fixtures import dossier_env  # noqa: E402,F401  (one app for the dossier test modules)
 
 
 @pytest.fixture(scope="session")

@@ -10,13 +10,18 @@ import os
 
 import pytest
 from conftest import run_sohoa
-from dossier_fixtures import A, B, BASE, DA1, DA2, DB1, OWNER, env  # noqa: F401  (env: a fixture)
+from dossier_fixtures import BASE, DA1, DA2, DB1, OWNER, A, B
 from sohoa.archive.reuse import reuse
 from sohoa.core.errors import SohoaError
 from sohoa.ratios import registry
 from sohoa.web import accounts, audit
 
 NEW = {**BASE, "dossier_code": DA2, "agency_code": A, "received_on": "2024-03-01"}
+
+
+@pytest.fixture(scope="module")
+def env(dossier_env):
+    return dossier_env
 
 
 @pytest.fixture(scope="module")

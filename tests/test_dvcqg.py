@@ -11,13 +11,19 @@ import os
 import pytest
 import yaml
 from conftest import run_sohoa
-from dossier_fixtures import A, BASE, DA1, DA2, OWNER, env  # noqa: F401  (env: a fixture)
+from dossier_fixtures import BASE, DA1, A
 from sohoa.archive.reuse import reuse
 from sohoa.core.errors import ExitCode, SohoaError
 from sohoa.ratios import dvcqg
 from sohoa.web import accounts
 
 ONLINE = f"{A}-240310-0004"
+DA2 = f"{A}-240301-0006"  # this module's dossier with a reused birth certificate
+
+
+@pytest.fixture(scope="module")
+def env(dossier_env):
+    return dossier_env
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,8 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from ratio_scenario import AGENCIES_CSV, P, S1, catalog, dossier  # noqa: F401  (catalog: a fixture)
+from ratio_scenario import *  # noqa: F403  (the catalog fixture, on SQLite and PostgreSQL)
+from ratio_scenario import AGENCIES_CSV, S1, P, dossier
 from sohoa.archive.catalog import Record
 from sohoa.core.errors import InvalidCode
 from sohoa.ratios import registry, render

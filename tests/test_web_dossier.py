@@ -9,11 +9,18 @@ from __future__ import annotations
 import html
 
 import pytest
-from dossier_fixtures import A, BASE, DA1, DA2, OWNER, env  # noqa: F401  (env: a fixture)
+from dossier_fixtures import BASE, DA1, OWNER, A
 from sohoa.archive.reuse import reuse
 from sohoa.ratios import registry
 from sohoa.web import audit
 from web_fixtures import csrf
+
+DA2 = f"{A}-240301-0007"  # this module's dossier
+
+
+@pytest.fixture(scope="module")
+def env(dossier_env):
+    return dossier_env
 
 
 @pytest.fixture(scope="module")
