@@ -81,6 +81,7 @@ def test_owner_and_dossier_codes_are_links_everywhere(env, dossier):
     assert f'href="/kho?owner_id={OWNER}&dossier={DA1}"' in record
     found = client.get("/tra-cuu", params={"owner_id": OWNER})
     assert f'href="/kho?owner_id={OWNER}"' in found.text
+    assert f'href="/ho-so/{DA1}"' in client.get("/tra-cuu", params={"dossier": DA1.lower()}).text
     kho = client.get("/kho", params={"owner_id": OWNER, "dossier": DA2})
     assert f'href="/ho-so/{DA2}"' in kho.text
 
