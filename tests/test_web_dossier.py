@@ -51,6 +51,7 @@ def test_the_page_shows_the_dossier_reuse_and_the_kho(env, dossier):
         assert words in text, words
     assert f'href="/kho?owner_id={OWNER}&dossier={DA2.replace(".", ".")}"' in text.replace("%2D", "-")
     assert f'href="/ho-so/{DA1}"' in text  # the reused birth certificate came from DA1
+    assert "Người dùng canbo.a" in text and "Ủy ban nhân dân huyện Vụ Bản" in text  # names, not codes
     # B's building permit, from the owner's Kho: the reuse action (the confirmation page) for this dossier
     assert f'name="ids" value="{env.records["gpxd"]}"' in text and f'name="dossier" value="{DA2}"' in text
     rows = _views(env, "canbo.a")
