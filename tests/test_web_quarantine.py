@@ -11,6 +11,7 @@ import uuid
 from sohoa.core.errors import ExitCode
 from sohoa.core.hashing import sha256_file
 from sohoa.workers import jobs
+from test_web_vietnamese import leaks, visible
 from web_fixtures import AGENCY_A, AGENCY_B, OWNER, csrf, web_env  # noqa: F401  (web_env is a fixture)
 
 HOT_PDF = "%PDF-1.4\n% hồ sơ xây dựng bị hỏng\n".encode()
@@ -45,6 +46,7 @@ def test_each_agency_sees_its_own_quarantined_files_with_the_reason(web_env):
     assert page_a.status_code == 200 and "<h1>Cần xử lý</h1>" in page_a.text
     assert "giấy khai sinh hỏng.jpg" in page_a.text and "ho-so-xay-dung.pdf" not in page_a.text
     assert "Mã cơ quan, mã hồ sơ hoặc thông tin kèm theo không hợp lệ." in page_a.text and "Thử lại" in page_a.text
+    assert not leaks(visible(page_a.text))  # the technical detail stays in <code>, the page reads in Vietnamese
     page_b = scanner_b.get("/can-xu-ly").text
     assert "ho-so-xay-dung.pdf" in page_b and "Tệp bị hỏng, không đọc được." in page_b
     assert "giấy khai sinh hỏng.jpg" not in page_b
