@@ -63,7 +63,6 @@ class DossierView:
     reused: list[Document]
     kho: list[Hit]  # the owner's valid documents the dossier lacks
     kho_all_agencies: bool  # the Kho crossed agencies for this dossier (its purpose)
-    hidden_sources: int = 0  # reused records whose source dossier this viewer may not be told
     shown: list[str] = field(default_factory=list)  # every record id the view shows (for the audit row)
 
     @property
@@ -131,18 +130,18 @@ def _document(record: Record, **extra) -> Document:
                     str(meta.get("original_name") or ""), f"{record.code}.pdf", **extra)
 
 
-def _reused(archive: Archive, seen: scope.Scope, code: str, filed: set[str]) -> tuple[list[Document], int]:
-    documents, hidden = [], 0
+def _reused(archive: Archive, seen: scope.Scope, code: str, filed: set[str]) -> list[Document]:
+    """The records reused into the dossier; the source dossier only when the viewer may be told it."""
+    documents = []
     for record_id in sorted(archive.catalog.records_in_dossier(code) - filed):
         record, link = archive.catalog.record(record_id), archive.catalog.reuse_link(record_id, code)
         if record is None or link is None:
             continue
         source = record.dossier_code if record.dossier_code and scope.shows_dossier(seen, record.dossier_code) else None
-        hidden += bool(record.dossier_code) and source is None
         documents.append(_document(record, reused=True, from_dossier=source, from_agency=record.agency_code,
                                    reused_at=link.at, reused_by=link.by))
-    documents.sort(key=lambda d: (d.reused_at or datetime.min, d.record_id))
-    return documents, hidden
+    documents.sort(key=lambda d: (str(d.reused_at or ""), d.record_id))  # ISO text: naive or aware alike
+    return documents
 
 
 def view(archive: Archive, index: SearchIndex, seen: scope.Scope, dossier_code: str,
@@ -153,7 +152,7 @@ def view(archive: Archive, index: SearchIndex, seen: scope.Scope, dossier_code: 
     filed = catalog.records_of_dossier(entry.code)
     components = [_document(r) for r in filed if r.kind != "result"]
     results = [_document(r) for r in filed if r.kind == "result"]
-    reused, hidden = _reused(archive, seen, entry.code, {r.id for r in filed})
+    reused = _reused(archive, seen, entry.code, {r.id for r in filed})
     agencies, bound = scope.kho_agencies(catalog, seen, entry.owner_id, entry.code)
     have = {d.record_id for d in components + results + reused}
     types = {d.doc_type_code for d in components + reused if d.doc_type_code}
@@ -163,4 +162,4 @@ def view(archive: Archive, index: SearchIndex, seen: scope.Scope, dossier_code: 
     agency = tree.agencies.get(entry.agency_code)
     shown = [d.record_id for d in components + results + reused] + [hit.record_id for hit in lacking]
     return DossierView(entry, agency.name if agency else "", components, results, reused, lacking,
-                       bound is not None or seen.everything, hidden, shown)
+                       bound is not None or seen.everything, shown)
