@@ -159,10 +159,15 @@ def test_api_tokens_have_their_users_scope(env):
         env.records.values())
 
 
-def test_scanners_do_not_search(env):
+def test_scanners_search_only_their_agency(env):
+    """Issue #18: scanners may look up what their agency has digitised (not to scan it twice), within
+    their subtree; the record list API, record pages and the Kho stay closed to them."""
     scanner = env.login("quet.a")
-    assert scanner.get("/api/search", params={"q": OWNER}).status_code == 403
+    found = scanner.get("/api/search", params={"q": OWNER})
+    assert found.status_code == 200 and [h["record_id"] for h in found.json()["hits"]] == [env.records[A]]
     assert scanner.get("/api/records").status_code == 403
+    assert scanner.get(f"/api/kho/{OWNER}").status_code == 403
+    assert scanner.get(f"/ban-ghi/{env.records[A]}").status_code == 403
 
 
 # --- 1. record pages, thumbnails, downloads: another agency's record is a 404 ---------------------------------
