@@ -37,6 +37,12 @@ def print_ocr(result: dict, console: Console) -> None:
         f"sohoa pages/min ÷ OCRmyPDF = {r['sohoa_speed_vs_ocrmypdf']} (target ≥ 3); "
         f"sohoa bytes/page ÷ OCRmyPDF = {r['sohoa_bytes_vs_ocrmypdf']} (target ≤ 1)"
     )
+    up = result["startup"]
+    console.print(
+        f"start-up to the first page (median of {up['runs']}): sohoa ocr {up['sohoa_s']} s (goal ≤ 0.25), bare "
+        f"tesseract {up['tesseract_s']} s, ratio {up['ratio']}; python itself {up['python_s']} s. "
+        f"Peak RSS of one process on an A3 600 dpi colour page: {result['a3_600dpi_peak_rss_mb']} MB (goal ≤ 300)"
+    )
     console.print(f"versions: {result['versions']}")
     for tool, failures in result["failures"].items():
         console.print(f"[red]{tool} failures:[/red] " + "; ".join(failures[:5]))

@@ -155,6 +155,82 @@ def tool_versions() -> dict[str, str]:
     }
 
 
+# ------------------------------------------------------------------ start-up and memory (issue #17)
+
+_PEAK = ("import resource, subprocess, sys; done = subprocess.run(sys.argv[1:], capture_output=True); "
+         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(done.returncode)")
+
+
+def _stamps(stderr: str) -> dict[str, float]:
+    return {parts[1]: float(parts[2]) for parts in (line.split() for line in stderr.splitlines())
+            if len(parts) == 3 and parts[0] == "sohoa-timing"}
+
+
+def sohoa_startup(page: Path, out: Path) -> float:
+    """Seconds from `sohoa ocr`'s process start to its first page: until it begins decoding the page
+    (SOHOA_TIMING's `page-1`), plus any wait for the Tesseract model (loaded in parallel) once that
+    page's OCR image was ready. Timed from just before the process is spawned."""
+    env = dict(ENV, SOHOA_TIMING="1")
+    started = time.time()
+    done = subprocess.run([sys.executable, "-m", "sohoa", "ocr", str(page), str(out), "-j", "1", "-q"],
+                          capture_output=True, text=True, env=env, check=False)
+    stamps = _stamps(done.stderr)
+    if done.returncode != 0 or "page-1" not in stamps:
+        raise RuntimeError(f"sohoa ocr failed: {done.stderr.strip()[-300:]}")
+    wait = max(0.0, stamps.get("engine-ready", 0.0) - stamps.get("page-1-ocr", float("inf")))
+    return stamps["page-1"] - started + wait
+
+
+def tesseract_startup(blank: Path) -> float:
+    """Seconds of bare `tesseract -l vie` on a 16 × 16 white image: its process start, the model load
+    and the exit, with no page work to speak of."""
+    started = time.perf_counter()
+    subprocess.run(["tesseract", str(blank), "-", "-l", "vie"], capture_output=True, env=ENV, check=True)
+    return time.perf_counter() - started
+
+
+def startup(page: Path, work: Path, runs: int = 7) -> dict:
+    """Medians over `runs` alternating runs of sohoa's start-up to the first page and tesseract's."""
+    work.mkdir(parents=True, exist_ok=True)
+    blank = work / "blank-16px.png"
+    Image.new("L", (16, 16), 255).save(blank, dpi=(300, 300))
+    ours, bare, python = [], [], []
+    for n in range(runs):
+        ours.append(sohoa_startup(page, work / f"startup-{n}.pdf"))
+        bare.append(tesseract_startup(blank))
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        python.append(time.perf_counter() - started)
+
+    def median(values: list[float]) -> float:
+        return round(sorted(values)[len(values) // 2], 3)
+
+    return {"sohoa_s": median(ours), "tesseract_s": median(bare), "python_s": median(python),
+            "ratio": round(median(ours) / max(median(bare), 1e-9), 2), "runs": runs}
+
+
+def a3_page(work: Path) -> Path:
+    """An A3 page scanned at 600 dpi in colour (7016 × 9921 pixels, JPEG): a text scan with a red seal."""
+    from sohoa.testkit import scans
+
+    work.mkdir(parents=True, exist_ok=True)
+    path = work / "a3-600dpi.jpg"
+    scan = scans.make_scan("yellow_seal", 18_500)
+    scan.image.convert("RGB").resize((7016, 9921)).save(path, quality=85, dpi=(600, 600))
+    return path
+
+
+def a3_peak_rss_mb(work: Path) -> float:
+    """Peak RSS (MB) of the one process that turns the A3 600 dpi colour page into PDF/A (`-j 1`, as a
+    worker process does it), read by a small launcher (its children's ru_maxrss)."""
+    page = a3_page(work)
+    done = subprocess.run([sys.executable, "-c", _PEAK, sys.executable, "-m", "sohoa", "ocr", "-j", "1", "-q",
+                           str(page), str(work / "a3.pdf")], capture_output=True, text=True, env=ENV, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"sohoa ocr of the A3 page exited {done.returncode}: {done.stderr.strip()[-300:]}")
+    return round(int(done.stdout.split()[-1]) / 1024, 1)
+
+
 def run(work: Path, pages: int = 24, seed: int = 0) -> dict:
     if work.exists():
         shutil.rmtree(work)
@@ -176,6 +252,9 @@ def run(work: Path, pages: int = 24, seed: int = 0) -> dict:
                    lambda s, d: [ocrmypdf, "-q", "-l", "vie", "--output-type", "pdfa", "--rotate-pages",
                                  "--deskew", "-j", "1", "--image-dpi", "300", str(s), str(d)]),
     ]
+    first_page = next(Path(corpus / e["path"]) for e in manifest["files"] if e["path"].endswith(".png"))
+    started_up = startup(first_page, work / "startup")
+    a3_rss = a3_peak_rss_mb(work / "a3")
     rows = [r.row() for r in results]
     by_name = {r["tool"]: r for r in rows}
     floor, ours, ocrmypdf_row = by_name["tesseract -l vie (floor)"], by_name["sohoa ocr (vie)"], by_name["OCRmyPDF"]
@@ -191,4 +270,6 @@ def run(work: Path, pages: int = 24, seed: int = 0) -> dict:
         "rows": rows,
         "ratios": ratios,
         "failures": {r.name: r.failures for r in results if r.failures},
+        "startup": started_up,
+        "a3_600dpi_peak_rss_mb": a3_rss,
     }

@@ -14,9 +14,9 @@ the same pages and the same number of processes:
 
 For each: wall seconds, the ratio to the floor, CPU utilisation (CPU seconds
 of the command and every process under it ÷ (wall × processes)) and the peak
-RSS of its largest process. Then `sohoa ocr`'s start-up (process start → its
-pipeline begins) and the peak RSS of one worker process on an A3 600 dpi colour
-page. Absolute seconds are noisy on a shared machine; the ratios are in-run.
+RSS of its largest process. Then `sohoa ocr`'s start-up to the first page and the
+peak RSS of one worker process on an A3 600 dpi colour page (both defined and
+measured in bench/ocr_bench.py). Absolute seconds are noisy on a shared machine; the ratios are in-run.
 """
 
 from __future__ import annotations
@@ -262,22 +262,17 @@ def _ocr_many(corpus: Corpus, out: Path) -> Measured:
 
 
 def ocr_startup(page: Path, out: Path, runs: int = 3) -> float:
-    """Median seconds from `sohoa ocr`'s process start to its pipeline starting (imports, settings, CLI)."""
-    times = []
-    for n in range(runs):
-        started = time.perf_counter()
-        done = _sohoa(["ocr", str(page), str(out / f"startup-{n}.pdf"), "-j", "1", "--json", "-"], ENV_BASE)
-        times.append(time.perf_counter() - started - json.loads(done.stdout)["seconds"])
-    return round(sorted(times)[len(times) // 2], 3)
+    """Median seconds of `sohoa ocr`'s start-up to the first page, as bench/ocr_bench.py defines it."""
+    from sohoa.bench import ocr_bench
+
+    return ocr_bench.startup(page, out / "ocr-startup", runs)["sohoa_s"]
 
 
 def a3_page_peak_rss(out: Path) -> float:
     """Peak RSS (MB) of the process that recognises one A3 600 dpi colour page, as a worker does."""
-    scan = scans.make_scan("yellow_seal", 18_500)
-    a3 = scan.image.convert("RGB").resize((7016, 9921))  # 297 × 420 mm at 600 dpi
-    path = out / "a3-600dpi.jpg"
-    a3.save(path, quality=85, dpi=(600, 600))
-    return _counted(SOHOA + ["ocr", str(path), str(out / "a3.pdf"), "-j", "1", "-q"], ENV_BASE, path)[0].peak_rss_mb
+    from sohoa.bench import ocr_bench
+
+    return ocr_bench.a3_peak_rss_mb(out / "a3")
 
 
 def _descendants(pid: int) -> list[int]:

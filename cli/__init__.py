@@ -16,7 +16,27 @@ import sohoa
 from sohoa.core.errors import EXIT_CODE_DOCS, ExitCode, SohoaError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The command modules are imported when a command is looked up, all of them for `--help`;
+    `sohoa ocr` imports cli/ocr.py alone (issue #17: its start-up to the first page)."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            if cmd_name in ("ocr", "doctor"):
+                from sohoa.cli import ocr
+
+                for command in ocr.COMMANDS:
+                    self.add_command(command)
+            else:
+                _register_commands()
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        _register_commands()
+        return super().list_commands(ctx)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(sohoa.__version__, prog_name="sohoa")
 def app() -> None:
     """Số hóa: scanned paper → verified Vietnamese PDF/A electronic archive."""
@@ -35,9 +55,6 @@ def _register_commands() -> None:
     for group in (ocr, archive, extract, describe, split, sign, search, workers, ratios, web, webhooks):
         for command in group.COMMANDS:
             app.add_command(command)
-
-
-_register_commands()
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -35,6 +36,9 @@ def ocr(paths: tuple[Path, ...], out_dir: Optional[Path], pdfa: str, lang: Optio
     INPUT is a PDF, TIFF, JPEG or PNG (the type is read from the bytes).
     OUTPUT is written atomically and only if it passes validation.
     """
+    # The pages run in processes, never in BLAS threads: OpenBLAS starting its thread pool is a
+    # third of numpy's import (issue #17, start-up to the first page).
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     if out_dir is not None:
         if json_report or sidecar or title:
             raise SohoaError("--json, --sidecar and --title take one input: not with --out-dir", ExitCode.USAGE)
@@ -48,7 +52,7 @@ def ocr(paths: tuple[Path, ...], out_dir: Optional[Path], pdfa: str, lang: Optio
     for extra in (json_report, sidecar):  # refuse before the OCR work, not after it
         if extra is not None and extra != Path("-"):
             check_output_path(extra)
-    options = OcrOptions.from_settings(pdfa=pdfa, lang=lang, jobs=jobs, validate=validate, title=title)
+    options = OcrOptions.from_env(pdfa=pdfa, lang=lang, jobs=jobs, validate=validate, title=title)
 
     def progress(done: int, total: int) -> None:
         if not quiet and sys.stderr.isatty():
@@ -85,7 +89,7 @@ def _ocr_many(inputs: tuple[Path, ...], out_dir: Path, pdfa: str, lang: Optional
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SohoaError(f"{out_dir}: cannot create ({exc.strerror})", ExitCode.OUTPUT_ERROR) from None
-    options = OcrOptions.from_settings(pdfa=pdfa, lang=lang, jobs=jobs, validate=validate)
+    options = OcrOptions.from_env(pdfa=pdfa, lang=lang, jobs=jobs, validate=validate)
     failed: list[SohoaError] = []
     for outcome in run_many(list(zip(inputs, outputs)), options):
         if outcome.error is not None:

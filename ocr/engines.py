@@ -10,13 +10,17 @@ inject a failing or caching engine into real worker processes through
 from __future__ import annotations
 
 import importlib
+import threading
 from pathlib import Path
-from typing import Callable, Protocol
-
-import numpy as np
+from typing import TYPE_CHECKING, Callable, Protocol
 
 from sohoa.core.errors import ExitCode, SohoaError
-from sohoa.ocr.tesseract import Word
+from sohoa.ocr import timing
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from sohoa.ocr.tesseract import Word
 
 DEFAULT = "tesseract"
 
@@ -93,6 +97,49 @@ def factory(spec: str) -> Callable[..., Engine]:
 
 def load(spec: str, lang: str, tessdata: Path | None = None) -> Engine:
     return factory(spec)(lang, tessdata)
+
+
+class BackgroundEngine:
+    """An engine whose model loads in a thread while the process does other work.
+
+    Tesseract's model load releases the GIL, so on a second core it overlaps the imports and
+    the decoding and cleaning of the first page (issue #17: `sohoa ocr` start-up); the first
+    call that needs the engine waits for it, and a load error is raised there."""
+
+    def __init__(self, spec: str, lang: str, tessdata: Path | None = None) -> None:
+        self.name = spec
+        self._engine: Engine | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._load, args=(spec, lang, tessdata),
+                                        name="sohoa-engine-load", daemon=True)
+        self._thread.start()
+
+    def _load(self, spec: str, lang: str, tessdata: Path | None) -> None:
+        try:
+            self._engine = load(spec, lang, tessdata)
+            timing.stamp("engine-ready")
+        except BaseException as exc:  # noqa: BLE001 - raised again in the thread that uses the engine
+            self._error = exc
+
+    def wait(self) -> None:
+        """Until the load has ended (before a fork: no thread may be half-way through it)."""
+        self._thread.join()
+
+    def ready(self) -> Engine:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._engine is not None
+        return self._engine
+
+    def version(self) -> str:
+        return version(self.name)
+
+    def recognize(self, image: np.ndarray, dpi: int) -> tuple[list[Word], str]:
+        return self.ready().recognize(image, dpi)
+
+    def detect_orientation(self, image: np.ndarray, dpi: int) -> tuple[int, float]:
+        return self.ready().detect_orientation(image, dpi)
 
 
 def version(spec: str) -> str:

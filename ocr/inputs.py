@@ -28,6 +28,7 @@ MIN_TRUSTED_DPI: Final[int] = 50
 MIN_PAGE_INCHES: Final[float] = 1.0
 MAX_PAGE_INCHES: Final[float] = 200.0  # PDF/A-1 implementation limit: 14400 units
 PDF_RENDER_DPI: Final[int] = 300
+OCR_SOURCE_DPI: Final[int] = 300  # a reduced decode for OCR never goes below this (see _dct_reduction)
 CAMERA_DEFAULT_MAX_INCHES: Final[float] = 17.0
 COVER_TOLERANCE: Final[float] = 0.03
 
@@ -62,6 +63,9 @@ class SourcePage:
     passthrough: EncodedImage | None = None
     words: list[TextWord] | None = None  # set for born-digital pages: no OCR needed
     warnings: list[str] = field(default_factory=list)
+    # `pixels` were decoded at this fraction of the scan's resolution (`dpi`): a huge JPEG whose
+    # bytes go to the archive as they are is read for OCR only, so at no more than it needs.
+    pixel_scale: float = 1.0
 
 
 def _check_page_size(path: Path, width_in: float, height_in: float, where: str) -> None:
@@ -189,7 +193,14 @@ def _to_pixels(image: Image.Image) -> np.ndarray:
         return array
     elif image.mode not in ("L", "RGB"):
         image = image.convert("RGB")  # P, CMYK (Adobe inversion handled by Pillow), YCbCr, LAB
-    pixels = np.asarray(image)
+    # The packed bytes, then Pillow's own buffer (4 bytes a pixel for RGB) is freed before numpy
+    # wraps them: np.asarray(image) would hold both and a third copy (issue #17, peak memory).
+    width, height = image.size
+    channels = 3 if image.mode == "RGB" else 1
+    data = image.tobytes()
+    image.close()
+    pixels = np.frombuffer(data, np.uint8).reshape((height, width, channels) if channels == 3 else (height, width))
+    del data
     if pixels.ndim == 3 and _gray_content(pixels):
         pixels = np.ascontiguousarray(pixels[..., 0])  # colour file, gray content
     return pixels
@@ -205,7 +216,36 @@ def _gray_content(pixels: np.ndarray) -> bool:
     return True
 
 
-def _load_image_page(path: Path, frame: int) -> SourcePage:
+def _dct_reduction(image: Image.Image, dpi: float, reduce_above: int | None) -> int:
+    """1, 2, 4 or 8: how much smaller libjpeg may decode a JPEG page (DCT scaling, no full-size
+    buffer) when only OCR reads its pixels: pages above `reduce_above` pixels, never under 300 dpi."""
+    if reduce_above is None or image.width * image.height <= reduce_above:
+        return 1
+    factor = 1
+    while factor < 8 and dpi / (factor * 2) >= OCR_SOURCE_DPI:
+        factor *= 2
+    return factor
+
+
+def _decode_reduced(data: bytes, mode: str, factor: int) -> np.ndarray:
+    """A JPEG decoded at 1/`factor` of its size by libjpeg's DCT scaling, straight into one array
+    (OpenCV; Pillow would hold its 4-byte-a-pixel image and two packed copies on the way)."""
+    import cv2
+
+    reduced = {2: (cv2.IMREAD_REDUCED_COLOR_2, cv2.IMREAD_REDUCED_GRAYSCALE_2),
+               4: (cv2.IMREAD_REDUCED_COLOR_4, cv2.IMREAD_REDUCED_GRAYSCALE_4),
+               8: (cv2.IMREAD_REDUCED_COLOR_8, cv2.IMREAD_REDUCED_GRAYSCALE_8)}[factor][mode == "L"]
+    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), reduced | cv2.IMREAD_IGNORE_ORIENTATION)
+    if pixels is None:
+        raise OSError("the JPEG data does not decode")
+    if pixels.ndim == 3:
+        cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB, dst=pixels)
+        if _gray_content(pixels):
+            pixels = np.ascontiguousarray(pixels[..., 0])
+    return pixels
+
+
+def _load_image_page(path: Path, frame: int, reduce_above: int | None = None) -> SourcePage:
     image = _open_image(path)
     image.seek(frame)
     dpi_x, dpi_y, note = _image_dpi(image)
@@ -219,12 +259,18 @@ def _load_image_page(path: Path, frame: int) -> SourcePage:
             colorspace="DeviceRGB" if image.mode == "RGB" else "DeviceGray",
             bits=8, width=image.width, height=image.height, passthrough=True,
         )
+    full_width, full_height = image.size
+    factor = _dct_reduction(image, dpi_x, reduce_above) if passthrough is not None else 1
     try:
-        if exif_turn != 1:
+        if factor > 1:
+            pixels = _decode_reduced(passthrough.data, image.mode, factor)
+        elif exif_turn != 1:
             image = ImageOps.exif_transpose(image)
             if exif_turn in (5, 6, 7, 8):
                 dpi_x, dpi_y = dpi_y, dpi_x
-        pixels = _to_pixels(image)
+            pixels = _to_pixels(image)
+        else:
+            pixels = _to_pixels(image)
     except OSError as exc:
         raise InputError(f"{path}: damaged or truncated image ({exc})", ExitCode.DAMAGED) from None
     if abs(dpi_x - dpi_y) > 0.01 * dpi_x:  # fax-style 204 x 98 dpi: make pixels square
@@ -234,6 +280,10 @@ def _load_image_page(path: Path, frame: int) -> SourcePage:
         pixels = cv2.resize(pixels, (width, max(1, round(height * dpi_x / dpi_y))),
                             interpolation=cv2.INTER_CUBIC)
     height, width = pixels.shape[:2]
+    if factor > 1:  # the page keeps the scan's size and resolution; only the OCR pixels are fewer
+        return SourcePage(pixels=pixels, mode=classify(pixels), dpi=dpi_x, width_pt=full_width * 72 / dpi_x,
+                          height_pt=full_height * 72 / dpi_x, passthrough=passthrough, warnings=notes,
+                          pixel_scale=width / full_width)
     return SourcePage(
         pixels=pixels, mode=classify(pixels), dpi=dpi_x,
         width_pt=width * 72 / dpi_x, height_pt=height * 72 / dpi_x,
@@ -550,15 +600,19 @@ def inspect(path: Path, max_pixels: int, max_pages: int | None = None, max_page_
         raise _damaged(path, "file", exc) from None
 
 
-def load_page(path: Path, kind: Kind, index: int, frame: int | None = None) -> SourcePage:
-    """Page `index` (0-based); for images `frame` is its frame in the file."""
+def load_page(path: Path, kind: Kind, index: int, frame: int | None = None,
+              reduce_above: int | None = None) -> SourcePage:
+    """Page `index` (0-based); for images `frame` is its frame in the file.
+
+    `reduce_above` (pixels): a JPEG page above it whose bytes are archived as they are may be
+    decoded smaller for OCR (SourcePage.pixel_scale says how much)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if kind == "pdf":
                 page = _load_pdf_page(path, index)
             else:
-                page = _load_image_page(path, index if frame is None else frame)
+                page = _load_image_page(path, index if frame is None else frame, reduce_above)
     except InputError:
         raise
     except Exception as exc:  # decoders (Pillow, qpdf, pdfium, pdfminer) on bad bytes

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sohoa.ocr import images, inputs, preprocess
+from sohoa.ocr import images, inputs, preprocess, timing
 from sohoa.ocr.images import EncodedImage
 from sohoa.ocr.pdfa import image_matrix
 from sohoa.ocr.report import PageReport
@@ -55,7 +55,10 @@ class _Clock:
 
 def process_page(task: PageTask, recognizer: Recognizer) -> PageOutcome:
     clock = _Clock()
-    page = inputs.load_page(task.path, task.kind, task.index, task.frame)
+    if task.index == 0:
+        timing.stamp("page-1")
+    page = inputs.load_page(task.path, task.kind, task.index, task.frame,
+                            reduce_above=preprocess.MAX_OCR_SOURCE_PIXELS)
     clock.lap("load")
     report = PageReport(
         number=task.index + 1, mode=page.mode, source_dpi=round(page.dpi, 2),
@@ -70,8 +73,8 @@ def process_page(task: PageTask, recognizer: Recognizer) -> PageOutcome:
     encoded = page.passthrough or images.encode(page.pixels, page.mode)
     _describe_image(report, encoded)
     clock.lap("encode")
-    prepared = preprocess.prepare(page.pixels, int(round(page.dpi)), osd=recognizer.detect_orientation)
-    page.pixels = None
+    dpi = int(round(page.dpi)) if page.pixel_scale == 1 else page.dpi * page.pixel_scale
+    prepared = preprocess.prepare_page(page, dpi, osd=recognizer.detect_orientation)  # takes page.pixels
     # Plain Python values (OpenCV hands back numpy scalars): the report travels as JSON.
     report.rotation, report.rotation_certain = int(prepared.rotation), bool(prepared.rotation_certain)
     report.skew_deg, report.blank = float(prepared.skew), bool(prepared.blank)
@@ -80,6 +83,8 @@ def process_page(task: PageTask, recognizer: Recognizer) -> PageOutcome:
     words: list[Word] = []
     text = ""
     if not prepared.blank:
+        if task.index == 0:
+            timing.stamp("page-1-ocr")
         words, text = recognizer.recognize(prepared.image, prepared.dpi)
         report.ocr = True
         clock.lap("ocr")

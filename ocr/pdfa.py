@@ -13,15 +13,16 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Final, Literal
-from xml.sax.saxutils import escape
 
-import pikepdf
-from pikepdf import Array, Dictionary, Name
+from typing import TYPE_CHECKING
 
 import sohoa
 from sohoa.core.errors import MissingDependency
 from sohoa.ocr import textlayer
 from sohoa.ocr.images import EncodedImage
+
+if TYPE_CHECKING:
+    import pikepdf
 
 Level = Literal["1b", "2b"]
 SRGB_ICC_CANDIDATES: Final = (
@@ -75,6 +76,11 @@ def _concat(first: list[float], then: list[float]) -> list[float]:
     ]
 
 
+def escape(text: str) -> str:
+    """XML character data (xml.sax.saxutils.escape, whose import pulls in urllib and email: issue #17)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def xmp_packet(title: str, language: str, level: str, when: datetime) -> bytes:
     """The XMP packet, namespaces declared on rdf:Description (PDFBox's xmpbox requires it)."""
     stamp = when.isoformat()
@@ -106,6 +112,8 @@ class PdfABuilder:
     """Adds pages one by one; `save` writes the finished PDF/A file."""
 
     def __init__(self, level: Level = "2b", title: str = "", language: str = "vi-VN") -> None:
+        import pikepdf  # here, not at import: `sohoa ocr` needs it only once its first page is back
+
         self.level = level
         self.title = title
         self.language = language
@@ -113,6 +121,8 @@ class PdfABuilder:
         self._font = self._make_font()
 
     def _make_font(self) -> pikepdf.Object:
+        from pikepdf import Dictionary, Name
+
         pdf = self.pdf
         program = pdf.make_stream(textlayer.font_program())
         program.Length1 = len(textlayer.font_program())
@@ -143,6 +153,9 @@ class PdfABuilder:
         image_cm: list[float],
         words: list[textlayer.PlacedWord],
     ) -> None:
+        import pikepdf
+        from pikepdf import Dictionary, Name
+
         pdf = self.pdf
         xobject = pdf.make_stream(image.data)
         xobject.Type = Name.XObject
@@ -164,6 +177,9 @@ class PdfABuilder:
         pdf.pages.append(pikepdf.Page(page))
 
     def _finish_metadata(self) -> None:
+        import pikepdf
+        from pikepdf import Array, Dictionary, Name
+
         pdf = self.pdf
         icc = pdf.make_stream(srgb_profile())
         icc.N = 3
@@ -186,6 +202,8 @@ class PdfABuilder:
         ))
 
     def save(self, path: Path) -> None:
+        import pikepdf
+
         self._finish_metadata()
         if self.level == "1b":
             self.pdf.save(

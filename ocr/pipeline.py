@@ -21,19 +21,22 @@ import os
 import re
 import time
 from collections import deque
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
-from multiprocessing import get_context
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Literal
+from typing import TYPE_CHECKING, Callable, Final, Iterable, Iterator, Literal, Mapping
 
 import sohoa
 from sohoa.core.errors import ExitCode, OutputInvalid, SohoaError
-from sohoa.core.settings import Settings, get_settings
-from sohoa.ocr import engines, inputs, tesseract, validate
-from sohoa.ocr.page import PageOutcome, PageTask, process_page
-from sohoa.ocr.pdfa import Level, PdfABuilder
+from sohoa.ocr import engines, tesseract
 from sohoa.ocr.report import FileReport, ValidationReport
+from sohoa.ocr.sniff import sniff
+
+if TYPE_CHECKING:  # what the first page does not need is imported when it is used (issue #17)
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    from sohoa.core.settings import Settings
+    from sohoa.ocr.page import PageOutcome, PageTask
+    from sohoa.ocr.pdfa import Level
 
 Validator = Literal["structural", "preflight", "none"]
 
@@ -53,14 +56,52 @@ class OcrOptions:
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **overrides) -> "OcrOptions":
+        from sohoa.core.settings import get_settings
+
         settings = settings or get_settings()
         base = cls(lang=settings.ocr_lang, jobs=settings.jobs, tessdata=settings.tessdata_dir,
                    max_pixels=settings.max_pixels, max_pages=settings.max_pages,
                    max_page_bytes=settings.max_page_bytes, engine=settings.ocr_engine)
+        return base._overridden(overrides)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> "OcrOptions":
+        """The same options as `from_settings(Settings.from_env())`, read without pydantic: the
+        `sohoa ocr` start-up (issue #17). tests/test_speed_ocr.py checks the two agree."""
+        environ = os.environ if environ is None else environ
+
+        def number(name: str, default: int) -> int:
+            text = environ.get(f"SOHOA_{name}")
+            if not text:
+                return default
+            try:
+                value = int(text.strip())
+            except ValueError:
+                raise SohoaError(f"invalid setting SOHOA_{name}: Input should be a valid integer",
+                                 ExitCode.USAGE) from None
+            if value <= 0:
+                raise SohoaError(f"invalid setting SOHOA_{name}: Input should be greater than 0", ExitCode.USAGE)
+            return value
+
+        tessdata = environ.get("SOHOA_TESSDATA_DIR")
+        base = cls(lang=environ.get("SOHOA_OCR_LANG") or SETTINGS_DEFAULTS["ocr_lang"],
+                   jobs=number("JOBS", os.cpu_count() or 1), tessdata=Path(tessdata) if tessdata else None,
+                   max_pixels=number("MAX_PIXELS", SETTINGS_DEFAULTS["max_pixels"]),
+                   max_pages=number("MAX_PAGES", SETTINGS_DEFAULTS["max_pages"]),
+                   max_page_bytes=number("MAX_PAGE_BYTES", SETTINGS_DEFAULTS["max_page_bytes"]),
+                   engine=environ.get("SOHOA_OCR_ENGINE") or SETTINGS_DEFAULTS["ocr_engine"])
+        return base._overridden(overrides)
+
+    def _overridden(self, overrides: dict) -> "OcrOptions":
         for key, value in overrides.items():
             if value is not None:
-                setattr(base, key, value)
-        return base
+                setattr(self, key, value)
+        return self
+
+
+# The defaults of core/settings.py's Settings for the fields above (a test keeps them equal).
+SETTINGS_DEFAULTS: Final[dict] = {"ocr_lang": "vie", "ocr_engine": "tesseract", "max_pixels": 250_000_000,
+                                  "max_pages": 2000, "max_page_bytes": 220_000_000}
 
 
 @dataclass(slots=True)
@@ -77,23 +118,45 @@ _RECOGNIZER: engines.Engine | None = None
 
 def _init_worker(engine: str, lang: str, tessdata: Path | None) -> None:
     global _RECOGNIZER
-    _RECOGNIZER = engines.load(engine, lang, tessdata)
+    _RECOGNIZER = engines.BackgroundEngine(engine, lang, tessdata)  # the first page is decoded meanwhile
 
 
 def _run_task(task: PageTask) -> PageOutcome:
+    from sohoa.ocr.page import process_page
+
     assert _RECOGNIZER is not None
     return process_page(task, _RECOGNIZER)
 
 
-_KEPT: dict[tuple[str, str, Path | None], engines.Engine] = {}
+_KEPT: dict[tuple[str, str, Path | None], engines.BackgroundEngine] = {}
 
 
-def _kept_engine(options: OcrOptions) -> engines.Engine:
-    """This process's engine; it outlives the call because loading the model costs more than a page."""
+def _kept_engine(options: OcrOptions) -> engines.BackgroundEngine:
+    """This process's engine; it outlives the call because loading the model costs more than a page.
+    The first call starts the load in a thread and returns at once (see engines.BackgroundEngine)."""
     key = (options.engine, options.lang, options.tessdata)
     if key not in _KEPT:
-        _KEPT[key] = engines.load(*key)
+        _KEPT[key] = engines.BackgroundEngine(*key)
     return _KEPT[key]
+
+
+def warm_up(options: OcrOptions) -> None:
+    """Start loading the engine now, while this process still imports and plans (one process only)."""
+    _kept_engine(options)
+
+
+def _pool(jobs: int, options: OcrOptions) -> ProcessPoolExecutor:
+    """Page processes, forked: no engine load may be half-way through in a thread at the fork."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    import sohoa.ocr.page  # noqa: F401 - imported once here, not in every forked process
+
+    for engine in _KEPT.values():
+        engine.wait()
+    os.environ["OMP_THREAD_LIMIT"] = "1"  # one Tesseract thread per process: the processes fill the cores
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork"), initializer=_init_worker,
+                               initargs=(options.engine, options.lang, options.tessdata))
 
 
 def process_pages(tasks: list[PageTask], options: OcrOptions) -> list[PageOutcome]:
@@ -106,6 +169,9 @@ def process_pages(tasks: list[PageTask], options: OcrOptions) -> list[PageOutcom
 
 def recognise_pages(tasks: list[PageTask], options: OcrOptions) -> Iterator[PageOutcome]:
     """Page outcomes in input order; parallel when there is more than one page and job."""
+    from sohoa.ocr import inputs
+    from sohoa.ocr.page import process_page
+
     jobs = max(1, min(options.jobs, len(tasks)))
     if jobs == 1:
         recognizer = _kept_engine(options)
@@ -115,12 +181,7 @@ def recognise_pages(tasks: list[PageTask], options: OcrOptions) -> Iterator[Page
         finally:
             inputs.release()
         return
-    # One Tesseract thread per process: the processes already fill the cores.
-    os.environ["OMP_THREAD_LIMIT"] = "1"
-    with ProcessPoolExecutor(
-        max_workers=jobs, mp_context=get_context("fork"),
-        initializer=_init_worker, initargs=(options.engine, options.lang, options.tessdata),
-    ) as pool:
+    with _pool(jobs, options) as pool:
         pending: deque[Future[PageOutcome]] = deque()
         queue = iter(tasks)
         for task in queue:
@@ -146,13 +207,17 @@ class Plan:
 
 def plan(input_path: Path, output_path: Path, options: OcrOptions) -> Plan:
     """Stage 1: refuse bad input before any work, and list the pages to process."""
+    from sohoa.ocr import inputs
+    from sohoa.ocr.page import PageTask
+
     if options.engine == engines.DEFAULT:
         tesseract.check_language(options.lang, options.tessdata)
+    engines.factory(options.engine)  # an unknown engine is refused here; its version is read at assembly
     document = inputs.inspect(input_path, options.max_pixels, options.max_pages, options.max_page_bytes)
     report = FileReport(
         input=printable(str(input_path)), input_type=document.kind, output=printable(str(output_path)),
         pdfa=f"PDF/A-{options.pdfa.upper()}", language=options.lang,
-        tesseract=engines.version(options.engine), sohoa=sohoa.__version__,
+        tesseract="", sohoa=sohoa.__version__,
         page_count=document.page_count, warnings=list(document.warnings),
     )
     frames = document.frames or list(range(document.page_count))
@@ -168,6 +233,8 @@ def run(
 ) -> OcrResult:
     started = time.perf_counter()
     check_output_path(output_path, input_path)
+    if options.jobs == 1 or sniff(input_path) in ("png", "jpeg"):  # one page, or one process: no fork
+        warm_up(options)
     planned = plan(input_path, output_path, options)  # stage 1
     return assemble(planned, recognise_pages(planned.tasks, options), output_path, options, started, progress)
 
@@ -189,6 +256,8 @@ def run_many(pairs: list[tuple[Path, Path]], options: OcrOptions) -> Iterator[Fi
     current one, so small files keep every core busy. A bad file ends alone: its error is in its
     outcome and the other files go on."""
     planned: list[tuple[Path, Path, Plan, float]] = []
+    if options.jobs == 1:
+        warm_up(options)
     for source, output in pairs:
         started = time.perf_counter()
         try:
@@ -223,10 +292,7 @@ class _PageStream:
 
     def __enter__(self) -> "_PageStream":
         if self.jobs > 1:
-            os.environ["OMP_THREAD_LIMIT"] = "1"  # one Tesseract thread per process
-            self.pool = ProcessPoolExecutor(
-                max_workers=self.jobs, mp_context=get_context("fork"), initializer=_init_worker,
-                initargs=(self.options.engine, self.options.lang, self.options.tessdata))
+            self.pool = _pool(self.jobs, self.options)
             for task in self.tasks:
                 self.pending.append(self.pool.submit(_run_task, task))
                 if len(self.pending) >= 2 * self.jobs:
@@ -234,12 +300,16 @@ class _PageStream:
         return self
 
     def __exit__(self, *exc) -> None:
+        from sohoa.ocr import inputs
+
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
         inputs.release()
 
     def _next(self) -> PageOutcome:
         if self.pool is None:
+            from sohoa.ocr.page import process_page
+
             return process_page(next(self.tasks), _kept_engine(self.options))
         future = self.pending.popleft()
         nxt = next(self.tasks, None)
@@ -273,11 +343,15 @@ def assemble(
     progress: Callable[[int, int], None] | None = None,
 ) -> OcrResult:
     """Stages 3-6: page outcomes (in input order, from this process or from workers) → published PDF/A."""
+    from sohoa.ocr.pdfa import PdfABuilder
+
     started = time.perf_counter() if started is None else started
     report = planned.report
     result = OcrResult(report)
-    builder = PdfABuilder(options.pdfa, title=planned.title)
+    builder: PdfABuilder | None = None
     for done, outcome in enumerate(outcomes, start=1):  # stages 2-3
+        if builder is None:  # made once the first page is back: pikepdf is not needed before
+            builder = PdfABuilder(options.pdfa, title=planned.title)
         builder.add_page(outcome.width_pt, outcome.height_pt, outcome.image, outcome.image_cm, outcome.words)
         report.pages.append(outcome.report)
         result.texts.append(outcome.text)
@@ -289,6 +363,8 @@ def assemble(
     if len(report.pages) != report.page_count:  # a lost page must never publish a short record
         raise SohoaError(f"{report.input}: {len(report.pages)} of {report.page_count} pages came back",
                          ExitCode.INTERNAL)
+    assert builder is not None  # a plan has at least one page
+    report.tesseract = report.tesseract or engines.version(options.engine)
 
     partial = _partial_path(output_path)
     try:
@@ -340,6 +416,8 @@ def _partial_path(output_path: Path) -> Path:
 
 
 def _validate(path: Path, options: OcrOptions, report: FileReport) -> None:
+    from sohoa.ocr import validate
+
     checks = []
     if options.validate != "none":
         checks.append(validate.structural(path, options.pdfa))

@@ -50,8 +50,13 @@ def ocr_gray(pixels: np.ndarray) -> np.ndarray:
     """
     if pixels.ndim == 2:
         return pixels
-    red, green, blue = cv2.split(pixels)  # numpy's max(axis=2) is ~30x slower here
-    return cv2.max(cv2.max(red, green), blue)
+    # In bands of rows: three full-page channel planes beside the page cost as much as the page.
+    gray = np.empty(pixels.shape[:2], np.uint8)
+    band = max(1, (4 << 20) // max(1, pixels.shape[1]))
+    for top in range(0, pixels.shape[0], band):
+        red, green, blue = cv2.split(pixels[top:top + band])  # numpy's max(axis=2) is ~30x slower here
+        cv2.max(cv2.max(red, green), blue, dst=gray[top:top + band])
+    return gray
 
 
 def estimate_background(gray_small: np.ndarray, dpi: int) -> np.ndarray:
@@ -77,10 +82,22 @@ def binarise(norm: np.ndarray) -> np.ndarray:
     return binary
 
 
-def despeckle(binary: np.ndarray, dpi: int) -> np.ndarray:
-    """Drop specks smaller than a Vietnamese dot-below and blobs touching the paper edge."""
-    ink = cv2.bitwise_not(binary)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+def despeckle(binary: np.ndarray, dpi: int, in_place: bool = False) -> np.ndarray:
+    """Drop specks smaller than a Vietnamese dot-below and blobs touching the paper edge.
+
+    `in_place`: `binary` itself is cleaned and returned (no full-page copies beside the labels,
+    which take 4 bytes a pixel)."""
+    if in_place:
+        ink = cv2.bitwise_not(binary, dst=binary)  # turned back below
+    else:
+        ink = cv2.bitwise_not(binary)
+    try:  # 2-byte labels: half the memory of the page's largest array, unless a page has > 65535 blobs
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8, ltype=cv2.CV_16U)
+    except cv2.error:
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8, ltype=cv2.CV_32S)
+    if in_place:
+        cv2.bitwise_not(binary, dst=binary)
+    del ink
     if count <= 1:
         return binary
     min_area = max(2, int(6 * (dpi / 300) ** 2))
@@ -91,8 +108,11 @@ def despeckle(binary: np.ndarray, dpi: int) -> np.ndarray:
     drop[0] = False
     if not drop.any():
         return binary
-    cleaned = binary.copy()
-    cleaned[drop[labels]] = 255
+    cleaned = binary if in_place else binary.copy()
+    band = max(1, (4 << 20) // max(1, w))
+    for top in range(0, h, band):  # a band's mask at a time, not a full-page one
+        rows = cleaned[top:top + band]
+        rows[drop[labels[top:top + band]]] = 255
     return cleaned
 
 
@@ -186,15 +206,44 @@ def _within_ocr_budget(pixels: np.ndarray, dpi: int) -> tuple[np.ndarray, int | 
     return reduced, dpi * size[0] / width
 
 
+def ocr_source(pixels: np.ndarray, dpi: float) -> tuple[np.ndarray, float]:
+    """The gray copy OCR works from (stamps faded, reduced to the OCR budget) and its dpi.
+
+    The caller can drop the page's pixels after this (ocr/page.py does): `prepare_gray` then
+    never holds them beside its own full-page arrays."""
+    pixels, dpi = _within_ocr_budget(pixels, dpi)
+    return ocr_gray(pixels), dpi
+
+
 def prepare(pixels: np.ndarray, dpi: int, osd=None) -> Prepared:
     """Build the OCR image of one page.
 
     `osd(gray, dpi) -> (rotation, confidence)` is consulted only when the cheap
     orientation evidence is unclear.
     """
-    pixels, dpi = _within_ocr_budget(pixels, dpi)
-    gray = ocr_gray(pixels)
-    del pixels  # the reduced copy, if one was made
+    gray, dpi = ocr_source(pixels, dpi)
+    return _prepare([gray], dpi, osd)
+
+
+def prepare_page(page, dpi: float, osd=None) -> Prepared:
+    """`prepare` of `page.pixels`, which it takes (`page.pixels` is None after): the decoded page
+    goes once its gray copy is made, and that copy once it is normalised."""
+    gray, dpi = ocr_source(page.pixels, dpi)
+    page.pixels = None
+    return _prepare([gray], dpi, osd)
+
+
+def prepare_gray(gray: np.ndarray, dpi: float, osd=None) -> Prepared:
+    """`prepare` from the OCR source `ocr_source` made."""
+    return _prepare([gray], dpi, osd)
+
+
+def _prepare(source: list[np.ndarray], dpi: float, osd=None) -> Prepared:
+    """`source` holds the only reference to the gray page, so it is freed as soon as it is used.
+    Other full-page temporaries go as soon as they are used too, and the binary images are
+    cleaned in place: on an A3 page at 300 dpi (17 megapixels) the peak is the normalised page,
+    one binary image and the labels of its connected components (4 bytes a pixel)."""
+    gray = source.pop()
     factor = min(1.0, ANALYSIS_DPI / dpi)
     small = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
     small_dpi = max(1, int(round(dpi * factor)))
@@ -215,8 +264,10 @@ def prepare(pixels: np.ndarray, dpi: int, osd=None) -> Prepared:
             skew = 0.0  # measured along the other axis
         rotation = 0
     turns = -rotation // 90  # np.rot90 turns counter-clockwise
+    del small, ink_small
 
     norm = np.rot90(normalise(gray, bg_small), turns)
+    del gray  # this frame's reference: the caller's, if any, is its own
     upright_h, upright_w = norm.shape
     scale = max(1.0, OCR_MIN_DPI / dpi) if dpi < OCR_MIN_DPI * 0.9 else 1.0
     scale = max(1.0, min(scale, (MAX_OCR_PIXELS / (upright_w * upright_h)) ** 0.5))
@@ -232,14 +283,16 @@ def prepare(pixels: np.ndarray, dpi: int, osd=None) -> Prepared:
         )
     ocr_dpi = dpi * scale if isinstance(dpi, float) else int(round(dpi * scale))
     norm = np.ascontiguousarray(norm)
-    ink = cv2.bitwise_not(despeckle(binarise(norm), ocr_dpi))
+    ink = despeckle(binarise(norm), ocr_dpi, in_place=True)
+    cv2.bitwise_not(ink, dst=ink)
     # Tesseract's LSTM reads gray better than hard black/white: keep the gray
     # strokes (anti-aliasing, thin photocopied serifs) and whiten only the
     # paper, specks and edge blobs.
     near_ink = cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5)))
-    ocr_image = np.where(near_ink > 0, norm, np.uint8(255))
+    del ink
+    norm[near_ink == 0] = 255  # the OCR image: norm where there is ink nearby, white elsewhere
     return Prepared(
-        image=ocr_image,
+        image=norm,
         dpi=ocr_dpi,
         rotation=rotation,
         rotation_certain=certain,

@@ -11,11 +11,12 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Final
-
-import numpy as np
+from typing import TYPE_CHECKING, Final
 
 from sohoa.core.errors import MissingDependency
+
+if TYPE_CHECKING:
+    import numpy as np
 
 TESSDATA_CANDIDATES: Final = (
     "/usr/share/tesseract-ocr/5/tessdata",
@@ -94,6 +95,8 @@ class Recognizer:
 
     def recognize(self, image: np.ndarray, dpi: int) -> tuple[list[Word], str]:
         """OCR an 8-bit gray/binary image; returns words and the plain text (NFC)."""
+        import numpy as np
+
         api = self._api
         height, width = image.shape[:2]
         api.SetImageBytes(np.ascontiguousarray(image).tobytes(), width, height, 1, width)
@@ -140,6 +143,8 @@ class Recognizer:
 
     def detect_orientation(self, image: np.ndarray, dpi: int) -> tuple[int, float]:
         """Tesseract OSD: (clockwise correction in degrees, confidence). Slow: a fallback only."""
+        import numpy as np
+
         tesserocr = self._tesserocr
         if self._osd is None:
             self._osd = tesserocr.PyTessBaseAPI(

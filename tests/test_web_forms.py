@@ -14,7 +14,8 @@ from sohoa.ratios.csvinput import rows
 from web_fixtures import AGENCIES_CSV, AGENCY_A, DOSSIER, OWNER, USERS, web_env  # noqa: F401  (a fixture)
 
 PAGES = ["/", "/tai-len", "/tra-cuu", "/tra-cuu?q=giấy", "/kho", f"/kho?owner_id={OWNER}", "/xac-nhan",
-         "/lo-so-hoa", "/bao-cao", "/bao-cao?period=2024", "/quan-tri", "/quan-tri/nhat-ky", "/quan-tri/thu-tuc"]
+         "/lo-so-hoa", "/bao-cao", "/bao-cao?period=2024", "/quan-tri", "/quan-tri/nhat-ky", "/quan-tri/thu-tuc",
+         "/van-ban", "/thong-bao", "/can-xu-ly"]  # issue #18's lists (H3)
 # Forms a browser would not send as rendered (a required field is empty): the value a person types.
 TYPED = {"dossier": "000.00.12.H36-240116-0002", "owner_id": OWNER, "username": "nguoi.moi",
          "password": "mat-khau-moi-dai-123", "label": "máy chủ một cửa", "name": "Nguyễn Văn An"}

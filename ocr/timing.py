@@ -1,0 +1,22 @@
+"""Start-up timestamps for the benchmark (issue #17): `SOHOA_TIMING=1` makes `sohoa ocr` write
+`sohoa-timing EVENT EPOCH_SECONDS` lines to stderr at the moments that define its start-up.
+
+Events: `page-1` (this process begins work on the first page: its decoding starts),
+`page-1-ocr` (the first page's OCR image is ready and its recognition is asked for) and
+`engine-ready` (the Tesseract model, loaded in parallel, can be used). The start-up to the
+first page is `page-1` minus the process start, plus any wait for the engine after `page-1-ocr`
+(bench/ocr_bench.py computes it). Nothing is written without the variable.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+ENV = "SOHOA_TIMING"
+
+
+def stamp(event: str) -> None:
+    if os.environ.get(ENV):
+        print(f"sohoa-timing {event} {time.time():.6f}", file=sys.stderr, flush=True)
