@@ -127,6 +127,8 @@ def documents_page(request: Request, principal: Annotated[Principal, Depends(req
 
 def _notice(web: WebState, principal: Principal, reused: str, done: str, count: int) -> str:
     """The message after a bulk action, built here from what the catalog holds: a link cannot make one up."""
+    if done == "none":
+        return "Chưa chọn văn bản nào: hãy đánh dấu các văn bản cần thao tác."
     if done == "described":
         return f"Đã cập nhật thông tin {max(count, 0)} văn bản."
     if reused:
@@ -162,8 +164,8 @@ async def bulk_action(request: Request, principal: Annotated[Principal, Depends(
     form = await request.form()
     ids = list(dict.fromkeys(str(value) for value in form.getlist("ids") if str(value).strip()))[:LIST_MAX]
     action, dossier = str(form.get("action") or ""), str(form.get("dossier") or "").strip()
-    if not ids:
-        raise WebError(400, "Chưa chọn văn bản nào.")
+    if not ids:  # the form as rendered, nothing ticked: back to the list with a word, not an error page
+        return RedirectResponse("/van-ban?done=none", status_code=303)
     if action == "reuse":
         return RedirectResponse("/su-dung-lai?" + urlencode([("ids", rid) for rid in ids] + [("dossier", dossier)]),
                                 status_code=303)
