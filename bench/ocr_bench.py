@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -161,15 +162,17 @@ _PEAK = ("import resource, subprocess, sys; done = subprocess.run(sys.argv[1:], 
          "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(done.returncode)")
 
 
-def _stamps(stderr: str) -> dict[str, float]:
-    return {parts[1]: float(parts[2]) for parts in (line.split() for line in stderr.splitlines())
-            if len(parts) == 3 and parts[0] == "sohoa-timing"}
+def _stamps(stderr: str) -> dict[str, tuple[float, float]]:
+    """SOHOA_TIMING's events: {event: (epoch seconds, CPU seconds of the stamping thread)}."""
+    return {parts[1]: (float(parts[2]), float(parts[3])) for parts in (line.split() for line in stderr.splitlines())
+            if len(parts) == 4 and parts[0] == "sohoa-timing"}
 
 
-def sohoa_startup(page: Path, out: Path) -> float:
-    """Seconds from `sohoa ocr`'s process start to its first page: until it begins decoding the page
-    (SOHOA_TIMING's `page-1`), plus any wait for the Tesseract model (loaded in parallel) once that
-    page's OCR image was ready. Timed from just before the process is spawned."""
+def sohoa_startup(page: Path, out: Path) -> tuple[float, float]:
+    """(wall, CPU) seconds from `sohoa ocr`'s process start to its first page: until it begins decoding
+    the page (SOHOA_TIMING's `page-1`), plus any wait for the Tesseract model (loaded in parallel)
+    once that page's OCR image was ready. Wall is timed from just before the process is spawned;
+    CPU is the main thread's up to `page-1`, what the wall time would be on an idle machine."""
     env = dict(ENV, SOHOA_TIMING="1")
     started = time.time()
     done = subprocess.run([sys.executable, "-m", "sohoa", "ocr", str(page), str(out), "-j", "1", "-q"],
@@ -177,20 +180,24 @@ def sohoa_startup(page: Path, out: Path) -> float:
     stamps = _stamps(done.stderr)
     if done.returncode != 0 or "page-1" not in stamps:
         raise RuntimeError(f"sohoa ocr failed: {done.stderr.strip()[-300:]}")
-    wait = max(0.0, stamps.get("engine-ready", 0.0) - stamps.get("page-1-ocr", float("inf")))
-    return stamps["page-1"] - started + wait
+    wait = max(0.0, stamps.get("engine-ready", (0.0, 0.0))[0] - stamps.get("page-1-ocr", (float("inf"), 0.0))[0])
+    return stamps["page-1"][0] - started + wait, stamps["page-1"][1]
 
 
-def tesseract_startup(blank: Path) -> float:
-    """Seconds of bare `tesseract -l vie` on a 16 × 16 white image: its process start, the model load
-    and the exit, with no page work to speak of."""
+def tesseract_startup(blank: Path) -> tuple[float, float]:
+    """(wall, CPU) seconds of bare `tesseract -l vie` on a 16 × 16 white image: its process start, the
+    model load and the exit, with no page work to speak of."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(["tesseract", str(blank), "-", "-l", "vie"], capture_output=True, env=ENV, check=True)
-    return time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return time.perf_counter() - started, cpu
 
 
 def startup(page: Path, work: Path, runs: int = 7) -> dict:
-    """Medians over `runs` alternating runs of sohoa's start-up to the first page and tesseract's."""
+    """Median and fastest of `runs` alternating runs: sohoa's start-up to the first page, tesseract's,
+    and python's own (`python -c pass`), wall and CPU seconds."""
     work.mkdir(parents=True, exist_ok=True)
     blank = work / "blank-16px.png"
     Image.new("L", (16, 16), 255).save(blank, dpi=(300, 300))
@@ -200,13 +207,17 @@ def startup(page: Path, work: Path, runs: int = 7) -> dict:
         bare.append(tesseract_startup(blank))
         started = time.perf_counter()
         subprocess.run([sys.executable, "-c", "pass"], check=True)
-        python.append(time.perf_counter() - started)
+        python.append((time.perf_counter() - started, 0.0))
 
-    def median(values: list[float]) -> float:
-        return round(sorted(values)[len(values) // 2], 3)
+    def median(values: list[tuple[float, float]], cpu: bool = False) -> float:
+        picked = sorted(v[1] if cpu else v[0] for v in values)
+        return round(picked[len(picked) // 2], 3)
 
     return {"sohoa_s": median(ours), "tesseract_s": median(bare), "python_s": median(python),
-            "ratio": round(median(ours) / max(median(bare), 1e-9), 2), "runs": runs}
+            "ratio": round(median(ours) / max(median(bare), 1e-9), 2),
+            "sohoa_fastest_s": round(min(v[0] for v in ours), 3),
+            "tesseract_fastest_s": round(min(v[0] for v in bare), 3),
+            "sohoa_cpu_s": median(ours, cpu=True), "tesseract_cpu_s": median(bare, cpu=True), "runs": runs}
 
 
 def a3_page(work: Path) -> Path:

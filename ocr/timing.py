@@ -1,5 +1,7 @@
 """Start-up timestamps for the benchmark (issue #17): `SOHOA_TIMING=1` makes `sohoa ocr` write
-`sohoa-timing EVENT EPOCH_SECONDS` lines to stderr at the moments that define its start-up.
+`sohoa-timing EVENT EPOCH_SECONDS THREAD_CPU_SECONDS` lines to stderr at the moments that define its
+start-up (the CPU seconds are those of the thread that stamps, so far: on a loaded machine they say
+what the wall time would be on an idle one).
 
 Events: `page-1` (this process begins work on the first page: its decoding starts),
 `page-1-ocr` (the first page's OCR image is ready and its recognition is asked for) and
@@ -19,4 +21,4 @@ ENV = "SOHOA_TIMING"
 
 def stamp(event: str) -> None:
     if os.environ.get(ENV):
-        print(f"sohoa-timing {event} {time.time():.6f}", file=sys.stderr, flush=True)
+        print(f"sohoa-timing {event} {time.time():.6f} {time.thread_time():.6f}", file=sys.stderr, flush=True)

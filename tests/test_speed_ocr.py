@@ -103,11 +103,11 @@ def test_the_first_page_is_recognised_before_any_heavy_library_is_imported(tmp_p
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "probe.txt").read_text(encoding="utf-8") == "\n", "imported before the first page"
     stamps = [line.split() for line in done.stderr.splitlines()]
-    assert all(s[0] == "sohoa-timing" and len(s) == 3 for s in stamps), done.stderr
+    assert all(s[0] == "sohoa-timing" and len(s) == 4 for s in stamps), done.stderr
     order = [s[1] for s in stamps]
     assert set(order) == {"page-1", "page-1-ocr", "engine-ready"} and order.index("page-1") < order.index("page-1-ocr")
-    when = {s[1]: float(s[2]) for s in stamps}
-    assert when["page-1"] <= when["page-1-ocr"]
+    when, cpu = {s[1]: float(s[2]) for s in stamps}, {s[1]: float(s[3]) for s in stamps}
+    assert when["page-1"] <= when["page-1-ocr"] and 0 < cpu["page-1"] <= cpu["page-1-ocr"]
 
 
 def test_without_the_timing_variable_nothing_is_stamped(tmp_path):
