@@ -5,11 +5,12 @@ PY := $(VENV)/bin/python
 
 .PHONY: run test test-fast bench docs install lint clean
 
+# Quiet: pip writes to .venv/pip-install.log; `sohoa run` prints a few lines (URL, folders, first admin).
 install:
-	scripts/install-deps.sh
+	@scripts/install-deps.sh
 
 run: install
-	$(VENV)/bin/sohoa run
+	@$(VENV)/bin/sohoa run
 
 test:
 	scripts/install-deps.sh test

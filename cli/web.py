@@ -71,7 +71,7 @@ def users() -> None:
 @click.argument("username")
 @click.option("--role", required=True, type=click.Choice(["scanner", "official", "leader", "admin"]))
 @click.option("--agency", help="Agency code (required for a scanner: they upload for it and its subordinates).")
-@click.option("--full-name", default="", help="Name shown in the pages.")
+@click.option("--full-name", "--name", "full_name", default="", help="The full name pages show instead of the login.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
 def users_add(username: str, role: str, agency: str | None, full_name: str, password_stdin: bool) -> None:
     """Create a user (the password is asked for, or read with --password-stdin)."""

@@ -241,6 +241,32 @@ def jobs_show(name: str, as_json: bool) -> None:
         print(f"  {item.status:12} {item.pages or 0:4}p  {item.path}  {tail}")
 
 
+def _child(args: list[str], log: Path | None) -> subprocess.Popen:
+    """A `sohoa` child process; with a log file its output (the Celery banner, access lines) goes there."""
+    out = open(log, "ab") if log else None  # noqa: SIM115 - kept open for the child's lifetime
+    return subprocess.Popen([sys.executable, "-m", "sohoa", *args], stdin=subprocess.DEVNULL, stdout=out,
+                            stderr=subprocess.STDOUT if out else None)
+
+
+def _start_block(settings, url: str, logs: Path) -> str:
+    """The few lines `sohoa run` starts with: where everything is, and how to make the first admin."""
+    from sohoa.web import accounts
+    from sohoa.web.config import first_admin_command, sohoa_command
+
+    inbox = (settings.inbox_dir or settings.data_dir / "inbox").resolve()
+    lines = ["sohoa is running (Ctrl-C stops it)"]
+    if url:
+        lines.append(f"  web app        {url}")
+    lines += [f"  data folder    {settings.data_dir.resolve()}",
+              f"  hot folder     {inbox}/<agency code>/<dossier code>/",
+              f"  logs           {logs}/worker.log, web.log",
+              f"  sohoa command  {sohoa_command()}"]
+    if url and not accounts.list_users(open_archive().catalog):
+        lines += ["  no user yet: create the first administrator (asks for a password), then log in:",
+                  f"    {first_admin_command()}"]
+    return "\n".join(lines)
+
+
 @click.command()
 @click.option("--no-web", is_flag=True, help="Worker and hot folder only, without the web app (`sohoa serve`).")
 def run(no_web: bool) -> None:
@@ -251,25 +277,25 @@ def run(no_web: bool) -> None:
     settings = get_settings()
     tesseract.check_language(settings.ocr_lang, settings.tessdata_dir)
     beat = ["--beat"] if settings.broker_url else []  # scheduled fixity: beat with Redis, else the hot folder loop
-    children = [subprocess.Popen([sys.executable, "-m", "sohoa", "worker", *beat], stdin=subprocess.DEVNULL),
-                subprocess.Popen([sys.executable, "-m", "sohoa", "watch", "-v"], stdin=subprocess.DEVNULL)]
+    logs = settings.data_dir.resolve() / "logs"  # the worker's and the web app's own output: not the terminal
+    logs.mkdir(parents=True, exist_ok=True)
+    children = [_child(["worker", *beat], logs / "worker.log"), _child(["watch", "-v"], None)]
+    url = ""
     if not no_web:  # the web app (issue #7): its own process, so a slow page never holds up the pipeline
         from sohoa.web.config import WebConfig
 
         web = WebConfig.from_env()  # SOHOA_WEB_HOST / SOHOA_WEB_PORT, checked before anything starts
-        children.append(subprocess.Popen([sys.executable, "-m", "sohoa", "serve"], stdin=subprocess.DEVNULL))
+        children.append(_child(["serve"], logs / "web.log"))
         shown = "localhost" if web.host in ("0.0.0.0", "127.0.0.1", "::") else web.host
-        print(f"sohoa run: web app at http://{shown}:{web.port}/ (create a user first: "
-              "sohoa users add NAME --role admin)", flush=True)
-    print(f"sohoa run: worker and hot folder under {settings.data_dir.resolve()} "
-          f"(drop scans into {(settings.inbox_dir or settings.data_dir / 'inbox').resolve()}/<agency code>/"
-          "<dossier code>/); Ctrl-C stops.", flush=True)
+        url = f"http://{shown}:{web.port}/"
+    print(_start_block(settings, url, logs), flush=True)
     try:
         while all(child.poll() is None for child in children):
             time.sleep(1)
         failed = [c for c in children if c.poll() not in (None, 0)]
         if failed:
-            raise SohoaError(f"a sohoa process stopped with exit code {failed[0].returncode}", ExitCode.INTERNAL)
+            raise SohoaError(f"a sohoa process stopped with exit code {failed[0].returncode} (its output: {logs}/)",
+                             ExitCode.INTERNAL)
     finally:
         stop_children(children)
 

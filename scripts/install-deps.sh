@@ -37,6 +37,22 @@ fi
 stamp=".venv/.installed-${extra:-base}"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   spec="."; [ -n "$extra" ] && spec=".[${extra}]"
-  .venv/bin/pip install -q -e "$spec"
+  # Quiet: pip's own output goes to a log file (shown only when the install fails).
+  .venv/bin/pip install -q -e "$spec" >.venv/pip-install.log 2>&1 || { tail -40 .venv/pip-install.log; exit 1; }
   touch "$stamp"
+fi
+
+# axe-core (npm), the accessibility checker the browser test runs inside each page (tests/test_web_browser.py):
+# fetched here, never at test time. `npm pack` downloads the one package tarball; only axe.min.js is kept.
+AXE_VERSION="4.10.3"
+AXE=".venv/share/axe-core/axe.min.js"
+if { [ "$extra" = test ] || [ "$extra" = bench ]; } && [ ! -f "$AXE" ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  command -v npm >/dev/null || DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null
+  tmp="$(mktemp -d)"
+  (cd "$tmp" && npm pack --silent "axe-core@${AXE_VERSION}" >/dev/null)
+  tar -xzf "$tmp/axe-core-${AXE_VERSION}.tgz" -C "$tmp" package/axe.min.js package/LICENSE
+  mkdir -p "$(dirname "$AXE")"
+  cp "$tmp/package/axe.min.js" "$tmp/package/LICENSE" "$(dirname "$AXE")/"
+  rm -rf "$tmp"
 fi

@@ -200,7 +200,7 @@ def test_sohoa_run_takes_a_dropped_file_and_stops_cleanly(tmp_path, null_ocr):
     finally:
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=120)
-    assert "worker and hot folder" in out
+    assert "sohoa is running" in out and f"hot folder     {(tmp_path / 'data' / 'inbox').resolve()}" in out
     assert "Traceback" not in err
     archive = open_archive(Settings.from_env(env))
     assert archive.catalog.record_by_sha(jobs.items(archive.catalog, "watch")[0].sha256) is not None

@@ -73,8 +73,12 @@ def test_every_package_has_a_layer():
 
 def test_the_wheel_ships_the_product_without_dev_tools(tmp_path):
     source = tmp_path / "src"
-    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "data", "build", "*.egg-info", "__pycache__", ".pytest_cache", "docs"))
+    patterns = shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "__pycache__", ".pytest_cache", "docs")
+
+    def ignore(folder: str, names: list[str]) -> set[str]:  # the data folder at the root, not web/data & co.
+        return set(patterns(folder, names)) | ({"data"} if Path(folder) == ROOT else set())
+
+    shutil.copytree(ROOT, source, ignore=ignore)
     out = tmp_path / "dist"
     result = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q",
@@ -90,5 +94,7 @@ def test_the_wheel_ships_the_product_without_dev_tools(tmp_path):
     assert "sohoa/migrations/env.py" in names  # the schema history ships: a fresh install can migrate
     assert len([n for n in names if n.startswith("sohoa/migrations/versions/0")]) >= 7
     assert any(n.startswith("sohoa/web/templates/") for n in names)
+    for data in ("web/data/common-passwords.txt", "extract/data/doctypes.yaml", "ratios/data/presets.yaml"):
+        assert f"sohoa/{data}" in names, data  # package data, declared without setuptools' deprecation
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     assert "sohoa = sohoa.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

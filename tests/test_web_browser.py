@@ -30,6 +30,17 @@ from web_fixtures import AGENCIES_CSV, AGENCY_A, OWNER, PASSWORD, add_users
 from workers_fixtures import cluster_factory  # noqa: F401  (a pytest fixture)
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts" / "web"
+# axe-core, fetched by the install step (scripts/install-deps.sh test), never at test time.
+AXE = Path(__file__).resolve().parents[1] / ".venv" / "share" / "axe-core" / "axe.min.js"
+WIDTHS = {"1366": None, "390": {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True}}
+BLOCKING = ("serious", "critical")  # axe impacts that fail the test
+WIDEST = """const width = arguments[0]; const out = [];
+document.querySelectorAll("body *").forEach((e) => {
+  const r = e.getBoundingClientRect(); let p = e.parentElement, clipped = false;
+  while (p) { if (["auto", "scroll", "hidden"].includes(getComputedStyle(p).overflowX)) { clipped = true; break; } p = p.parentElement; }
+  if (r.right > width + 1 && !clipped && out.length < 5) { out.push(e.tagName + "." + e.className + " " + Math.round(r.right)); }
+});
+return out;"""  # what sticks out past a phone's width, outside any scrolling box
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 FIRST = "000.00.12.H36-240115-0001"  # the dossier the scan is uploaded into
@@ -51,6 +62,43 @@ def _seed(env: dict) -> None:
          "channel": "direct", "owner_id": OWNER} for code, day in ((FIRST, "2024-01-15"), (SECOND, "2024-01-16"))])
     assert report.imported == 2 and not report.rejected
     archive.catalog.dispose()
+
+
+def axe_violations(driver, source: str) -> list[dict]:
+    """axe-core run inside the page: its serious and critical violations (rule, impact, first element).
+    Not inside frames: the record page frames the PDF/A in Chromium's own PDF viewer, not our markup."""
+    driver.execute_script(source)
+    found = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {resultTypes: ['violations'], iframes: false}).then(r => done(r.violations.map(v => "
+        "({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length, "
+        "target: v.nodes.length ? v.nodes[0].target.join(' ') : ''}))), e => done([{id: 'axe-error', "
+        "impact: 'critical', help: String(e), nodes: 0, target: ''}]));")
+    return [v for v in found if v["impact"] in BLOCKING]
+
+
+def sweep(driver, base: str, pages: list[str], label: str, source: str) -> dict[str, list[dict]]:
+    """Every page at 1366×768 and at 390 px wide: a screenshot, axe, and no sideways scrolling at 390 px."""
+    problems: dict[str, list[dict]] = {}
+    for width, metrics in WIDTHS.items():
+        if metrics:
+            driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+        try:
+            for path in pages:
+                driver.get(base + path)
+                name = path.strip("/").replace("/", "_").split("?")[0] or "trang-chu"
+                driver.save_screenshot(str(ARTIFACTS / f"a11y-{label}-{name}-{width}.png"))
+                found = axe_violations(driver, source)
+                wide = driver.execute_script("return document.documentElement.scrollWidth")
+                if metrics and wide > metrics["width"]:
+                    found.append({"id": "scrolls-sideways", "impact": "serious", "target": f"{wide} px",
+                                  "elements": driver.execute_script(WIDEST, metrics["width"])})
+                if found:
+                    problems[f"{path} @{width}"] = found
+        finally:
+            if metrics:
+                driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    return problems
 
 
 @pytest.fixture
@@ -166,6 +214,22 @@ def test_browser_upload_search_reuse_and_dashboard(cluster_factory, browser, tmp
         after = reuse_cell()
         assert after == "50,0% (1/2)", after
         shot("08-bao-cao-sau")
+
+        # Accessibility (issue #18): every page, both widths, as the roles that see it; and the login page.
+        source = AXE.read_text(encoding="utf-8")
+        browser.set_script_timeout(60)
+        log_in("quantri")
+        browser.get(f"{base}/tra-cuu?q={query}")
+        record = browser.find_element(By.CSS_SELECTOR, ".hit h3 a").get_attribute("href").removeprefix(base)
+        problems = sweep(browser, base, [
+            "/tai-len", f"/tra-cuu?q={query}", f"/kho?owner_id={OWNER}", "/kho?owner_id=123", record, "/xac-nhan",
+            "/lo-so-hoa", "/lo-so-hoa/upload", "/bao-cao?period=2024", "/quan-tri", "/quan-tri/nhat-ky",
+            "/quan-tri/thu-tuc", "/van-ban", "/can-xu-ly", "/thong-bao"], "quantri", source)
+        log_in("quet.a")
+        problems |= sweep(browser, base, ["/tai-len"], "quet-a", source)
+        browser.delete_all_cookies()
+        problems |= sweep(browser, base, ["/dang-nhap"], "khach", source)
+        assert not problems, problems
     finally:
         server.terminate()
         server.wait(timeout=30)

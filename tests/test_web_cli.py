@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 from conftest import SOHOA
@@ -119,5 +120,10 @@ def test_sohoa_run_starts_the_web_app_as_a_third_process(tmp_path):
     finally:
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=120)
-    assert f"web app at http://localhost:{env['SOHOA_WEB_PORT']}/" in out
+    # The first run's few lines: where things are, the full path of `sohoa`, how to make the first admin;
+    # the Celery banner and the access log go to data/logs/, not the terminal.
+    assert f"web app        http://localhost:{env['SOHOA_WEB_PORT']}/" in out
+    assert f"sohoa command  {Path(sys.executable).parent / 'sohoa'}" in out and "users add quantri --role admin" in out
+    assert "celery@" not in out + err and len(out.splitlines()) < 15, out
     assert "Traceback" not in err
+    assert (tmp_path / "data" / "logs" / "worker.log").stat().st_size > 0

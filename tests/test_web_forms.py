@@ -31,6 +31,7 @@ class Form:
     required_empty: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     select: str | None = None  # the select being read: its first or selected option is its value
+    button: bool = False  # a named submit button was seen
     options: list[tuple[str, bool]] = field(default_factory=list)
 
 
@@ -49,6 +50,10 @@ class FormParser(HTMLParser):
         if not self.forms:
             return
         form = self.forms[-1]
+        if tag == "button" and a.get("name") and (a.get("type") or "submit") == "submit" and not form.button:
+            form.button = True  # a browser sends the clicked button's name; this is the first one
+            form.fields.append((a["name"], a.get("value") or ""))
+            return
         if tag == "input" and a.get("name"):
             kind = (a.get("type") or "text").lower()
             if kind == "file":
@@ -172,3 +177,28 @@ def test_the_period_list_starts_at_the_earliest_data(seeded):
     for year in range(oldest, date.today().year + 1):
         assert f'<option value="{year}" >Năm {year}</option>' in page, year
     assert f'<option value="{oldest - 1}" ' not in page
+
+
+def test_first_run_the_login_page_says_how_to_make_the_first_admin(tmp_path):
+    """No account yet: the login page shows the exact command (with the full path of `sohoa`, which
+    is not on PATH); nothing on the web can create an admin; once an account exists the hint is gone."""
+    import sys
+    from pathlib import Path
+
+    from fastapi.testclient import TestClient
+    from sohoa.web import accounts
+    from web_fixtures import PASSWORD, make_app
+
+    app = make_app(tmp_path / "data")
+    with TestClient(app, raise_server_exceptions=False) as client:
+        page = client.get("/dang-nhap").text
+        assert "Chưa có tài khoản nào" in page
+        assert f"{Path(sys.executable).parent / 'sohoa'} users add quantri --role admin" in page
+        for method, path in (("post", "/api/users"), ("post", "/quan-tri/nguoi-dung"), ("get", "/quan-tri")):
+            answer = getattr(client, method)(path, **({"json": {"username": "ke.gian", "role": "admin",
+                                                                 "password": PASSWORD * 2}} if method == "post" else {}),
+                                             follow_redirects=False)
+            assert answer.status_code in (303, 401), (path, answer.status_code)
+        assert not accounts.list_users(app.state.sohoa.catalog)
+        accounts.add_user(app.state.sohoa.catalog, "quantri", "admin", PASSWORD * 2, None, full_name="Quản Trị")
+        assert "Chưa có tài khoản nào" not in client.get("/dang-nhap").text

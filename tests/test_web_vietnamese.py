@@ -32,7 +32,7 @@ DECIMAL_POINT_PERCENT = re.compile(r"\d+\.\d+ ?%")
 class VisibleText(HTMLParser):
     """The text a reader sees: text nodes outside script, style, code and hidden elements."""
 
-    SKIP = {"script", "style", "code", "datalist", "template"}
+    SKIP = frozenset({"script", "style", "code", "datalist", "template"})
 
     def __init__(self) -> None:
         super().__init__()
@@ -132,3 +132,34 @@ def test_error_messages_are_vietnamese_for_the_web_only():
     assert labels.validation_vi("depth", "int_parsing") == "Số cấp hiển thị: phải là số nguyên"
     assert labels.event_detail_vi("2 pages, 2 OCR'd, lang vie") == "2 trang, 2 trang nhận dạng ký tự, ngôn ngữ tiếng Việt"
     assert labels.audit_detail_vi("dossier X (already linked)") == "hồ sơ X (đã gắn từ trước)"
+
+
+def test_procedure_catalogue_from_the_admin_page_and_the_cli(with_data, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    admin = with_data.login("quantri")
+    csv_text = "code,name,field\n1.004227,Đăng ký kết hôn,Hộ tịch\n,Thiếu mã,Hộ tịch\n"
+    page = admin.post("/quan-tri/thu-tuc", data={"csrf_token": csrf(admin, "/quan-tri")},
+                      files={"file": ("thu-tuc.csv", csv_text.encode(), "text/csv")})
+    text = visible(page.text)
+    assert page.status_code == 200 and "Đã nhập 1 thủ tục" in text and "Dòng 3: Mã thủ tục" in text
+    assert "Đăng ký kết hôn" in text and "Đăng ký khai sinh" in text and not leaks(text)
+    api = admin.post("/api/procedures/import", content="code,name,field\n1.004228,Đăng ký khai tử,Hộ tịch\n",
+                     headers={"Content-Type": "text/csv", "X-CSRF-Token": csrf(admin, "/quan-tri")})
+    assert api.status_code == 200 and api.json()["imported"] == 1, api.text
+    upload = with_data.login("quet.a").get("/tai-len").text  # the searchable list: names shown, codes sent
+
+    assert '<option value="1.004227" label="Đăng ký kết hôn — Hộ tịch">' in upload
+    assert '<option value="GKS" label="Giấy khai sinh">' in upload
+    # The CLI imports the same catalogue (a data folder of its own).
+    csv_file = tmp_path / "thu-tuc.csv"
+    csv_file.write_text("code,name,field\n2.000001,Cấp phiếu lý lịch tư pháp,Lý lịch tư pháp\n", encoding="utf-8")
+    env = {**os.environ, "SOHOA_DATA_DIR": str(tmp_path / "data")}
+    done = subprocess.run([sys.executable, "-m", "sohoa", "procedures", "import", str(csv_file)], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "1 imported" in done.stdout, done.stderr
+    listed = subprocess.run([sys.executable, "-m", "sohoa", "procedures", "list"], env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert "2.000001" in listed.stdout and "Cấp phiếu lý lịch tư pháp" in listed.stdout

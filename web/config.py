@@ -7,7 +7,9 @@ Kept apart from core/settings.py: only `sohoa serve` needs them.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Final
 
 from pydantic import BaseModel, Field, ValidationError
@@ -56,3 +58,15 @@ class WebConfig(BaseModel):
         except ValidationError as exc:
             first = exc.errors()[0]
             raise SohoaError(f"invalid setting {ENV[str(first['loc'][0])]}: {first['msg']}", ExitCode.USAGE) from None
+
+
+def sohoa_command() -> str:
+    """How to call `sohoa` on this machine: the script beside this Python (the venv's, which is not
+    on PATH after `make run`), else this Python with `-m sohoa`."""
+    script = Path(sys.executable).parent / "sohoa"
+    return str(script.absolute()) if script.exists() else f"{sys.executable} -m sohoa"
+
+
+def first_admin_command() -> str:
+    """The command that creates the first administrator (it asks for the password)."""
+    return f'{sohoa_command()} users add quantri --role admin --full-name "Nguyễn Văn A"'

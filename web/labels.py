@@ -141,6 +141,15 @@ _MESSAGES_VI: Final[list[tuple[re.Pattern, str]]] = [(re.compile(pattern), text)
     (r"^search index unreachable", "Không kết nối được chỉ mục tìm kiếm; vui lòng thử lại sau."),
     (r"keeps changing under this", "Giấy tờ đang được cập nhật đồng thời; vui lòng thử lại."),
     (r"^agency (?P<a>\S+) is outside", "Cơ quan {a} nằm ngoài phạm vi cơ quan của tài khoản."),
+    (r"^(?P<w>agency|procedure) (?P<v>\S+) already on line (?P<n>\d+)", "{v} đã có ở dòng {n}."),
+    (r"^empty name$", "Thiếu tên."),
+    (r"^parent (?P<v>\S+) is not a known agency", "Cơ quan cấp trên {v} chưa có trong danh mục."),
+    (r"^parent (?P<v>\S+) was rejected", "Cơ quan cấp trên {v} bị từ chối."),
+    (r"^parent (?P<v>\S+) would make a loop", "Cơ quan cấp trên {v} tạo thành vòng lặp trong cây cơ quan."),
+    (r"^invalid procedure code (?P<v>.*?):", ("Mã thủ tục {v} không hợp lệ: chỉ gồm chữ, số, '.', '_' hoặc '-' "
+                                            "(tối đa 64 ký tự), ví dụ 1.001193.")),
+    (r"^invalid level (?P<v>.*?):", "Cấp {v} không hợp lệ: chọn province, department, district hoặc commune."),
+    (r"^name longer than", "Tên quá dài."),
     (r"^invalid endpoint prefix (?P<v>.*?):", "Tiền tố {v} không hợp lệ: cần đường dẫn như /api/uploads."),
 ]]
 _VIETNAMESE = re.compile(r"[ăâđêôơưàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ]", re.IGNORECASE)

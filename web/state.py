@@ -103,9 +103,12 @@ def _number(value: float | None) -> str:
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES))
     env = templates.env
-    env.filters.update(vndate=_date, vndatetime=_datetime, percent=_percent, number=_number, vnperiod=labels.period_vi,
-                       eventdetail=labels.event_detail_vi, batch=labels.batch_vi, tool=labels.tool_vi, auditdetail=labels.audit_detail_vi, language=labels.language_vi)
+    env.filters.update(vndate=_date, vndatetime=_datetime, percent=_percent, number=_number,
+                       vnperiod=labels.period_vi, eventdetail=labels.event_detail_vi, batch=labels.batch_vi,
+                       tool=labels.tool_vi, auditdetail=labels.audit_detail_vi, vnmessage=labels.message_vi,
+                       language=labels.language_vi)
     env.globals.update(VERSION=sohoa.__version__, STATUS_VI=labels.STATUS_VI, KIND_VI=labels.KIND_VI,
-                       EVENT_VI=labels.EVENT_VI, LEVEL_VI=labels.LEVEL_VI, RETENTION_VI=labels.RETENTION_VI, OUTCOME_VI=labels.OUTCOME_VI, FIELD_VI=labels.FIELD_VI, FACET_VI=labels.FACET_VI,
+                       EVENT_VI=labels.EVENT_VI, LEVEL_VI=labels.LEVEL_VI, RETENTION_VI=labels.RETENTION_VI,
+                       OUTCOME_VI=labels.OUTCOME_VI, FIELD_VI=labels.FIELD_VI, FACET_VI=labels.FACET_VI,
                        ROLE_VI=roles.LABELS_VI)
     return templates

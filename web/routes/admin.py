@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sohoa.core.errors import ExitCode, SohoaError
-from sohoa.ratios import agencies, targets
+from sohoa.ratios import agencies, procedures, targets
 from sohoa.ratios.csvinput import rows
 from sohoa.ratios.indicators import INDICATORS, LABELS_VI
 from sohoa.web import accounts, audit, labels, roles
@@ -149,19 +149,64 @@ async def _import_agencies(request: Request, principal: Principal, text: str):
     return report
 
 
-@router.post("/quan-tri/co-quan", include_in_schema=False)
-async def agencies_form(request: Request, principal: Annotated[Principal, MANAGE]) -> Response:
+async def _form_csv(request: Request, what: str) -> str:
+    """The CSV file of an admin form, as text (UTF-8, a BOM allowed)."""
     form = await request.form()
     upload = form.get("file")
     if not isinstance(upload, StarletteUploadFile) or not upload.filename:
-        raise WebError(400, "Hãy chọn tệp CSV danh mục cơ quan (code,name,parent_code,level).")
+        raise WebError(400, f"Hãy chọn tệp CSV {what}.")
     data = await upload.read()
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise WebError(415, "Tệp không phải văn bản UTF-8; hãy lưu CSV dạng UTF-8.", "unsupported") from None
+
+
+@router.post("/quan-tri/co-quan", include_in_schema=False)
+async def agencies_form(request: Request, principal: Annotated[Principal, MANAGE]) -> Response:
+    text = await _form_csv(request, "danh mục cơ quan (code,name,parent_code,level)")
     report = await _import_agencies(request, principal, text)
     return await run_in_threadpool(lambda: _admin_page(request, principal, import_report=report))
+
+
+async def _import_procedures(request: Request, principal: Principal, text: str):
+    web = state(request)
+    report = await run_in_threadpool(lambda: procedures.upsert_procedures(
+        web.catalog, rows(text, procedures.COLUMNS, "CSV")))
+    await run_in_threadpool(audit.write, web.catalog, principal.username, audit.ADMIN, None,
+                            f"procedures import: {report.imported} imported, {len(report.rejected)} rejected",
+                            client(request))
+    return report
+
+
+def _procedures_page(request: Request, principal: Principal, report=None) -> Response:
+    found = procedures.load_procedures(state(request).catalog)
+    return page(request, "procedures.html", principal, procedures=list(found.values()), import_report=report)
+
+
+@router.get("/quan-tri/thu-tuc", include_in_schema=False)
+def procedures_page(request: Request, principal: Annotated[Principal, MANAGE]) -> Response:
+    """Danh mục thủ tục hành chính: the catalogue and its CSV import (code,name,field)."""
+    return _procedures_page(request, principal)
+
+
+@router.post("/quan-tri/thu-tuc", include_in_schema=False)
+async def procedures_form(request: Request, principal: Annotated[Principal, MANAGE]) -> Response:
+    report = await _import_procedures(request, principal, await _form_csv(request, "danh mục thủ tục (code,name,field)"))
+    return await run_in_threadpool(lambda: _procedures_page(request, principal, report))
+
+
+@router.post("/api/procedures/import", tags=["quản trị"],
+             summary="Import procedures from CSV text code,name,field (as `sohoa procedures import`)")
+async def api_procedures_import(request: Request, principal: Annotated[Principal, MANAGE]) -> Response:
+    return await _api_import(request, principal, _import_procedures)
+
+
+async def _api_import(request: Request, principal: Principal, importer) -> Response:
+    """A CSV import through the API (text/csv body or a multipart file): 400 when no row went in."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    report = await importer(request, principal, await csv_body(request, kind))
+    return JSONResponse(import_json(report), status_code=400 if report.rejected and not report.imported else 200)
 
 
 def _percent_or_none(value: str, indicator: str) -> float | None:
@@ -332,9 +377,7 @@ def api_unlock(request: Request, username: str, principal: Annotated[Principal, 
 @router.post("/api/agencies/import", tags=["quản trị"],
              summary="Import agencies from CSV text code,name,parent_code,level (as `sohoa agencies import`)")
 async def api_agencies_import(request: Request, principal: Annotated[Principal, MANAGE]) -> Response:
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    report = await _import_agencies(request, principal, await csv_body(request, kind))
-    return JSONResponse(import_json(report), status_code=400 if report.rejected and not report.imported else 200)
+    return await _api_import(request, principal, _import_agencies)
 
 
 class TargetsUpdate(BaseModel):

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sohoa.web import accounts, audit, roles
 from sohoa.web.accounts import Principal
+from sohoa.web.config import first_admin_command
 from sohoa.web.routes import client, page
 from sohoa.web.security import LOGIN_CSRF_COOKIE, SESSION_COOKIE, CsrfFailed, current, require
 from sohoa.web.state import state
@@ -47,7 +48,10 @@ async def home(request: Request) -> Response:
 def _login_page(request: Request, next_path: str, error: str = "", status: int = 200,
                 headers: dict[str, str] | None = None) -> Response:
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
-    response = page(request, "login.html", None, status=status, login_csrf=token, next=next_path, error=error)
+    # No account yet (a fresh install): say how the first administrator is made, on the machine itself.
+    first_run = not accounts.list_users(state(request).catalog)
+    response = page(request, "login.html", None, status=status, login_csrf=token, next=next_path, error=error,
+                    first_admin=first_admin_command() if first_run else "")
     response.headers.update(headers or {})
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
                         secure=state(request).config.secure_cookies, path="/dang-nhap")

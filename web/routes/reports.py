@@ -21,6 +21,7 @@ from sohoa.ratios.report import Report, build
 from sohoa.web import audit, labels, roles, scope
 from sohoa.web.accounts import Principal
 from sohoa.web.errors import WebError
+from sohoa.web.names import Names
 from sohoa.web.routes import client, page
 from sohoa.web.security import require
 from sohoa.web.state import state
@@ -80,9 +81,9 @@ def make_report(request: Request, params: RatioParams, principal: Principal) -> 
 
 def first_year(catalog) -> int | None:
     """The earliest year with data: a dossier received (the registry) or a record stored or issued."""
-    from sqlalchemy import func, select
     from sohoa.archive.catalog import Record
     from sohoa.ratios.models import Dossier
+    from sqlalchemy import func, select
 
     with catalog.session() as session:
         days = [session.scalar(select(func.min(Dossier.received_on))),
@@ -130,6 +131,8 @@ def dashboard(request: Request, principal: Annotated[Principal, Depends(require(
     periods = _with_chosen(period_choices(since=first_year(state(request).catalog)), params.period.strip())
     return page(request, "dashboard.html", principal, status=status, params=params, report=report, error=error,
                 indicators=INDICATORS, labels=LABELS_VI, periods=periods,
+                agency_choices=Names(state(request).catalog).agency_choices(
+                    scope.scope_of(state(request).catalog, principal).agencies),
                 query=params.query())
 
 

@@ -122,3 +122,30 @@ document.addEventListener("DOMContentLoaded", () => {
     if (window.history.length > 1) { event.preventDefault(); window.history.back(); }
   }));
 });
+
+/* A table wider than the screen scrolls inside itself (390 px phones): it is wrapped in a region that
+   the keyboard reaches (Tab, then the arrow keys), so the table keeps its own semantics. */
+function keyboardScroll() {
+  document.querySelectorAll("main table").forEach((table) => {
+    const outer = table.parentElement;
+    if (outer.classList.contains("table-scroll") || outer.classList.contains("scroll")) {
+      if (outer.scrollWidth > outer.clientWidth + 1 && !outer.hasAttribute("tabindex")) { makeRegion(outer, table); }
+      return;
+    }
+    if (table.scrollWidth > table.clientWidth + 1 || table.offsetWidth > outer.clientWidth + 1) {
+      const box = document.createElement("div");
+      box.className = "table-scroll";
+      outer.insertBefore(box, table);
+      box.appendChild(table);
+      makeRegion(box, table);
+    }
+  });
+}
+function makeRegion(box, table) {
+  box.tabIndex = 0;
+  box.setAttribute("role", "region");
+  const head = table.querySelector("caption, th");
+  box.setAttribute("aria-label", "Bảng cuộn ngang" + (head ? ": " + head.textContent.trim() : ""));
+}
+document.addEventListener("DOMContentLoaded", keyboardScroll);
+window.addEventListener("resize", keyboardScroll);
