@@ -22,8 +22,7 @@ from test_codes_reserved import backend_params, backends  # noqa: F401  (backend
 OTHER = "000.00.00.H01-240601-0002"
 
 
-@pytest.mark.parametrize("backends", backend_params("sqlite+local", "sqlite+seaweedfs", "postgresql+seaweedfs"),
-                         indirect=True)
+@pytest.mark.parametrize("backends", backend_params("sqlite+local", "postgresql+seaweedfs"), indirect=True)
 def test_a_retry_with_other_fields_writes_the_next_version_not_the_stale_one(tmp_path, backends):
     """The issue's case: a first attempt stored metadata (then died); the retry says other things."""
     [scan] = scans(tmp_path / "in", 1)
@@ -97,8 +96,7 @@ def test_a_legacy_folder_with_metadata_json_reads_as_version_1(tmp_path):
     assert catalog_write.reserve_result_code(archive.catalog, DOSSIER, "R" + "9" * 24) == f"{DOSSIER}-KQ4"
 
 
-@pytest.mark.parametrize("backends", backend_params("sqlite+local", "postgresql+local", "postgresql+seaweedfs"),
-                         indirect=True)
+@pytest.mark.parametrize("backends", backend_params("sqlite+local", "postgresql+seaweedfs"), indirect=True)
 def test_rebuild_repairs_duplicate_codes_and_skips_what_is_not_a_record(tmp_path, backends):
     """Old races left two records with one KQ; an interrupted ingest left a folder without
     metadata and temporaries. The rebuild succeeds, renumbers, and says so."""
