@@ -216,10 +216,10 @@ def _gray_content(pixels: np.ndarray) -> bool:
     return True
 
 
-def _dct_reduction(image: Image.Image, dpi: float, reduce_above: int | None) -> int:
+def _dct_reduction(width: int, height: int, dpi: float, reduce_above: int | None) -> int:
     """1, 2, 4 or 8: how much smaller libjpeg may decode a JPEG page (DCT scaling, no full-size
     buffer) when only OCR reads its pixels: pages above `reduce_above` pixels, never under 300 dpi."""
-    if reduce_above is None or image.width * image.height <= reduce_above:
+    if reduce_above is None or width * height <= reduce_above:
         return 1
     factor = 1
     while factor < 8 and dpi / (factor * 2) >= OCR_SOURCE_DPI:
@@ -260,7 +260,7 @@ def _load_image_page(path: Path, frame: int, reduce_above: int | None = None) ->
             bits=8, width=image.width, height=image.height, passthrough=True,
         )
     full_width, full_height = image.size
-    factor = _dct_reduction(image, dpi_x, reduce_above) if passthrough is not None else 1
+    factor = _dct_reduction(full_width, full_height, dpi_x, reduce_above) if passthrough is not None else 1
     try:
         if factor > 1:
             pixels = _decode_reduced(passthrough.data, image.mode, factor)
@@ -519,7 +519,7 @@ def _passthrough_stream(stream) -> EncodedImage | None:
     return None
 
 
-def _load_pdf_page(path: Path, index: int) -> SourcePage:
+def _load_pdf_page(path: Path, index: int, reduce_above: int | None = None) -> SourcePage:
     import pikepdf
 
     pike, plumber, pdfium = _pdf_handles(str(path))
@@ -542,6 +542,12 @@ def _load_pdf_page(path: Path, index: int) -> SourcePage:
     if image is not None:
         dpi = int(image.Width) * 72 / width_pt
         encoded = _passthrough_stream(image)
+        if encoded is not None and encoded.filter == "DCTDecode":  # kept as is: OCR may read it smaller
+            factor = _dct_reduction(encoded.width, encoded.height, dpi, reduce_above)
+            if factor > 1:
+                pixels = _decode_reduced(encoded.data, "L" if encoded.colorspace == "DeviceGray" else "RGB", factor)
+                return SourcePage(pixels, classify(pixels), dpi, width_pt, height_pt, passthrough=encoded,
+                                  pixel_scale=pixels.shape[1] / encoded.width)
         pil = None
         # pikepdf ignores /Decode on JPEG streams: let pdfium draw those.
         if image.get("/Decode") is None or image.get("/Filter") not in (
@@ -610,7 +616,7 @@ def load_page(path: Path, kind: Kind, index: int, frame: int | None = None,
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if kind == "pdf":
-                page = _load_pdf_page(path, index)
+                page = _load_pdf_page(path, index, reduce_above)
             else:
                 page = _load_image_page(path, index if frame is None else frame, reduce_above)
     except InputError:

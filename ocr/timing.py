@@ -21,4 +21,6 @@ ENV = "SOHOA_TIMING"
 
 def stamp(event: str) -> None:
     if os.environ.get(ENV):
-        print(f"sohoa-timing {event} {time.time():.6f} {time.thread_time():.6f}", file=sys.stderr, flush=True)
+        line = f"sohoa-timing {event} {time.time():.6f} {time.thread_time():.6f}\n"
+        sys.stderr.flush()
+        os.write(sys.stderr.fileno(), line.encode())  # one write: the model-loading thread stamps too

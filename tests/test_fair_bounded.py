@@ -135,6 +135,12 @@ def test_a_huge_jpeg_kept_as_is_is_decoded_smaller_for_ocr_only(tmp_path):
     at_300 = inputs.load_page(tmp_path / "a4-300.jpg", "jpeg", 0, reduce_above=2_000_000)
     assert at_300.pixels.shape == (3508, 2480, 3) and at_300.pixel_scale == 1.0  # never below 300 dpi
 
+    image.save(tmp_path / "a4-600.pdf", "PDF", resolution=600)  # a scanner's PDF: the JPEG inside it
+    in_pdf = inputs.load_page(tmp_path / "a4-600.pdf", "pdf", 0, reduce_above=2_000_000)
+    assert in_pdf.pixels.shape == (1754, 1240, 3) and in_pdf.pixel_scale == 0.5 and in_pdf.mode == "color"
+    assert in_pdf.passthrough.filter == "DCTDecode" and round(in_pdf.width_pt, 2) == 297.6
+    inputs.release()
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize("big_job", [UPLOAD_JOB, "lo-2019"], ids=["huge-upload", "back-file-batch"])
