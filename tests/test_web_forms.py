@@ -15,7 +15,7 @@ from web_fixtures import AGENCIES_CSV, AGENCY_A, DOSSIER, OWNER, USERS, web_env 
 
 PAGES = ["/", "/tai-len", "/tra-cuu", "/tra-cuu?q=giấy", "/kho", f"/kho?owner_id={OWNER}", "/xac-nhan",
          "/lo-so-hoa", "/bao-cao", "/bao-cao?period=2024", "/quan-tri", "/quan-tri/nhat-ky", "/quan-tri/thu-tuc",
-         "/van-ban", "/thong-bao", "/can-xu-ly"]  # issue #18's lists (H3)
+         "/van-ban", "/thong-bao", "/can-xu-ly", "/ho-so/000.00.12.H36-240116-0002"]  # the lists (H3), a dossier (H4)
 # Forms a browser would not send as rendered (a required field is empty): the value a person types.
 TYPED = {"dossier": "000.00.12.H36-240116-0002", "owner_id": OWNER, "username": "nguoi.moi",
          "password": "mat-khau-moi-dai-123", "label": "máy chủ một cửa", "name": "Nguyễn Văn An"}

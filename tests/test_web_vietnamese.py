@@ -20,7 +20,7 @@ PAGES = ["/", "/tai-len", "/tra-cuu", "/tra-cuu?q=giấy", "/tra-cuu?q=giấy&do
          f"/kho?owner_id={OWNER}", "/kho?owner_id=12345", "/tra-cuu?dossier=HS-SAI", "/xac-nhan", "/lo-so-hoa",
          "/lo-so-hoa/watch", "/lo-so-hoa/upload", "/bao-cao", "/bao-cao?period=2024", "/bao-cao?period=2024&by=month",
          "/bao-cao?period=2024-13", "/quan-tri", "/quan-tri/nhat-ky", "/quan-tri/thu-tuc",
-         "/van-ban", "/thong-bao", "/can-xu-ly"]  # issue #18's lists (H3)
+         "/van-ban", "/thong-bao", "/can-xu-ly", f"/ho-so/{SECOND}"]  # issue #18: the lists (H3), a dossier (H4)
 # English that leaked into pages before (issue #18), as whole words; case matters where a Vietnamese
 # word could share the letters.
 ENGLISH = re.compile(r"\b(success|failure|pages|OCR'd|lang vie|province|department|district|commune|permanent|"
@@ -98,7 +98,7 @@ def test_the_english_list_catches_what_leaked_before():
 def test_every_page_reads_in_vietnamese(with_data, username):
     client = with_data.login(username)
     seen = 0
-    for path in PAGES + [f"/ban-ghi/{with_data.record_id}"]:
+    for path in PAGES + [f"/ban-ghi/{with_data.record_id}", f"/xac-nhan/{with_data.record_id}"]:
         response = client.get(path)
         if response.status_code in (403, 404) and "Không" in response.text and path not in (
                 f"/ban-ghi/{with_data.record_id}",):
