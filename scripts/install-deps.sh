@@ -48,7 +48,10 @@ AXE_VERSION="4.10.3"
 AXE=".venv/share/axe-core/axe.min.js"
 if { [ "$extra" = test ] || [ "$extra" = bench ]; } && [ ! -f "$AXE" ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  command -v npm >/dev/null || DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null
+  if ! command -v npm >/dev/null; then
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null
+  fi
   tmp="$(mktemp -d)"
   (cd "$tmp" && npm pack --silent "axe-core@${AXE_VERSION}" >/dev/null)
   tar -xzf "$tmp/axe-core-${AXE_VERSION}.tgz" -C "$tmp" package/axe.min.js package/LICENSE
