@@ -11,6 +11,7 @@ from html.parser import HTMLParser
 import pytest
 from sohoa.ratios import agencies, registry
 from sohoa.ratios.csvinput import rows
+from sohoa.core.errors import ExitCode
 from sohoa.web import labels
 from sohoa.workers import jobs
 from web_fixtures import AGENCIES_CSV, AGENCY_A, DOSSIER, OWNER, USERS, csrf, web_env  # noqa: F401
@@ -80,6 +81,10 @@ def with_data(web_env):
                                     ("code", "name", "field"), "procedures"))
     for name, source in (("watch", "/srv/quet"), ("upload", "web")):
         jobs.ensure_job(catalog, name, source)
+    refused = jobs.add_item(catalog, "watch", f"{AGENCY_A}/{DOSSIER}/giay-to.pdf", "ab" * 32, 1000,
+                            {"agency": AGENCY_A, "dossier": DOSSIER, "owner_id": "123"})
+    jobs.finish(catalog, refused.id, jobs.QUARANTINED, reason="invalid owner ID '123': expected a 12-digit CCCD",
+                exit_code=int(ExitCode.INVALID_CODE))
     official = web_env.login("canbo")
     token = csrf(official)
     first = official.post(f"/api/records/{web_env.record_id}/reuse", json={"dossier": SECOND},
@@ -122,6 +127,9 @@ def test_names_not_codes_on_the_pages(with_data):
     assert "Sở, ban, ngành" in admin and "Cấp tỉnh" in admin
     chart = with_data.login("lanhdao").get("/bao-cao/bieu-do.svg", params={"period": "2024"}).text
     assert "50,0%" in chart and not DECIMAL_POINT_PERCENT.search(chart)  # as the table writes it
+    watch = with_data.login("quantri").get("/lo-so-hoa/watch").text  # a refused file: its reason in Vietnamese,
+    assert labels.reason_vi(int(ExitCode.INVALID_CODE)) in visible(watch)  # the English detail marked as such
+    assert "Chi tiết kỹ thuật:" in watch and "<code class=\"detail\">invalid owner ID" in watch.replace("&#39;", "'")
     jobs_page = visible(with_data.login("quantri").get("/lo-so-hoa").text)
     assert labels.batch_vi("watch") in jobs_page and labels.batch_vi("upload") in jobs_page
 
