@@ -224,7 +224,7 @@ def test_browser_upload_search_reuse_and_dashboard(cluster_factory, browser, tmp
         problems = sweep(browser, base, [
             "/tai-len", f"/tra-cuu?q={query}", f"/kho?owner_id={OWNER}", "/kho?owner_id=123", record, "/xac-nhan",
             "/lo-so-hoa", "/lo-so-hoa/upload", "/bao-cao?period=2024", "/quan-tri", "/quan-tri/nhat-ky",
-            "/quan-tri/thu-tuc", "/van-ban", "/can-xu-ly", "/thong-bao", f"/ho-so/{SECOND}",
+            "/quan-tri/thu-tuc", "/quan-tri/toan-ven", "/van-ban", "/can-xu-ly", "/thong-bao", f"/ho-so/{SECOND}",
             record.replace("/ban-ghi/", "/xac-nhan/")], "quantri", source)
         log_in("quet.a")
         problems |= sweep(browser, base, ["/tai-len"], "quet-a", source)

@@ -20,7 +20,7 @@ SECOND = "000.00.12.H36-240116-0002"
 PAGES = ["/", "/tai-len", "/tra-cuu", "/tra-cuu?q=giấy", "/tra-cuu?q=giấy&doc_type=GKS", "/kho",
          f"/kho?owner_id={OWNER}", "/kho?owner_id=12345", "/tra-cuu?dossier=HS-SAI", "/xac-nhan", "/lo-so-hoa",
          "/lo-so-hoa/watch", "/lo-so-hoa/upload", "/bao-cao", "/bao-cao?period=2024", "/bao-cao?period=2024&by=month",
-         "/bao-cao?period=2024-13", "/quan-tri", "/quan-tri/nhat-ky", "/quan-tri/thu-tuc",
+         "/bao-cao?period=2024-13", "/quan-tri", "/quan-tri/nhat-ky", "/quan-tri/thu-tuc", "/quan-tri/toan-ven",
          "/van-ban", "/thong-bao", "/can-xu-ly", f"/ho-so/{SECOND}"]  # issue #18: the lists (H3), a dossier (H4)
 # English that leaked into pages before (issue #18), as whole words; case matters where a Vietnamese
 # word could share the letters.
