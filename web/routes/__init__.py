@@ -4,10 +4,12 @@ both calling the same functions (and the same ones the CLI calls), so the page, 
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
+from sohoa.core.errors import ExitCode, SohoaError
 from sohoa.web.accounts import Principal
 from sohoa.web.names import Names
 from sohoa.web.state import state
@@ -25,3 +27,13 @@ def page(request: Request, template: str, principal: Principal | None, status: i
 def client(request: Request) -> str:
     """Who is on the other end, for the audit log."""
     return request.client.host if request.client else ""
+
+
+def form_day(value: str, what: str) -> date | None:
+    """An optional YYYY-MM-DD field of a form or query: empty is None, anything else a Vietnamese 400."""
+    if not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise SohoaError(f"{what}: {value!r} không phải ngày dạng YYYY-MM-DD", ExitCode.USAGE) from None

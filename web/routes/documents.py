@@ -28,7 +28,7 @@ from sohoa.core.errors import ExitCode, SohoaError
 from sohoa.ratios.agencies import subordinates
 from sohoa.web import audit, records, review, roles, scope
 from sohoa.web.accounts import Principal
-from sohoa.web.routes import client, page
+from sohoa.web.routes import client, form_day, page
 from sohoa.web.errors import WebError
 from sohoa.web.security import Forbidden, require
 from sohoa.web.state import WebState, state
@@ -64,15 +64,6 @@ class ListParams(BaseModel):
                                         if v not in ("", None) and defaults.get(k) != v})
 
 
-def _day(value: str, what: str) -> date | None:
-    if not value.strip():
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise SohoaError(f"{what}: {value!r} không phải ngày dạng YYYY-MM-DD", ExitCode.USAGE) from None
-
-
 def _start(day: date | None) -> datetime | None:
     """Midnight of a Vietnamese day, as the instant the catalog compares with."""
     return datetime.combine(day, time(), VIETNAM) if day else None
@@ -85,12 +76,12 @@ def list_page(web: WebState, principal: Principal, params: ListParams,
     if params.agency.strip():
         chosen = subordinates(web.catalog, codes.agency_code(params.agency))
         agencies = chosen if agencies is None else [code for code in chosen if code in set(agencies)]
-    until = _day(params.stored_to, "đến ngày")
+    until = form_day(params.stored_to, "đến ngày")
     return web.catalog.list_records(
         dossier_code=codes.dossier_code(params.dossier) if params.dossier.strip() else None,
         owner_id=codes.owner_id(params.owner_id) if params.owner_id.strip() else None,
         doc_type_code=params.doc_type.strip() or None, agencies=agencies,
-        stored_from=_start(_day(params.stored_from, "từ ngày")),
+        stored_from=_start(form_day(params.stored_from, "từ ngày")),
         stored_before=_start(until + timedelta(days=1)) if until else None,
         sort=params.sort, descending=params.order == "desc",
         limit=params.size, offset=(params.page - 1) * params.size if offset is None else offset)

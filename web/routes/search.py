@@ -26,7 +26,7 @@ from sohoa.search.reuse import suggest
 from sohoa.web import audit, labels, roles, scope
 from sohoa.web.accounts import Principal
 from sohoa.web.names import Names
-from sohoa.web.routes import client, page
+from sohoa.web.routes import client, form_day, page
 from sohoa.web.security import require
 from sohoa.web.state import state
 
@@ -55,15 +55,6 @@ class SearchParams(BaseModel):
     model_config = {"populate_by_name": True}
 
 
-def _date(value: str, what: str) -> date | None:
-    if not value.strip():
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise SohoaError(f"{what}: {value!r} không phải ngày dạng YYYY-MM-DD", ExitCode.USAGE) from None
-
-
 def run_search(request: Request, principal: Principal, params: SearchParams):
     """The same SearchQuery `sohoa search` builds, through the same service.search."""
     query = SearchQuery(
@@ -71,7 +62,7 @@ def run_search(request: Request, principal: Principal, params: SearchParams):
         doc_type_code=params.doc_type.strip() or None, kind=params.kind or None,
         owner_id=codes.owner_id(params.owner_id) if params.owner_id.strip() else None,
         dossier_code=codes.dossier_code(params.dossier) if params.dossier.strip() else None,
-        issued_from=_date(params.issued_from, "từ ngày"), issued_to=_date(params.issued_to, "đến ngày"),
+        issued_from=form_day(params.issued_from, "từ ngày"), issued_to=form_day(params.issued_to, "đến ngày"),
         valid_on=date.today() if params.valid_only else None, sort=params.sort, page=params.page, size=params.size,
     )
     web = state(request)
