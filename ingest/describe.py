@@ -190,8 +190,8 @@ def described_metadata(meta: RecordMetadata, values: Mapping[str, Any], confirm:
     try:
         new = RecordMetadata.model_validate({**json.loads(meta.model_dump_json()), **_jsonable(update)})
     except ValueError as exc:
-        first = getattr(exc, "errors", lambda: [{"msg": str(exc)}])()[0]
-        raise SohoaError(f"invalid value: {first.get('msg', exc)}", ExitCode.INVALID_CODE) from None
+        errors = exc.errors() if hasattr(exc, "errors") else [{"msg": str(exc)}]
+        raise SohoaError(f"invalid value: {errors[0].get('msg', exc)}", ExitCode.INVALID_CODE) from None
     changed = sorted(n for n in settled if n in values or n in meta.unconfirmed or n in meta.disagreements)
     return new, changed
 

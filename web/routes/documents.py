@@ -16,7 +16,7 @@ import zipfile
 from pathlib import Path
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Annotated, Final, Literal
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
