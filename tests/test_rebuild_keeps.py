@@ -16,7 +16,7 @@ from sohoa.archive.rebuild import rebuild
 from sohoa.archive.stores import open_store
 from sohoa.core.db import Base
 from sohoa.core.records import Event, Kind, RecordMetadata, record_id_for
-from sohoa.ratios import agencies, registry, targets
+from sohoa.ratios import agencies, procedures, registry, targets
 from sohoa.ratios.indicators import INDICATORS
 from sohoa.archive.reuse import reuse
 from sohoa.web import accounts, audit
@@ -31,6 +31,7 @@ NOT_DERIVED = NOT_DERIVED | {"code_reservations"}  # kept by a rebuild, stored c
 NOT_DERIVED = NOT_DERIVED | {"audit_head", "login_throttle"}  # the audit chain's head, failed logins (0008)
 # The webhook outbox (0012): an undelivered event cannot be derived from storage.
 NOT_DERIVED = NOT_DERIVED | {"webhook_endpoints", "webhook_events", "webhook_deliveries", "webhook_attempts"}
+NOT_DERIVED = NOT_DERIVED | {"procedures"}  # the procedure catalogue an admin imports (0013)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.servers)])
@@ -70,6 +71,9 @@ def _fill_what_storage_cannot_give_back(catalog: Catalog) -> None:
         "result_form": "electronic"}])
     assert not report.rejected
     targets.set_targets(catalog, AGENCY, {INDICATORS[0]: 0.9}, {INDICATORS[0]: 40.0})
+    report = procedures.upsert_procedures(catalog, [(1, {"code": "1.001234", "name": "Đăng ký khai sinh",
+                                                         "field": "Hộ tịch"})])
+    assert not report.rejected
     user = accounts.add_user(catalog, "can.bo", "official", "mat-khau-dai-123", full_name="Lê Văn Cán")
     accounts.create_session(catalog, user)
     accounts.create_token(catalog, user.username, "hệ thống một cửa")
