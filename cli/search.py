@@ -129,8 +129,8 @@ def reindex() -> None:
               help="Withdraw the reuse instead: only the same official (--by/--as), the same day (Vietnam time).")
 def reuse(record_id: str, dossier: str, by: str, as_user: Optional[str], withdraw: bool) -> None:
     """Attach an existing record to a new dossier as a reused component (refuses expired documents)."""
-    from sohoa.archive.reuse import withdraw_reuse
-    from sohoa.hooks.reuse import reuse as reuse_record  # the reuse, announced to the webhooks
+    from sohoa.hooks.reuse import reuse as reuse_record  # the reuse and its withdrawal, announced to the webhooks
+    from sohoa.hooks.reuse import withdraw as withdraw_reuse
     from sohoa.core.errors import ExitCode, SohoaError
     from sohoa.web import audit, roles, scope
 

@@ -32,7 +32,8 @@ from sohoa.hooks.models import VOID, WAITING, WebhookEvent
 RECORD_STORED: Final = "record.stored"  # a component of a dossier digitised
 RESULT_DIGITISED: Final = "dossier.result_digitised"  # the dossier's result digitised
 RECORD_REUSED: Final = "record.reused"  # a digitised record attached to another dossier
-EVENT_TYPES: Final = (RECORD_STORED, RESULT_DIGITISED, RECORD_REUSED)
+RECORD_REUSE_WITHDRAWN: Final = "record.reuse_withdrawn"  # that reuse undone (the same day): it stops counting
+EVENT_TYPES: Final = (RECORD_STORED, RESULT_DIGITISED, RECORD_REUSED, RECORD_REUSE_WITHDRAWN)
 PAYLOAD_VERSION: Final = 1
 _NAMESPACE: Final = uuid.UUID("5d1c6f3e-0b7a-4c1e-9a43-736f686f6131")  # sohoa webhook event ids
 
@@ -97,28 +98,54 @@ def emit_stored(catalog: Catalog, meta: RecordMetadata) -> Emitted | None:
     return _insert(catalog, event, kind, meta.record_id, meta.dossier_code, body)
 
 
-def emit_reused(catalog: Catalog, record: Record, dossier: str) -> Emitted:
-    """Before a reuse link is made. A reuse withdrawn and made again is a new fact (a new id)."""
+def _withdrawals(session, record_id: str, dossier: str) -> int:
+    """How many times the reuse of the record into the dossier has been withdrawn (catalog events)."""
+    return session.scalar(select(func.count()).select_from(EventRow).where(
+        EventRow.record_id == record_id, EventRow.action == WITHDRAWN,
+        EventRow.detail.contains(f"dossier {dossier}"))) or 0
+
+
+def _reuse_event(catalog: Catalog, kind: str, record: Record, dossier: str) -> Emitted:
+    """A reuse or its withdrawal. Each withdrawal starts a new generation: a reuse withdrawn and made
+    again is a new fact (a new id), and so is its second withdrawal."""
     with catalog.session() as session:
-        generation = session.scalar(select(func.count()).select_from(EventRow).where(
-            EventRow.record_id == record.id, EventRow.action == WITHDRAWN,
-            EventRow.detail.contains(f"dossier {dossier}"))) or 0
-    event = event_id(RECORD_REUSED, record.id, dossier, generation)
+        generation = _withdrawals(session, record.id, dossier)
+    event = event_id(kind, record.id, dossier, generation)
     meta = dict(record.metadata_json or {}, record_id=record.id, record_code=record.code, kind=record.kind,
                 dossier_code=record.dossier_code)
-    body = payload(event, RECORD_REUSED, dossier, meta, datetime.now(timezone.utc))
-    return _insert(catalog, event, RECORD_REUSED, record.id, dossier, body)
+    body = payload(event, kind, dossier, meta, datetime.now(timezone.utc))
+    if kind == RECORD_REUSE_WITHDRAWN:
+        body["withdrawal"] = generation + 1  # the n-th withdrawal of this reuse: what `committed` waits for
+    return _insert(catalog, event, kind, record.id, dossier, body)
+
+
+def emit_reused(catalog: Catalog, record: Record, dossier: str) -> Emitted:
+    """Before a reuse link is made."""
+    return _reuse_event(catalog, RECORD_REUSED, record, dossier)
+
+
+def emit_withdrawn(catalog: Catalog, record: Record, dossier: str) -> Emitted:
+    """Before a reuse is withdrawn (the link removed, the `reuse-withdrawn` event catalogued)."""
+    return _reuse_event(catalog, RECORD_REUSE_WITHDRAWN, record, dossier)
+
+
+def committed(session, event: WebhookEvent) -> bool:
+    """Whether the catalog shows what the event announces: its record, its reuse link, or its
+    withdrawal (the n-th `reuse-withdrawn` event of that reuse)."""
+    if event.type == RECORD_REUSED:
+        return bool(session.scalar(select(exists().where(ReuseLink.record_id == event.record_id,
+                                                         ReuseLink.dossier_code == event.dossier_code))))
+    if event.type == RECORD_REUSE_WITHDRAWN:
+        wanted = json.loads(event.body).get("withdrawal", 1)
+        return _withdrawals(session, event.record_id, event.dossier_code) >= wanted
+    return bool(session.scalar(select(exists().where(Record.id == event.record_id))))
 
 
 def discard(catalog: Catalog, emitted: Emitted) -> None:
-    """Take back an event this call inserted for a reuse that was refused (nothing was linked)."""
+    """Take back an event this call inserted for a reuse or withdrawal that was refused (nothing changed)."""
     if not emitted.inserted:
         return
     with catalog.session() as session, session.begin():
         row = session.get(WebhookEvent, emitted.event_id)
-        if row is None or row.state != WAITING:
-            return
-        linked = session.scalar(select(exists().where(ReuseLink.record_id == row.record_id,
-                                                      ReuseLink.dossier_code == row.dossier_code)))
-        if not linked:
+        if row is not None and row.state == WAITING and not committed(session, row):
             session.execute(delete(WebhookEvent).where(WebhookEvent.id == row.id))

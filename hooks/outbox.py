@@ -19,11 +19,10 @@ from typing import Final
 
 from sqlalchemy import exists, func, or_, select, update
 
-from sohoa.archive.catalog import Catalog, Record, ReuseLink
+from sohoa.archive.catalog import Catalog
 from sohoa.core.errors import ExitCode, SohoaError
 from sohoa.core.settings import Settings
-from sohoa.hooks import delivery
-from sohoa.hooks.emit import RECORD_REUSED
+from sohoa.hooks import delivery, emit
 from sohoa.hooks.models import (
     DELIVERED, FAILED, PENDING, READY, VOID, WAITING, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent,
 )
@@ -140,13 +139,6 @@ def endpoints(catalog: Catalog, active_only: bool = False) -> list[Endpoint]:
 # ------------------------------------------------------------------ events → deliveries
 
 
-def _committed(event: WebhookEvent):
-    """Whether the catalog shows what the event announces (its record, or its reuse link)."""
-    if event.type == RECORD_REUSED:
-        return exists().where(ReuseLink.record_id == event.record_id, ReuseLink.dossier_code == event.dossier_code)
-    return exists().where(Record.id == event.record_id)
-
-
 def fan_out(catalog: Catalog, now: datetime | None = None) -> int:
     """Waiting events whose record is committed get a delivery per active receiver (the event is
     then `ready`); those older than VOID_AFTER whose record never came become `void`. Returns the
@@ -160,7 +152,7 @@ def fan_out(catalog: Catalog, now: datetime | None = None) -> int:
             return 0
         receivers = list(session.scalars(select(WebhookEndpoint.id).where(WebhookEndpoint.active.is_(True))))
         for event in waiting:
-            if session.scalar(select(_committed(event))):
+            if emit.committed(session, event):
                 _deliveries(session, event.id, receivers, now)
                 event.state = READY
                 made += 1

@@ -1,17 +1,18 @@
-"""Reuse with its webhook event: what every caller of `sohoa.archive.reuse.reuse` calls instead.
+"""Reuse and its withdrawal with their webhook events: what every caller of
+`sohoa.archive.reuse.reuse` and `withdraw_reuse` calls instead.
 
-The archive sits below hooks/ and knows nothing of webhooks, so the `record.reused` event is put
-into the outbox here, just before the reuse is linked (see hooks/emit.py), and taken back if the
-reuse is refused.
+The archive sits below hooks/ and knows nothing of webhooks, so the `record.reused` (or
+`record.reuse_withdrawn`) event is put into the outbox here, just before the archive acts (see
+hooks/emit.py), and taken back if the archive refuses.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sohoa.archive import reuse as archive_reuse
 from sohoa.archive.backends import Archive
-from sohoa.archive.reuse import ReuseOutcome
+from sohoa.archive.reuse import ReuseOutcome, WithdrawOutcome
 from sohoa.core import codes
 from sohoa.hooks import emit
 
@@ -24,6 +25,21 @@ def reuse(archive: Archive, record_id: str, dossier: str, by: str, today: date |
         emitted = emit.emit_reused(archive.catalog, record, codes.dossier_code(dossier))
     try:
         return archive_reuse.reuse(archive, record_id, dossier, by, today)
+    except BaseException:
+        if emitted is not None:
+            emit.discard(archive.catalog, emitted)
+        raise
+
+
+def withdraw(archive: Archive, record_id: str, dossier: str, by: str,
+             now: datetime | None = None) -> WithdrawOutcome:
+    """`sohoa.archive.reuse.withdraw_reuse`, announced to the webhooks (same arguments, result and errors)."""
+    record = archive.catalog.record(record_id)
+    emitted = None
+    if record is not None and archive.catalog.reuse_link(record.id, codes.dossier_code(dossier)) is not None:
+        emitted = emit.emit_withdrawn(archive.catalog, record, codes.dossier_code(dossier))
+    try:
+        return archive_reuse.withdraw_reuse(archive, record_id, dossier, by, now)
     except BaseException:
         if emitted is not None:
             emit.discard(archive.catalog, emitted)

@@ -17,14 +17,13 @@ from click.testing import CliRunner
 from sohoa.archive import records
 from sohoa.archive.backends import Archive, open_archive
 from sohoa.archive.rebuild import rebuild
-from sohoa.archive.reuse import withdraw_reuse
 from sohoa.core.errors import ExitCode, SohoaError
 from sohoa.core.records import Event, Kind, RecordMetadata, record_id_for
 from sohoa.cli import app as cli
 from sohoa.core.settings import Settings, get_settings
 from sohoa.hooks import delivery, emit, outbox, service
 from sohoa.hooks.models import WebhookEvent
-from sohoa.hooks.reuse import reuse
+from sohoa.hooks.reuse import reuse, withdraw
 from sohoa.ingest import pipeline
 from sohoa.ingest.base import Original
 from sohoa.workers.supervisor import Supervisor
@@ -296,12 +295,26 @@ def test_a_reuse_emits_record_reused_once_and_a_refused_one_nothing(archive, tmp
     assert [(e.record_id, e.dossier_code) for e in reused] == [(written.meta.record_id, LATER)]
     deliver_until_idle(archive, settings)
     body = receiver.events[reused[0].id]
-    # Withdrawn the same day and made again: a new fact, a second event.
-    withdraw_reuse(archive, written.meta.record_id, LATER, by="can.bo")
+    # Withdrawn the same day (announced once; a refused second withdrawal announces nothing), then
+    # made again: a new fact, a second event.
+    withdraw(archive, written.meta.record_id, LATER, by="can.bo")
+    with pytest.raises(SohoaError):
+        withdraw(archive, written.meta.record_id, LATER, by="can.bo")  # no link left to withdraw
+    with pytest.raises(SohoaError):
+        withdraw(archive, expired.meta.record_id, LATER, by="can.bo")
+    deliver_until_idle(archive, settings)
+    withdrawn = [e for e in outbox.events(archive.catalog) if e.type == emit.RECORD_REUSE_WITHDRAWN]
+    assert [(e.record_id, e.dossier_code) for e in withdrawn] == [(written.meta.record_id, LATER)]
+    gone = receiver.events[withdrawn[0].id]
+    assert gone["type"] == "record.reuse_withdrawn" and gone["dossier"] == LATER and gone["withdrawal"] == 1
     assert not reuse(archive, written.meta.record_id, LATER, by="can.bo").already_linked
     deliver_until_idle(archive, settings)
     again = [e.id for e in outbox.events(archive.catalog) if e.type == emit.RECORD_REUSED]
     assert len(set(again)) == 2 and set(receiver.events) >= set(again)
+    withdraw(archive, written.meta.record_id, LATER, by="can.bo")  # the second withdrawal: its own event
+    deliver_until_idle(archive, settings)
+    twice = [e.id for e in outbox.events(archive.catalog) if e.type == emit.RECORD_REUSE_WITHDRAWN]
+    assert len(set(twice)) == 2 and receiver.events[(set(twice) - {withdrawn[0].id}).pop()]["withdrawal"] == 2
     assert body["type"] == "record.reused" and body["dossier"] == LATER
     assert body["record"]["dossier"] == DOSSIER and body["record"]["code"] == written.meta.record_code
     assert "001203012345" not in json.dumps(body, ensure_ascii=False)
@@ -370,7 +383,8 @@ def test_the_signature_covers_the_timestamp_and_the_body():
 
 
 def test_every_reuse_in_the_product_goes_through_hooks():
-    """A caller of `sohoa.archive.reuse.reuse` itself would link reuses that no webhook announces."""
+    """A caller of `sohoa.archive.reuse.reuse` (or `withdraw_reuse`) itself would link (or unlink)
+    reuses that no webhook announces."""
     import ast
 
     root = Path(__file__).resolve().parents[1]
@@ -381,7 +395,8 @@ def test_every_reuse_in_the_product_goes_through_hooks():
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.module == "sohoa.archive.reuse":
-                direct += [f"{path.relative_to(root)}" for alias in node.names if alias.name == "reuse"]
+                direct += [f"{path.relative_to(root)}" for alias in node.names
+                           if alias.name in ("reuse", "withdraw_reuse")]
             if isinstance(node, ast.ImportFrom) and node.module == "sohoa.archive":
                 direct += [f"{path.relative_to(root)}" for alias in node.names if alias.name == "reuse"]
     assert direct == []

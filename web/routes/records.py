@@ -16,8 +16,8 @@ from sohoa.archive import catalog_write
 from sohoa.archive.storage import ChecksumMismatch
 from pydantic import BaseModel, Field
 from sohoa.core.codes import RETENTION_CODES
-from sohoa.archive.reuse import withdraw_refusal, withdraw_reuse
-from sohoa.hooks.reuse import reuse  # the reuse, announced to the webhooks
+from sohoa.archive.reuse import withdraw_refusal
+from sohoa.hooks.reuse import reuse, withdraw  # the reuse and its withdrawal, announced to the webhooks
 from sohoa.web import audit, records, review, roles, scope
 from sohoa.web.accounts import Principal
 from sohoa.web.errors import WebError
@@ -258,7 +258,7 @@ def withdraw_form(request: Request, record_id: str, principal: Annotated[Princip
 def _withdraw(web: WebState, principal: Principal, record_id: str, dossier: str, who: str):
     """Withdraw a reuse: the same checks as making it, then `withdraw_reuse` (same user, same day)."""
     code, found = _reusable(web, principal, [record_id], dossier)
-    outcome = withdraw_reuse(web.archive, found[0].id, code, principal.username)
+    outcome = withdraw(web.archive, found[0].id, code, principal.username)
     audit.write(web.catalog, principal.username, audit.REUSE_WITHDRAWN, outcome.record_id,
                 f"dossier {outcome.dossier_code}", who, dossier=outcome.dossier_code)
     return outcome
