@@ -141,8 +141,8 @@ def endpoints(catalog: Catalog, active_only: bool = False) -> list[Endpoint]:
 
 def fan_out(catalog: Catalog, now: datetime | None = None) -> int:
     """Waiting events whose record is committed get a delivery per active receiver (the event is
-    then `ready`); those older than VOID_AFTER whose record never came become `void`. Returns the
-    number of events made ready."""
+    then `ready`); those older than VOID_AFTER whose record never came (or that no receiver was
+    there for) become `void`. Returns the number of events made ready."""
     now = now or now_utc()
     made = 0
     with catalog.session() as session, session.begin():
@@ -152,7 +152,7 @@ def fan_out(catalog: Catalog, now: datetime | None = None) -> int:
             return 0
         receivers = list(session.scalars(select(WebhookEndpoint.id).where(WebhookEndpoint.active.is_(True))))
         for event in waiting:
-            if emit.committed(session, event):
+            if receivers and emit.committed(session, event):  # no receiver yet: the event waits for one
                 _deliveries(session, event.id, receivers, now)
                 event.state = READY
                 made += 1
@@ -203,10 +203,12 @@ def next_due(catalog: Catalog) -> datetime | None:
 
 
 def has_work(catalog: Catalog) -> bool:
-    """Something for a driver to do: a waiting event, or a pending delivery."""
+    """Something for a driver to do: an active receiver, and a waiting event or a pending delivery.
+    Without a receiver nothing is swept (events wait, and go to a receiver added before VOID_AFTER)."""
     with catalog.session() as session:
         return bool(session.scalar(select(
-            exists().where(WebhookEvent.state == WAITING) | exists().where(WebhookDelivery.state == PENDING))))
+            exists().where(WebhookEndpoint.active.is_(True))
+            & (exists().where(WebhookEvent.state == WAITING) | exists().where(WebhookDelivery.state == PENDING)))))
 
 
 # ------------------------------------------------------------------ one attempt

@@ -128,6 +128,21 @@ def test_a_record_of_a_dossier_emits_one_event_without_personal_data(archive, tm
         assert personal not in body, personal
 
 
+def test_with_no_receiver_nothing_is_swept_and_events_wait_for_the_first_one(archive, tmp_path, settings,
+                                                                           secret_file, receiver):
+    """Workers send no sweep for an outbox nobody listens to; a receiver added later still gets them."""
+    written = store(archive, tmp_path, "gks")
+    assert not outbox.has_work(archive.catalog)
+    assert outbox.fan_out(archive.catalog) == 0  # what the loop or beat would do: the event keeps waiting
+    assert [e.state for e in outbox.events(archive.catalog)] == ["waiting"]
+
+    outbox.add_endpoint(archive.catalog, receiver.url, secret_file)
+    assert outbox.has_work(archive.catalog)
+    receiver.start()
+    deliver_until_idle(archive, settings)
+    assert list(receiver.events) == [emit.event_id(emit.RECORD_STORED, written.meta.record_id)]
+
+
 def test_an_event_waits_for_its_record_and_a_crash_before_the_commit_announces_nothing(archive, tmp_path, settings,
                                                                                        secret_file, receiver):
     outbox.add_endpoint(archive.catalog, receiver.url, secret_file)
