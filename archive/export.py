@@ -14,6 +14,8 @@ import csv
 import re
 import shutil
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Final
@@ -69,24 +71,39 @@ def file_names(record: Record, naming: str = "objects") -> dict[str, str]:
     return names
 
 
+@contextmanager
+def _fresh_folder(out: Path) -> Iterator[Path]:
+    """`out` created empty (an existing non-empty folder is refused); removed again if the export fails."""
+    if out.exists() and any(out.iterdir()):
+        raise SohoaError(f"{out}: exists and is not empty", ExitCode.OUTPUT_ERROR)
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        yield out
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        raise
+
+
+def _copy_objects(archive: Archive, records_: list[Record], root: Path, names: dict[str, dict[str, str]]) -> None:
+    """root/<record code>/<file name> for every object, each verified against the catalog's SHA-256
+    before it is kept."""
+    from sohoa.archive.storage import copy_verified
+
+    for record in records_:
+        for obj in record.objects:
+            target = root / record.code / names[record.id][obj.name]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            copy_verified(archive.store, obj.key, obj.sha256, target)
+
+
 def export_bag(archive: Archive, records_: list[Record], out: Path, extra: dict[str, bytes] | None = None,
                naming: str = "objects") -> Path:
     """One bag: data/<record code>/<object name> for each record (the PDF renamed by `naming`),
     manifest-sha256, bag-info; `extra` adds files (name → bytes) at the top of data/, e.g. METS.xml,
     listed in the manifest too."""
     names = {record.id: file_names(record, naming) for record in records_}
-    if out.exists() and any(out.iterdir()):
-        raise SohoaError(f"{out}: exists and is not empty", ExitCode.OUTPUT_ERROR)
-    out.mkdir(parents=True, exist_ok=True)
-    try:
-        for record in records_:
-            folder = out / record.code
-            folder.mkdir()
-            for obj in record.objects:
-                target = folder / names[record.id][obj.name]
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with archive.store.open(obj.key) as source, target.open("wb") as sink:
-                    shutil.copyfileobj(source, sink, 1 << 20)
+    with _fresh_folder(out):
+        _copy_objects(archive, records_, out, names)
         for name, content in (extra or {}).items():
             (out / name).write_bytes(content)
         first = records_[0].metadata_json
@@ -99,9 +116,6 @@ def export_bag(archive: Archive, records_: list[Record], out: Path, extra: dict[
             "Record-Count": str(len(records_)),
         }
         bag = bagit.make_bag(str(out), info, checksums=["sha256"])
-    except BaseException:
-        shutil.rmtree(out, ignore_errors=True)
-        raise
     # Cross-check: the bag's hashes must be the archive's hashes.
     for record in records_:
         for obj in record.objects:
@@ -115,24 +129,11 @@ def export_mets(archive: Archive, records_: list[Record], out: Path, dossier: st
     """out/METS.xml (METS + PREMIS, archive/mets.py), out/<record code>/<object name> (the PDF renamed
     by `naming`), each copy verified against the catalog's SHA-256 before it is kept, and the
     metadata sheet out/sheet.csv."""
-    from sohoa.archive.storage import copy_verified
-
     names = {record.id: file_names(record, naming) for record in records_}
-
-    if out.exists() and any(out.iterdir()):
-        raise SohoaError(f"{out}: exists and is not empty", ExitCode.OUTPUT_ERROR)
-    out.mkdir(parents=True, exist_ok=True)
-    try:
-        for record in records_:
-            for obj in record.objects:
-                target = out / record.code / names[record.id][obj.name]
-                target.parent.mkdir(parents=True, exist_ok=True)
-                copy_verified(archive.store, obj.key, obj.sha256, target)
+    with _fresh_folder(out):
+        _copy_objects(archive, records_, out, names)
         (out / "METS.xml").write_bytes(mets_of(archive, records_, dossier, naming))
         write_sheet(records_, out / SHEET_NAME, naming)
-    except BaseException:
-        shutil.rmtree(out, ignore_errors=True)
-        raise
     return out
 
 
