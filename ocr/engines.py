@@ -121,6 +121,11 @@ class BackgroundEngine:
         except BaseException as exc:  # noqa: BLE001 - raised again in the thread that uses the engine
             self._error = exc
 
+    @property
+    def failed(self) -> bool:
+        """The load has ended in an error (a process keeping this engine loads a new one instead)."""
+        return not self._thread.is_alive() and self._error is not None
+
     def wait(self) -> None:
         """Until the load has ended (before a fork: no thread may be half-way through it)."""
         self._thread.join()

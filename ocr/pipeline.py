@@ -133,9 +133,10 @@ _KEPT: dict[tuple[str, str, Path | None], engines.BackgroundEngine] = {}
 
 def _kept_engine(options: OcrOptions) -> engines.BackgroundEngine:
     """This process's engine; it outlives the call because loading the model costs more than a page.
-    The first call starts the load in a thread and returns at once (see engines.BackgroundEngine)."""
+    The first call starts the load in a thread and returns at once (see engines.BackgroundEngine).
+    A load that failed is not kept: the next call tries again (a long-lived worker recovers)."""
     key = (options.engine, options.lang, options.tessdata)
-    if key not in _KEPT:
+    if key not in _KEPT or _KEPT[key].failed:
         _KEPT[key] = engines.BackgroundEngine(*key)
     return _KEPT[key]
 

@@ -151,3 +151,32 @@ def test_the_report_round_trips_as_json_and_refuses_malformed_data():
     for bad in ({"number": 1}, {**page.model_dump(), "source_dpi": "rộng"}, [1, 2]):
         with pytest.raises((TypeError, ValueError)):
             PageReport.model_validate(bad)
+
+
+
+_LOADS: list[int] = []
+
+
+def flaky_engine(lang: str, tessdata=None):
+    """An engine factory (the engine seam) whose first load fails, as a missing model would."""
+    from sohoa.ocr.engines import NullEngine
+
+    _LOADS.append(1)
+    if len(_LOADS) == 1:
+        raise RuntimeError("không tải được mô hình")
+    return NullEngine(lang, tessdata)
+
+
+def test_a_failed_engine_load_is_not_kept_and_the_next_call_loads_again():
+    """The kept engine outlives a call (start-up); a load that failed must not outlive it, or one
+    transient failure would fail every later page of a long-lived worker."""
+    from sohoa.ocr import pipeline
+
+    options = OcrOptions(engine=f"{__name__}:flaky_engine")
+    first = pipeline._kept_engine(options)
+    with pytest.raises(RuntimeError, match="không tải được"):
+        first.ready()
+    assert first.failed
+    again = pipeline._kept_engine(options)
+    assert again is not first and again.ready() is not None and not again.failed
+    assert pipeline._kept_engine(options) is again and len(_LOADS) == 2  # a good load is kept
