@@ -163,8 +163,9 @@ def test_scanners_search_only_their_agency(env):
     """Issue #18: scanners may look up what their agency has digitised (not to scan it twice), within
     their subtree; the record list API, record pages and the Kho stay closed to them."""
     scanner = env.login("quet.a")
-    found = scanner.get("/api/search", params={"q": OWNER})
+    found = scanner.get("/api/search", params={"q": "Giấy"})  # both records say it; B is another agency's
     assert found.status_code == 200 and [h["record_id"] for h in found.json()["hits"]] == [env.records[A]]
+    assert scanner.get("/api/search", params={"q": OWNER}).status_code == 400  # not a lookup of citizens
     assert scanner.get("/api/records").status_code == 403
     assert scanner.get(f"/api/kho/{OWNER}").status_code == 403
     assert scanner.get(f"/ban-ghi/{env.records[A]}").status_code == 403

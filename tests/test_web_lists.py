@@ -212,3 +212,20 @@ def test_the_audit_log_pages_filter_by_user_action_record_dossier_and_dates(list
         assert "page=2" in everything.text and "user=canbo" in everything.text
     bad = admin.get("/quan-tri/nhat-ky", params={"from": "hôm qua"})
     assert bad.status_code == 400 and "không phải ngày dạng YYYY-MM-DD" in bad.text
+
+
+def test_a_scanner_cannot_look_a_citizen_up_nor_read_ids_or_ocr_text_in_hits(listed):
+    """The attacker's side of "scanners may search their agency": no lookup by a citizen's ID (filter or
+    query), and hits without the owner's ID or the OCR snippet, on the page and in the API."""
+    env, ids = listed
+    scanner = env.login("quet.a")
+    for url in (f"/api/search?q={OWNER}", f"/api/search?owner_id={OWNER}", f"/tra-cuu?q={OWNER}",
+                f"/tra-cuu?owner_id={OWNER}", f"/van-ban?owner_id={OWNER}", f"/api/records?owner_id={OWNER}"):
+        response = scanner.get(url)
+        assert response.status_code in (400, 403), url
+        assert f"/ban-ghi/{ids['CCCD']}" not in response.text and ids["CCCD"] not in response.text, url
+    hits = scanner.get("/api/search", params={"q": "Căn cước"}).json()["hits"]
+    assert hits and all(hit["owner_id"] is None and hit["snippet"] == "" for hit in hits)
+    assert "name=\"owner_id\"" not in scanner.get("/tra-cuu").text
+    official = env.login("canbo").get("/api/search", params={"q": OWNER}).json()["hits"]
+    assert any(hit["owner_id"] == OWNER for hit in official)  # people who may search still see it

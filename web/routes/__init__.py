@@ -10,6 +10,8 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from sohoa.core.errors import ExitCode, SohoaError
+from sohoa.search.model import EXACT_ID
+from sohoa.web import roles
 from sohoa.web.accounts import Principal
 from sohoa.web.names import Names
 from sohoa.web.state import state
@@ -37,3 +39,10 @@ def form_day(value: str, what: str) -> date | None:
         return date.fromisoformat(value.strip())
     except ValueError:
         raise SohoaError(f"{what}: {value!r} không phải ngày dạng YYYY-MM-DD", ExitCode.USAGE) from None
+
+
+def refuse_id_lookup(principal: Principal, owner_id: str, text: str = "") -> None:
+    """A user who may only browse (a scanner: is it digitised already?) cannot look a citizen up by
+    ID, neither with the owner filter nor with an ID typed as the query."""
+    if not principal.can(roles.SEARCH) and (owner_id.strip() or EXACT_ID.match(text.strip())):
+        raise SohoaError("Tài khoản quét số hóa không tra cứu theo số định danh của công dân.", ExitCode.USAGE)

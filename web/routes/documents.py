@@ -28,7 +28,7 @@ from sohoa.core.errors import ExitCode, SohoaError
 from sohoa.ratios.agencies import subordinates
 from sohoa.web import audit, records, review, roles, scope
 from sohoa.web.accounts import Principal
-from sohoa.web.routes import client, form_day, page
+from sohoa.web.routes import client, form_day, page, refuse_id_lookup
 from sohoa.web.errors import WebError
 from sohoa.web.security import Forbidden, require
 from sohoa.web.state import WebState, state
@@ -72,6 +72,7 @@ def _start(day: date | None) -> datetime | None:
 def list_page(web: WebState, principal: Principal, params: ListParams,
               offset: int | None = None) -> tuple[int, list[Record]]:
     """(how many match, this page of them) within the user's agency subtree; `offset` instead of the page."""
+    refuse_id_lookup(principal, params.owner_id)
     agencies = scope.scope_of(web.catalog, principal).as_list()
     if params.agency.strip():
         chosen = subordinates(web.catalog, codes.agency_code(params.agency))

@@ -26,7 +26,7 @@ from sohoa.search.reuse import suggest
 from sohoa.web import audit, labels, roles, scope
 from sohoa.web.accounts import Principal
 from sohoa.web.names import Names
-from sohoa.web.routes import client, form_day, page
+from sohoa.web.routes import client, form_day, page, refuse_id_lookup
 from sohoa.web.security import require
 from sohoa.web.state import state
 
@@ -56,7 +56,11 @@ class SearchParams(BaseModel):
 
 
 def run_search(request: Request, principal: Principal, params: SearchParams):
-    """The same SearchQuery `sohoa search` builds, through the same service.search."""
+    """The same SearchQuery `sohoa search` builds, through the same service.search. A user who may
+    only browse (a scanner: is it digitised already?) cannot look a citizen up by ID, and gets hits
+    without the owner's ID or the OCR snippet (personal data)."""
+    refuse_id_lookup(principal, params.owner_id, params.q)
+    browse_only = not principal.can(roles.SEARCH)
     query = SearchQuery(
         text=params.q, procedure_code=params.procedure.strip() or None,
         doc_type_code=params.doc_type.strip() or None, kind=params.kind or None,
@@ -70,7 +74,10 @@ def run_search(request: Request, principal: Principal, params: SearchParams):
     allowed = scope.scope_of(web.catalog, principal).as_list()
     if allowed is not None:  # the user's subtree, narrowed further by the agency filter they chose
         agencies = allowed if agencies is None else [code for code in agencies if code in set(allowed)]
-    return service.search(web.index, query, agencies)
+    result = service.search(web.index, query, agencies)
+    if browse_only:
+        result.hits = [hit.model_copy(update={"owner_id": None, "snippet": ""}) for hit in result.hits]
+    return result
 
 
 def snippet_html(snippet: str) -> Markup:
