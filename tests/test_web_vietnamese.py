@@ -140,6 +140,9 @@ def test_error_messages_are_vietnamese_for_the_web_only():
     assert labels.validation_vi("depth", "int_parsing") == "Số cấp hiển thị: phải là số nguyên"
     assert labels.event_detail_vi("2 pages, 2 OCR'd, lang vie") == "2 trang, 2 trang nhận dạng ký tự, ngôn ngữ tiếng Việt"
     assert labels.audit_detail_vi("dossier X (already linked)") == "hồ sơ X (đã gắn từ trước)"
+    # whole words only: no "trangs", and a login such as upload.bot is kept as it is
+    assert labels.audit_detail_vi("thumbnail of page 3, 2 pages, user upload.bot") == \
+        "ảnh thu nhỏ của trang 3, 2 trang, tài khoản upload.bot"
 
 
 def test_procedure_catalogue_from_the_admin_page_and_the_cli(with_data, tmp_path):

@@ -267,7 +267,8 @@ _AUDIT_PHRASES: Final[list[tuple[str, str]]] = [
     ("imported", "đã nhập"), ("rejected", "bị từ chối"), ("read-only", "chỉ đọc"), ("withdrawn", "đã rút lại"),
     ("dossiers import", "nhập sổ hồ sơ"), ("agencies import", "nhập danh mục cơ quan"),
     ("procedures import", "nhập danh mục thủ tục"), ("targets", "chỉ tiêu"), ("points", "điểm"),
-    ("days", "ngày"), ("dossier", "hồ sơ"), ("owner", "chủ sở hữu"), ("page", "trang"), ("item", "mục"),
+    ("days", "ngày"), ("dossier", "hồ sơ"), ("owner", "chủ sở hữu"), ("pages", "trang"), ("page", "trang"), ("items", "mục"), ("uploads", "tải lên"), ("thumbnail of", "ảnh thu nhỏ của"),
+    ("item", "mục"),
     ("user", "tài khoản"), ("api", "API"), ("web", "web"), ("watch", "thư mục quét tự động"),
     ("upload", "tải lên qua web"),
     ("dismissed quarantined item", "bỏ qua tệp cần xử lý"), ("quarantined item", "tệp cần xử lý"),
@@ -276,7 +277,9 @@ _AUDIT_PHRASES: Final[list[tuple[str, str]]] = [
 ]
 _AUDIT_PHRASES += [(f"({role})", f"({name})") for role, name in LABELS_VI_ROLES.items()]
 _AUDIT_PHRASES.sort(key=lambda pair: -len(pair[0]))  # the longest phrase wins where two overlap
-_AUDIT_WORDS = re.compile("|".join(re.escape(english) for english, _ in _AUDIT_PHRASES))
+# Whole words only: "pages" is not "page" + "s", and a login or file name such as "upload.bot" is kept.
+_AUDIT_WORDS = re.compile(r"(?<![\w.-])(?:" + "|".join(re.escape(english) for english, _ in _AUDIT_PHRASES)
+                          + r")(?![\w.-])")
 _AUDIT_VI = dict(_AUDIT_PHRASES)
 
 
