@@ -127,8 +127,10 @@ def _agencies(web: WebState, principal: Principal) -> list[str] | None:
     return None if seen.everything else sorted(seen.agencies or ())
 
 
-def entries(web: WebState, principal: Principal, handled: bool = False) -> list[Entry]:
-    files = sync_folder(web)
+def entries(web: WebState, principal: Principal, handled: bool = False,
+            files: dict[str, Path] | None = None) -> list[Entry]:
+    """The quarantined items of this user's scope; `files`: the folder already synced in this request."""
+    files = sync_folder(web) if files is None else files
     found = jobs.quarantined(web.catalog, handled, _agencies(web, principal),
                              limit=HANDLED_SHOWN if handled else 500)
     return [Entry(item, _located(item, files)) for item in found]
@@ -141,6 +143,9 @@ def entry(web: WebState, principal: Principal, item_id: int) -> Entry:
     agency = (item.fields or {}).get("agency") if item is not None else None
     if item is None or item.status != jobs.QUARANTINED or (agencies is not None and agency not in agencies):
         raise SohoaError(f"Không có tệp cần xử lý số {item_id}.", ExitCode.NOT_FOUND)
+    stored = Path(item.path)
+    if item.job_name != WATCH and stored.is_file():  # an upload's or batch's own copy: no folder walk
+        return Entry(item, stored)
     return Entry(item, _located(item, _folder_files(web)))
 
 
@@ -184,7 +189,8 @@ def dismiss(web: WebState, principal: Principal, item_id: int, reason: str, who:
 def quarantine_page(request: Request, principal: Annotated[Principal, Depends(require(roles.JOBS))],
                     done: str = "") -> Response:
     web = state(request)
-    waiting, handled = entries(web, principal), entries(web, principal, handled=True)
+    files = sync_folder(web)  # once per page: it walks (and may hash) the hot folder's quarantine/
+    waiting, handled = entries(web, principal, files=files), entries(web, principal, handled=True, files=files)
     audit.write(web.catalog, principal.username, audit.LIST, None,
                 f"cần xử lý: {len(waiting)} waiting, {len(handled)} handled", client(request))
     return page(request, "quarantine.html", principal, waiting=waiting, handled=handled,
