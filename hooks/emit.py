@@ -102,7 +102,7 @@ def _withdrawals(session, record_id: str, dossier: str) -> int:
     """How many times the reuse of the record into the dossier has been withdrawn (catalog events)."""
     return session.scalar(select(func.count()).select_from(EventRow).where(
         EventRow.record_id == record_id, EventRow.action == WITHDRAWN,
-        EventRow.detail.contains(f"dossier {dossier}"))) or 0
+        EventRow.detail.contains(f"dossier {dossier}", autoescape=True))) or 0
 
 
 def _reuse_event(catalog: Catalog, kind: str, record: Record, dossier: str) -> Emitted:

@@ -32,8 +32,10 @@ def withdraw(archive: Archive, record_id: str, dossier: str, by: str,
              now: datetime | None = None) -> WithdrawOutcome:
     """`sohoa.archive.reuse.withdraw_reuse`, announced to the webhooks (same arguments, result and errors)."""
     record = archive.catalog.record(record_id)
-    linked = record is not None and archive.catalog.reuse_link(record.id, codes.dossier_code(dossier)) is not None
-    emitted = emit.emit_withdrawn(archive.catalog, record, codes.dossier_code(dossier)) if linked else None
+    link = archive.catalog.reuse_link(record.id, codes.dossier_code(dossier)) if record is not None else None
+    # a withdrawal the archive will refuse (no link, another user, another day) emits nothing
+    may = link is not None and not archive_reuse.withdraw_refusal(link, by, now)
+    emitted = emit.emit_withdrawn(archive.catalog, record, codes.dossier_code(dossier)) if may else None
     return _announced(archive, emitted, lambda: archive_reuse.withdraw_reuse(archive, record_id, dossier, by, now))
 
 
