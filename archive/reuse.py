@@ -15,8 +15,7 @@ catalog link removed so it stops counting; a rebuilt catalog agrees (the withdra
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
-from typing import Final
+from datetime import UTC, date, datetime
 
 import sqlalchemy.exc
 
@@ -27,7 +26,7 @@ from sohoa.archive.catalog import ReuseLink
 from sohoa.archive.storage import ObjectExists
 from sohoa.core import codes
 from sohoa.core.errors import ExitCode, SohoaError
-from sohoa.core.records import Event
+from sohoa.core.records import VIETNAM, Event
 
 
 @dataclass
@@ -90,8 +89,6 @@ def _store_reuse(archive: Archive, prefix: str, dossier: str, by: str, action: s
             prefix=prefix)
         stored = records.read_stored_record(archive.store, prefix)
     return stored
-
-VIETNAM: Final = timezone(timedelta(hours=7))
 
 
 @dataclass

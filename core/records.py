@@ -13,7 +13,7 @@ Codes:
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from enum import Enum
 from typing import Final
 
@@ -23,6 +23,7 @@ from sohoa.core import codes
 
 SCHEMA_VERSION: Final[int] = 1
 UNASSIGNED_AGENCY: Final[str] = "000.00.00.000"
+VIETNAM: Final = timezone(timedelta(hours=7))  # the offices' time (no daylight saving: a fixed offset is exact)
 
 
 class Kind(str, Enum):
@@ -36,6 +37,11 @@ def record_id_for(sha256: str) -> str:
 
 def component_code(agency: str, sha256: str) -> str:
     return f"{agency}-TP-{sha256[:10].upper()}"
+
+
+def vietnam_midnight(day: date | None) -> datetime | None:
+    """Midnight starting a Vietnamese calendar day, as an instant (None stays None)."""
+    return datetime.combine(day, time(), VIETNAM) if day else None
 
 
 def now_utc() -> datetime:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -17,11 +17,11 @@ from sohoa.archive.catalog import Catalog
 from sohoa.core.settings import Settings
 from sohoa.search.backends import open_configured_index
 from sohoa.search.model import SearchIndex
+from sohoa.core.records import VIETNAM  # the offices' time zone (cli/web.py takes it from here too)
 from sohoa.web import labels, roles
 from sohoa.web.config import WebConfig
 
 TEMPLATES: Final = Path(__file__).resolve().parent / "templates"
-VIETNAM: Final = timezone(timedelta(hours=7))  # no daylight saving: a fixed offset is exact
 
 
 @dataclass

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import timedelta
 from typing import Annotated, Final
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
+from sohoa.core.records import vietnam_midnight
 from sohoa.core.errors import ExitCode, SohoaError
 from sohoa.ratios import agencies, procedures, targets
 from sohoa.ratios.csvinput import rows
@@ -16,7 +17,7 @@ from sohoa.ratios.indicators import INDICATORS, LABELS_VI
 from sohoa.web import accounts, audit, labels, roles
 from sohoa.web.accounts import Principal
 from sohoa.web.errors import WebError
-from sohoa.web.routes import client, page
+from sohoa.web.routes import client, form_day, page
 from sohoa.web.routes.reports import csv_body, import_json
 from sohoa.web.security import require
 from sohoa.web.state import WebState, state
@@ -249,22 +250,12 @@ def _set_targets(web: WebState, agency: str, new_targets: dict, points: float | 
     targets.set_targets(web.catalog, code, new_targets, new_points)
 
 
-VIETNAM: Final = timezone(timedelta(hours=7))
-
-
 def _audit_filters(user: str, record: str, action: str, dossier: str, day_from: str, day_to: str) -> dict:
     """The log's filters as `audit.entries` takes them; dates are Vietnamese days, `to` included."""
-    def day(value: str, what: str) -> date | None:
-        try:
-            return date.fromisoformat(value.strip()) if value.strip() else None
-        except ValueError:
-            raise SohoaError(f"{what}: {value!r} không phải ngày dạng YYYY-MM-DD", ExitCode.USAGE) from None
-
-    start, end = day(day_from, "từ ngày"), day(day_to, "đến ngày")
+    start, end = form_day(day_from, "từ ngày"), form_day(day_to, "đến ngày")
     return {"username": user.strip() or None, "record_id": record.strip() or None, "action": action.strip() or None,
             "dossier": dossier.strip() or None,
-            "since": datetime.combine(start, time(), VIETNAM) if start else None,
-            "until": datetime.combine(end + timedelta(days=1), time(), VIETNAM) if end else None}
+            "since": vietnam_midnight(start), "until": vietnam_midnight(end + timedelta(days=1) if end else None)}
 
 
 @router.get("/nhat-ky", include_in_schema=False)

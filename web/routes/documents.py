@@ -14,7 +14,7 @@ import math
 import tempfile
 import zipfile
 from pathlib import Path
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Annotated, Final, Literal
 from urllib.parse import urlencode
 
@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from sohoa.archive.catalog import Record
 from sohoa.core import codes
+from sohoa.core.records import VIETNAM, vietnam_midnight
 from sohoa.core.errors import ExitCode, SohoaError
 from sohoa.ratios.agencies import subordinates
 from sohoa.web import audit, records, review, roles, scope
@@ -34,7 +35,6 @@ from sohoa.web.security import Forbidden, require
 from sohoa.web.state import WebState, state
 
 router = APIRouter()
-VIETNAM: Final = timezone(timedelta(hours=7))
 PAGE_SIZE: Final = 20
 LIST_MAX: Final = 200
 BULK_FIELDS: Final = ("doc_type_code", "issuing_agency", "procedure_code")  # set on every selected record
@@ -64,11 +64,6 @@ class ListParams(BaseModel):
                                         if v not in ("", None) and defaults.get(k) != v})
 
 
-def _start(day: date | None) -> datetime | None:
-    """Midnight of a Vietnamese day, as the instant the catalog compares with."""
-    return datetime.combine(day, time(), VIETNAM) if day else None
-
-
 def list_page(web: WebState, principal: Principal, params: ListParams,
               offset: int | None = None) -> tuple[int, list[Record]]:
     """(how many match, this page of them) within the user's agency subtree; `offset` instead of the page."""
@@ -82,8 +77,8 @@ def list_page(web: WebState, principal: Principal, params: ListParams,
         dossier_code=codes.dossier_code(params.dossier) if params.dossier.strip() else None,
         owner_id=codes.owner_id(params.owner_id) if params.owner_id.strip() else None,
         doc_type_code=params.doc_type.strip() or None, agencies=agencies,
-        stored_from=_start(form_day(params.stored_from, "từ ngày")),
-        stored_before=_start(until + timedelta(days=1)) if until else None,
+        stored_from=vietnam_midnight(form_day(params.stored_from, "từ ngày")),
+        stored_before=vietnam_midnight(until + timedelta(days=1) if until else None),
         sort=params.sort, descending=params.order == "desc",
         limit=params.size, offset=(params.page - 1) * params.size if offset is None else offset)
 
